@@ -1,0 +1,28 @@
+// Tensor shape arithmetic and printing.
+#include "kernels/tensor.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+#include <vector>
+
+namespace llmw {
+
+Tensor::Tensor(DType dtype, std::span<const int64_t> shape, void* data, Device device)
+    : dtype_(dtype), device_(device), rank_(static_cast<int>(shape.size())), data_(data) {
+  int i = 0;
+  for (int64_t d : shape) shape_[i++] = d;
+}
+
+int64_t Tensor::rows() const {
+  int64_t n = 1;
+  for (int i = 0; i + 1 < rank_; ++i) n *= shape_[i];
+  return n;
+}
+
+std::string Tensor::DebugString() const {
+  std::vector<int64_t> dims(shape_.begin(), shape_.begin() + rank_);
+  return absl::StrCat(std::string(DTypeName(dtype_)), "[", absl::StrJoin(dims, ", "), "]");
+}
+
+}  // namespace llmw
