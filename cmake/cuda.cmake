@@ -20,6 +20,7 @@ if(LLMW_WITH_CUDA)
     # Hopper (H100/H200) and Ada/Ampere data-centre parts.
     set(CMAKE_CUDA_ARCHITECTURES 80 90)
   endif()
+  set(CMAKE_CUDA_RUNTIME_LIBRARY Shared)
   enable_language(CUDA)
   find_package(CUDAToolkit REQUIRED)
   message(STATUS "llm-worker: CUDA backend ON (nvcc ${CMAKE_CUDA_COMPILER_VERSION})")

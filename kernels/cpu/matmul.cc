@@ -1,0 +1,263 @@
+// Matmul: workspace, validation, the reference, run-time variant choice and the parallel split.
+#include "kernels/cpu/matmul.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "kernels/block_formats.h"
+#include "kernels/cpu/matmul_internal.h"
+
+namespace llmw::cpu {
+namespace {
+
+namespace mi = matmul_internal;
+
+// Output rows per parallel task: a multiple of every register tile height.
+constexpr int64_t kRowGroup = 4;
+// Activation rows per pass over the weights, chosen so one pass's activations stay in L2.
+constexpr int64_t kActivationChunkBytes = 96 * 1024;
+// Below this many activation elements, quantizing on the calling thread beats waking the pool.
+constexpr int64_t kParallelQuantizeElems = 16 * 1024;
+
+[[noreturn]] void Die(const std::string& message) {
+  std::fprintf(stderr, "llmw: %s\n", message.c_str());
+  std::abort();
+}
+
+int64_t RoundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+bool IsFloat(DType t) { return t == DType::kF32 || t == DType::kF16 || t == DType::kBF16; }
+
+mi::RangeKernel PickKernel(const mi::KernelTable& t, DType type) {
+  switch (type) {
+    case DType::kF32:
+      return t.f32;
+    case DType::kF16:
+      return t.f16;
+    case DType::kBF16:
+      return t.bf16;
+    case DType::kQ4_0:
+      return t.q4_0;
+    case DType::kQ4_1:
+      return t.q4_1;
+    case DType::kQ5_0:
+      return t.q5_0;
+    case DType::kQ5_1:
+      return t.q5_1;
+    case DType::kQ8_0:
+      return t.q8_0;
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+void MatmulScratch::Reserve(int64_t max_n, int64_t max_in) {
+  max_in = RoundUp(max_in, 32);
+  if (max_n <= capacity_n_ && max_in <= capacity_in_) return;
+  max_n = std::max(max_n, capacity_n_);
+  max_in = std::max(max_in, capacity_in_);
+  const int64_t quant_bytes = RoundUp(max_n * max_in, 64);
+  const int64_t bias_bytes = RoundUp(max_n * max_in, 64);  // one int32 per 4 quants
+  const int64_t float_bytes =
+      RoundUp(max_n * BlocksPerRow(max_in) * static_cast<int64_t>(sizeof(float)), 64);
+  char* p = static_cast<char*>(
+      std::aligned_alloc(64, static_cast<size_t>(quant_bytes + bias_bytes + 2 * float_bytes)));
+  if (p == nullptr) Die("MatmulScratch: out of memory");
+  buffer_.reset(p);
+  bias_ = reinterpret_cast<int32_t*>(p + quant_bytes);
+  scales_ = reinterpret_cast<float*>(p + quant_bytes + bias_bytes);
+  sums_ = reinterpret_cast<float*>(p + quant_bytes + bias_bytes + float_bytes);
+  capacity_n_ = max_n;
+  capacity_in_ = max_in;
+}
+
+absl::Status CheckMatmulWeight(const Tensor& w) {
+  if (w.device() != Device::kCpu) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("matmul weight ", w.DebugString(), " is not in CPU memory"));
+  }
+  if (w.rank() != 2) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("matmul weight ", w.DebugString(), " must have rank 2"));
+  }
+  if (!SupportsDequantize(w.dtype())) {
+    return absl::UnimplementedError(
+        absl::StrCat("CPU matmul does not support dtype ", std::string(DTypeName(w.dtype()))));
+  }
+  if (w.row_elems() % Traits(w.dtype()).block_elems != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("matmul weight ", w.DebugString(),
+                                                   ": row length is not a whole number of blocks"));
+  }
+  if (w.elems() > 0 && w.data() == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("matmul weight ", w.DebugString(), " has no data"));
+  }
+  return absl::OkStatus();
+}
+
+void MatmulReference(const Tensor& w, const float* x, int64_t n, float* y) {
+  const int64_t out = w.dim(0), in = w.row_elems();
+  std::vector<float> row(static_cast<size_t>(in));
+  for (int64_t o = 0; o < out; ++o) {
+    DequantizeRow(w.dtype(), w.row(o), row.data(), in);
+    for (int64_t c = 0; c < n; ++c) {
+      const float* xc = x + c * in;
+      double sum = 0.0;
+      for (int64_t k = 0; k < in; ++k) sum += static_cast<double>(row[k]) * xc[k];
+      y[c * out + o] = static_cast<float>(sum);
+    }
+  }
+}
+
+void Matmul(const Tensor& w, const float* x, int64_t n, float* y, ThreadPool& pool,
+            MatmulScratch& scratch) {
+  mi::MatmulWithIsa(mi::BestIsa(), w, x, n, y, pool, scratch);
+}
+
+namespace matmul_internal {
+
+const char* IsaName(Isa isa) {
+  switch (isa) {
+    case Isa::kScalar:
+      return "scalar";
+    case Isa::kAvx2:
+      return "avx2";
+    case Isa::kAvxVnni:
+      return "avxvnni";
+    case Isa::kAvx512Vnni:
+      return "avx512vnni";
+  }
+  return "?";
+}
+
+bool IsaAvailable(Isa isa) {
+  if (isa == Isa::kScalar) return true;
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                    __builtin_cpu_supports("f16c");
+  switch (isa) {
+    case Isa::kAvx2:
+      return avx2;
+    case Isa::kAvxVnni:
+      return avx2 && __builtin_cpu_supports("avxvnni");
+    case Isa::kAvx512Vnni:
+      return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    default:
+      return false;
+  }
+#else
+  return false;
+#endif
+}
+
+std::vector<Isa> AvailableIsas() {
+  std::vector<Isa> isas;
+  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvxVnni, Isa::kAvx512Vnni}) {
+    if (IsaAvailable(isa)) isas.push_back(isa);
+  }
+  return isas;
+}
+
+Isa BestIsa() {
+  static const Isa best = AvailableIsas().back();
+  return best;
+}
+
+int BiasOffset(const KernelTable& table, DType type) {
+  switch (type) {
+    case DType::kQ4_0:
+      return 8;
+    case DType::kQ5_0:
+      return 16;
+    case DType::kQ8_0:
+      return table.q8_unsigned ? 128 : 0;
+    default:
+      return 0;
+  }
+}
+
+const KernelTable& Kernels(Isa isa) {
+  if (!IsaAvailable(isa)) Die(absl::StrCat("matmul variant ", IsaName(isa), " is not available"));
+  switch (isa) {
+#if defined(__x86_64__)
+    case Isa::kAvx2:
+      return Avx2Kernels();
+    case Isa::kAvxVnni:
+      return AvxVnniKernels();
+    case Isa::kAvx512Vnni:
+      return Avx512VnniKernels();
+#endif
+    default:
+      return ScalarKernels();
+  }
+}
+
+void MatmulWithIsa(Isa isa, const Tensor& w, const float* x, int64_t n, float* y, ThreadPool& pool,
+                   MatmulScratch& scratch) {
+  const int64_t out = w.dim(0), in = w.row_elems();
+  if (n <= 0 || out <= 0) return;
+  const KernelTable& table = Kernels(isa);
+  const RangeKernel kernel = PickKernel(table, w.dtype());
+  if (kernel == nullptr || w.rank() != 2 || in % Traits(w.dtype()).block_elems != 0) {
+    Die(absl::StrCat("Matmul: unsupported weight ", w.DebugString()));
+  }
+
+  Args args{};
+  args.w = static_cast<const uint8_t*>(w.data());
+  args.w_row_bytes = w.row_bytes();
+  args.in = in;
+  args.x = x;
+  args.y = y;
+  args.out = out;
+  const bool quantized = !IsFloat(w.dtype());
+  if (quantized) {
+    scratch.Reserve(n, in);
+    const int64_t x_blocks = MatmulScratch::BlocksPerRow(in);
+    const int bias_offset = BiasOffset(table, w.dtype());
+    args.xq = scratch.quants();
+    args.xb = scratch.bias();
+    args.xd = scratch.scales();
+    args.xs = scratch.sums();
+    args.x_blocks = x_blocks;
+    auto quantize_rows = [&](int64_t begin, int64_t end) {
+      for (int64_t c = begin; c < end; ++c) {
+        table.quantize(x + c * in, in, bias_offset, scratch.quants() + c * in,
+                       scratch.scales() + c * x_blocks, scratch.sums() + c * x_blocks,
+                       scratch.bias() + c * (in / 4));
+      }
+    };
+    if (n * in >= kParallelQuantizeElems) {
+      pool.ParallelFor(n, quantize_rows);
+    } else {
+      quantize_rows(0, n);
+    }
+  }
+
+  // Tasks are (activation chunk, group of output rows) pairs, chunk-major, so a thread's range
+  // of tasks is mostly contiguous output rows over one chunk of activations.
+  const int64_t x_row_bytes = in * (quantized ? 1 : static_cast<int64_t>(sizeof(float)));
+  const int64_t chunk_rows =
+      std::min(n, std::max<int64_t>(4, kActivationChunkBytes / x_row_bytes / 4 * 4));
+  const int64_t chunks = (n + chunk_rows - 1) / chunk_rows;
+  const int64_t groups = (out + kRowGroup - 1) / kRowGroup;
+  pool.ParallelFor(chunks * groups, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end;) {
+      const int64_t chunk = t / groups;
+      const int64_t g0 = t % groups;
+      const int64_t g1 = std::min(groups, g0 + (end - t));
+      kernel(args, g0 * kRowGroup, std::min(out, g1 * kRowGroup), chunk * chunk_rows,
+             std::min(n, (chunk + 1) * chunk_rows));
+      t += g1 - g0;
+    }
+  });
+}
+
+}  // namespace matmul_internal
+}  // namespace llmw::cpu

@@ -1,0 +1,64 @@
+// CPU matrix multiplication against stored weights: y = x · Wᵀ.
+//
+// W is a Tensor [out, in] in F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1 or Q8_0 (rows along `in`);
+// x is f32 [n, in] row-major and y is f32 [n, out].
+//
+// Matmul quantizes each activation row once to 8 bits (blocks of 32 with an f32 scale) for the
+// block-quantized weights and runs integer dot products; float weights use f32 FMA. The SIMD
+// variant (AVX-512 VNNI, AVX-VNNI, AVX2, portable scalar) is picked at run time from the CPU.
+//
+// Batch invariance: y[i][o] depends only on x row i and W row o. Every variant accumulates one
+// (row, output) pair in the same fixed order and lane layout, so the result is bitwise identical
+// whatever n is, however the work is split across threads, and whichever variant runs.
+#pragma once
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+
+#include "absl/status/status.h"
+#include "kernels/cpu/thread_pool.h"
+#include "kernels/tensor.h"
+
+namespace llmw::cpu {
+
+// Caller-owned workspace for the quantized activations. Reserve once at load for the largest
+// call; Matmul then never allocates. A call larger than the reservation grows it (allocates).
+class MatmulScratch {
+ public:
+  MatmulScratch() = default;
+
+  // Makes room for calls with up to `max_n` rows of `max_in` elements.
+  void Reserve(int64_t max_n, int64_t max_in);
+
+  // Row c of a call with rows of `in` elements: quants at quants() + c * in, bias lanes at
+  // bias() + c * in / 4, scales and sums at scales() / sums() + c * BlocksPerRow(in).
+  int8_t* quants() const { return static_cast<int8_t*>(buffer_.get()); }
+  int32_t* bias() const { return bias_; }
+  float* scales() const { return scales_; }
+  float* sums() const { return sums_; }
+  static int64_t BlocksPerRow(int64_t in) { return (in / 32 + 7) / 8 * 8; }
+
+ private:
+  struct FreeDeleter {
+    void operator()(void* p) const { std::free(p); }
+  };
+  std::unique_ptr<void, FreeDeleter> buffer_;
+  int64_t capacity_n_ = 0, capacity_in_ = 0;
+  int32_t* bias_ = nullptr;
+  float* scales_ = nullptr;
+  float* sums_ = nullptr;
+};
+
+// OK when Matmul can take `w`: a CPU tensor of rank 2 with a supported dtype whose rows are whole
+// blocks. Loaders call this once per weight; Matmul itself aborts on an unsupported weight.
+absl::Status CheckMatmulWeight(const Tensor& w);
+
+// The oracle: dequantizes each weight row and accumulates in double. Slow; allocates.
+void MatmulReference(const Tensor& w, const float* x, int64_t n, float* y);
+
+// The fast path, parallel over the pool.
+void Matmul(const Tensor& w, const float* x, int64_t n, float* y, ThreadPool& pool,
+            MatmulScratch& scratch);
+
+}  // namespace llmw::cpu

@@ -1,0 +1,90 @@
+// Matmul internals shared by the per-ISA kernel files, the dispatcher and the tests.
+//
+// The canonical arithmetic every variant reproduces bit for bit, for one (x row, W row) pair:
+//
+// Activations (quantized formats): per block of 32, d = amax / 127, id = d ? 1 / d : 0,
+//   q = round_half_even(clamp(x * id, -127, 127)), s = d * float(sum q).
+// Quantized weights: per block b, eight int32 lanes L[k] = sum_{i=4k}^{4k+3} w_q[i] * x_q[i] with
+//   w_q the integer weight (q - 8, q - 16 or q for Q4_0/Q5_0/Q8_0; q for Q4_1/Q5_1), then
+//   acc[8 * (b % 2) + k] = fma(float(L[k]), dw * dx, acc[8 * (b % 2) + k]) in block order
+//   (even and odd blocks in separate halves), and for Q4_1/Q5_1
+//   mins[b % 8] = fma(m_w, s_x, mins[b % 8]) in block order, padded with fma(0, 0, .) up to a
+//   multiple of 8 blocks; a[k] = acc[k] + acc[8 + k].
+// Float weights: a[k] = fma(w[8j + k], x[8j + k], a[k]) for whole groups of eight, then
+//   tail = fma(w[i], x[i], tail) for the remaining elements in order.
+// Result: T(a) = ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7)), plus T(mins) (Q4_1, Q5_1)
+//   or tail (float weights).
+// Accumulators never hold -0, so the padding terms fma(0, 0, v) = v change nothing.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/cpu/matmul.h"
+#include "kernels/dtype.h"
+
+namespace llmw::cpu::matmul_internal {
+
+enum class Isa { kScalar, kAvx2, kAvxVnni, kAvx512Vnni };
+
+const char* IsaName(Isa isa);
+
+// Whether this build has the variant and this CPU can run it.
+bool IsaAvailable(Isa isa);
+
+// All available variants, best last.
+std::vector<Isa> AvailableIsas();
+
+// What Matmul uses: the best available variant.
+Isa BestIsa();
+
+// One Matmul call's operands as the kernels see them.
+struct Args {
+  const uint8_t* w;  // row o at w + o * w_row_bytes
+  int64_t w_row_bytes;
+  int64_t in;
+  const float* x;     // float weights: x row c at x + c * in
+  const int8_t* xq;   // quantized weights: x row c quants at xq + c * in,
+  const int32_t* xb;  //   bias lanes (below) at xb + c * in / 4,
+  const float* xd;    //   block scales at xd + c * x_blocks,
+  const float* xs;    //   block sums (s above) at xs + c * x_blocks
+  int64_t x_blocks;   // in / 32 rounded up to a multiple of 8; the padding holds zeros
+  float* y;           // y[c * out + o]
+  int64_t out;
+};
+
+// Computes y for output rows [o_begin, o_end) and x rows [c_begin, c_end).
+using RangeKernel = void (*)(const Args& args, int64_t o_begin, int64_t o_end, int64_t c_begin,
+                             int64_t c_end);
+
+// Quantizes one activation row of `in` elements (a multiple of 32): q[in], d[] and s[] with
+// in / 32 entries zero-padded to a multiple of 8, and, when bias_offset is not 0, the bias lanes
+// bias[k] = -bias_offset * (q[4k] + q[4k+1] + q[4k+2] + q[4k+3]), so that a kernel multiplying
+// unsigned codes u = w_q + bias_offset gets the lanes L = bias + sum u * q exactly.
+using QuantizeKernel = void (*)(const float* x, int64_t in, int bias_offset, int8_t* q, float* d,
+                                float* s, int32_t* bias);
+
+struct KernelTable {
+  QuantizeKernel quantize;
+  RangeKernel f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0;
+  // Whether the Q8_0 kernel takes weights as unsigned codes w + 128 (bias offset 128).
+  bool q8_unsigned;
+};
+
+// The bias offset the variant's kernel for `type` expects from the activation quantizer.
+int BiasOffset(const KernelTable& table, DType type);
+
+// The variant's kernels; only valid when IsaAvailable(isa).
+const KernelTable& Kernels(Isa isa);
+
+// Each ISA's table, defined in its own file (matmul_scalar.cc, matmul_avx2.cc, ...).
+const KernelTable& ScalarKernels();
+const KernelTable& Avx2Kernels();
+const KernelTable& AvxVnniKernels();
+const KernelTable& Avx512VnniKernels();
+
+// Matmul with a forced variant (tests, benchmarks).
+void MatmulWithIsa(Isa isa, const Tensor& w, const float* x, int64_t n, float* y, ThreadPool& pool,
+                   MatmulScratch& scratch);
+
+}  // namespace llmw::cpu::matmul_internal

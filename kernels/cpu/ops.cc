@@ -1,0 +1,93 @@
+// Scalar implementations of the row-wise ops; they are a small part of the
+// step time next to the matmuls, and the compiler vectorises the inner loops.
+#include "kernels/cpu/ops.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace llmw::cpu {
+
+void RmsNorm(const float* x, const float* weight, int64_t rows, int64_t dim, float eps,
+             float* out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * dim;
+    float* yr = out + r * dim;
+    double sum_sq = 0;
+    for (int64_t i = 0; i < dim; ++i) sum_sq += static_cast<double>(xr[i]) * xr[i];
+    const float scale = 1.0f / std::sqrt(static_cast<float>(sum_sq / dim) + eps);
+    for (int64_t i = 0; i < dim; ++i) yr[i] = xr[i] * scale * weight[i];
+  }
+}
+
+void LayerNorm(const float* x, const float* weight, const float* bias, int64_t rows, int64_t dim,
+               float eps, float* out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * dim;
+    float* yr = out + r * dim;
+    double sum = 0;
+    for (int64_t i = 0; i < dim; ++i) sum += xr[i];
+    const float mean = static_cast<float>(sum / dim);
+    double var = 0;
+    for (int64_t i = 0; i < dim; ++i) var += static_cast<double>(xr[i] - mean) * (xr[i] - mean);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(var / dim) + eps);
+    for (int64_t i = 0; i < dim; ++i) {
+      yr[i] = (xr[i] - mean) * scale * weight[i] + (bias ? bias[i] : 0.0f);
+    }
+  }
+}
+
+void RopeAngles(const int32_t* positions, int64_t rows, const float* inv_freq, int64_t half_rot,
+                float* cos, float* sin) {
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t i = 0; i < half_rot; ++i) {
+      const float angle = static_cast<float>(positions[r]) * inv_freq[i];
+      cos[r * half_rot + i] = std::cos(angle);
+      sin[r * half_rot + i] = std::sin(angle);
+    }
+  }
+}
+
+void Rope(float* x, int64_t rows, int64_t n_heads, int64_t head_dim, int64_t rot_dim,
+          RopePairing pairing, const float* cos, const float* sin) {
+  const int64_t half = rot_dim / 2;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* c = cos + r * half;
+    const float* s = sin + r * half;
+    for (int64_t h = 0; h < n_heads; ++h) {
+      float* v = x + (r * n_heads + h) * head_dim;
+      for (int64_t i = 0; i < half; ++i) {
+        const int64_t a = pairing == RopePairing::kAdjacent ? 2 * i : i;
+        const int64_t b = pairing == RopePairing::kAdjacent ? 2 * i + 1 : i + half;
+        const float x0 = v[a];
+        const float x1 = v[b];
+        v[a] = x0 * c[i] - x1 * s[i];
+        v[b] = x0 * s[i] + x1 * c[i];
+      }
+    }
+  }
+}
+
+void SiluMul(float* gate, const float* up, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float g = gate[i];
+    gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+  }
+}
+
+void AddInPlace(float* x, const float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+}
+
+void Softmax(float* x, int64_t n) {
+  if (n <= 0) return;
+  const float max = *std::max_element(x, x + n);
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - max);
+    sum += x[i];
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+}  // namespace llmw::cpu

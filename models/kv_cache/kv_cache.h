@@ -1,0 +1,69 @@
+// The paged KV cache of one model: per layer, K and V arrays of
+// [num_blocks, block_size, n_kv_heads, head_dim] f32, a block allocator, and
+// block tables that map each sequence's positions onto physical blocks.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "kernels/cpu/attention.h"
+#include "models/kv_cache/block_allocator.h"
+
+namespace llmw {
+
+struct KvCacheShape {
+  int64_t n_layers = 0;
+  int64_t n_kv_heads = 0;
+  int64_t head_dim = 0;
+
+  int64_t bytes_per_token() const { return 2 * n_layers * n_kv_heads * head_dim * sizeof(float); }
+};
+
+// The blocks of one sequence, in logical order.
+class BlockTable {
+ public:
+  const std::vector<int32_t>& blocks() const { return blocks_; }
+  const int32_t* data() const { return blocks_.data(); }
+  int64_t capacity_tokens(int64_t block_size) const {
+    return static_cast<int64_t>(blocks_.size()) * block_size;
+  }
+
+ private:
+  friend class KvCache;
+  std::vector<int32_t> blocks_;
+};
+
+class KvCache {
+ public:
+  static constexpr int64_t kDefaultBlockSize = 16;
+
+  // A cache with room for `num_blocks` blocks of `block_size` tokens.
+  static absl::StatusOr<std::unique_ptr<KvCache>> Create(const KvCacheShape& shape,
+                                                         int64_t block_size, int32_t num_blocks);
+
+  // Grows `table` to hold at least `n_tokens` positions. RESOURCE_EXHAUSTED
+  // when the allocator runs out (the table keeps what it had).
+  absl::Status Reserve(BlockTable& table, int64_t n_tokens);
+  // Returns every block of `table` to the allocator and empties it.
+  void Release(BlockTable& table);
+
+  cpu::PagedKvLayer Layer(int64_t layer);
+  const KvCacheShape& shape() const { return shape_; }
+  int64_t block_size() const { return block_size_; }
+  const BlockAllocator& allocator() const { return allocator_; }
+  // Blocks needed for `n_tokens` positions.
+  int64_t BlocksFor(int64_t n_tokens) const { return (n_tokens + block_size_ - 1) / block_size_; }
+
+ private:
+  KvCache(const KvCacheShape& shape, int64_t block_size, int32_t num_blocks);
+
+  KvCacheShape shape_;
+  int64_t block_size_;
+  BlockAllocator allocator_;
+  std::vector<float> storage_;  // [n_layers][2][num_blocks][block_size][n_kv_heads][head_dim]
+};
+
+}  // namespace llmw

@@ -1,0 +1,202 @@
+// The llama forward pass, top to bottom:
+//   x = embed(tokens)
+//   per layer:  x += Wo · attention(rope(Wq·n(x)), rope(Wk·n(x)), Wv·n(x))   n = RMSNorm
+//               x += Wdown · (silu(Wgate·n(x)) * (Wup·n(x)))
+//   logits = Woutput · n(x)
+// Activations are [tokens, width] row-major; one row per token of the batch.
+#include "models/llama/llama_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "kernels/block_formats.h"
+#include "kernels/cpu/attention.h"
+
+namespace llmw {
+
+std::vector<float> RopeInverseFrequencies(int64_t rope_dim, float base,
+                                          const std::vector<float>& factors) {
+  std::vector<float> inv_freq(rope_dim / 2);
+  for (int64_t i = 0; i < rope_dim / 2; ++i) {
+    inv_freq[i] = static_cast<float>(
+        std::pow(static_cast<double>(base), -2.0 * static_cast<double>(i) / rope_dim));
+    if (!factors.empty()) inv_freq[i] /= factors[i];
+  }
+  return inv_freq;
+}
+
+LlamaModel::LlamaModel(ModelInfo info, LlamaConfig config, LlamaWeights weights,
+                       std::unique_ptr<Tokenizer> tokenizer, std::shared_ptr<const void> storage,
+                       cpu::ThreadPool& pool, const LoadOptions& options)
+    : info_(std::move(info)),
+      config_(config),
+      weights_(std::move(weights)),
+      tokenizer_(std::move(tokenizer)),
+      storage_(std::move(storage)),
+      pool_(pool),
+      max_batch_tokens_(options.max_batch_tokens),
+      reference_matmul_(options.reference_matmul) {
+  const int64_t n = max_batch_tokens_;
+  const int64_t q_width = config_.n_heads * config_.head_dim;
+  const int64_t kv_width = config_.n_kv_heads * config_.head_dim;
+  ws_.x.resize(n * config_.hidden);
+  ws_.xn.resize(n * std::max(config_.hidden, q_width));
+  ws_.q.resize(n * q_width);
+  ws_.k.resize(n * kv_width);
+  ws_.v.resize(n * kv_width);
+  ws_.attn.resize(n * q_width);
+  ws_.gate.resize(n * config_.ffn_hidden);
+  ws_.up.resize(n * config_.ffn_hidden);
+  ws_.cos.resize(n * config_.rope_dim / 2);
+  ws_.sin.resize(n * config_.rope_dim / 2);
+  ws_.tokens.resize(n);
+  ws_.positions.resize(n);
+  ws_.matmul.Reserve(n, std::max({config_.hidden, config_.ffn_hidden, q_width}));
+}
+
+KvCacheShape LlamaModel::kv_shape() const {
+  return KvCacheShape{config_.n_layers, config_.n_kv_heads, config_.head_dim};
+}
+
+void LlamaModel::Matmul(const Tensor& w, const float* x, int64_t n, float* y) {
+  if (reference_matmul_) {
+    cpu::MatmulReference(w, x, n, y);
+  } else {
+    cpu::Matmul(w, x, n, y, pool_, ws_.matmul);
+  }
+}
+
+absl::Status LlamaModel::Validate(const ForwardBatch& batch, const KvCache& kv,
+                                  std::span<float> logits) const {
+  const int64_t n_tokens = batch.num_tokens();
+  if (n_tokens == 0) return absl::InvalidArgumentError("forward: empty batch");
+  if (n_tokens > max_batch_tokens_) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "forward: batch of ", n_tokens, " tokens exceeds max_batch_tokens ", max_batch_tokens_));
+  }
+  const int64_t logit_elems = batch.num_logit_rows() * config_.vocab_size;
+  if (static_cast<int64_t>(logits.size()) < logit_elems) {
+    return absl::InvalidArgumentError(absl::StrCat("forward: logits buffer holds ", logits.size(),
+                                                   " floats, ", logit_elems, " needed"));
+  }
+  for (const SequenceChunk& chunk : batch.chunks) {
+    if (chunk.tokens.empty() || chunk.blocks == nullptr) {
+      return absl::InvalidArgumentError("forward: chunk without tokens or block table");
+    }
+    const int64_t end = chunk.start_pos + static_cast<int64_t>(chunk.tokens.size());
+    if (chunk.start_pos < 0 || end > config_.context_length) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "forward: positions up to ", end, " exceed the context length ", config_.context_length));
+    }
+    if (chunk.blocks->capacity_tokens(kv.block_size()) < end) {
+      return absl::InvalidArgumentError(absl::StrCat("forward: block table covers ",
+                                                     chunk.blocks->capacity_tokens(kv.block_size()),
+                                                     " positions, ", end, " needed"));
+    }
+    for (int32_t token : chunk.tokens) {
+      if (token < 0 || token >= config_.vocab_size) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "forward: token id ", token, " outside the vocabulary of ", config_.vocab_size));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LlamaModel::Forward(const ForwardBatch& batch, KvCache& kv, std::span<float> logits) {
+  if (absl::Status s = Validate(batch, kv, logits); !s.ok()) return s;
+  const int64_t n_tokens = batch.num_tokens();
+  int64_t t = 0;
+  for (const SequenceChunk& chunk : batch.chunks) {
+    for (size_t i = 0; i < chunk.tokens.size(); ++i, ++t) {
+      ws_.tokens[t] = chunk.tokens[i];
+      ws_.positions[t] = static_cast<int32_t>(chunk.start_pos + i);
+    }
+  }
+  Embed(n_tokens);
+  cpu::RopeAngles(ws_.positions.data(), n_tokens, weights_.rope_inv_freq.data(),
+                  config_.rope_dim / 2, ws_.cos.data(), ws_.sin.data());
+  for (int64_t layer = 0; layer < config_.n_layers; ++layer) {
+    const LlamaLayerWeights& w = weights_.layers[layer];
+    AttentionBlock(w, layer, batch, kv);
+    MlpBlock(w, n_tokens);
+  }
+  Logits(batch, logits);
+  return absl::OkStatus();
+}
+
+void LlamaModel::Embed(int64_t n_tokens) {
+  const Tensor& table = weights_.token_embd;
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    DequantizeRow(table.dtype(), table.row(ws_.tokens[t]), ws_.x.data() + t * config_.hidden,
+                  config_.hidden);
+  }
+}
+
+void LlamaModel::AttentionBlock(const LlamaLayerWeights& w, int64_t layer,
+                                const ForwardBatch& batch, KvCache& kv) {
+  const int64_t n = batch.num_tokens();
+  const int64_t hd = config_.head_dim;
+  const int64_t q_width = config_.n_heads * hd;
+  const int64_t kv_width = config_.n_kv_heads * hd;
+
+  cpu::RmsNorm(ws_.x.data(), w.attn_norm.data(), n, config_.hidden, config_.rms_eps, ws_.xn.data());
+  Matmul(w.wq, ws_.xn.data(), n, ws_.q.data());
+  Matmul(w.wk, ws_.xn.data(), n, ws_.k.data());
+  Matmul(w.wv, ws_.xn.data(), n, ws_.v.data());
+  cpu::Rope(ws_.q.data(), n, config_.n_heads, hd, config_.rope_dim, config_.rope_pairing,
+            ws_.cos.data(), ws_.sin.data());
+  cpu::Rope(ws_.k.data(), n, config_.n_kv_heads, hd, config_.rope_dim, config_.rope_pairing,
+            ws_.cos.data(), ws_.sin.data());
+
+  const cpu::PagedKvLayer cache = kv.Layer(layer);
+  const cpu::AttentionParams params{config_.n_heads, 1.0f / std::sqrt(static_cast<float>(hd)),
+                                    config_.sliding_window};
+  int64_t t = 0;
+  for (const SequenceChunk& chunk : batch.chunks) {
+    const int64_t len = static_cast<int64_t>(chunk.tokens.size());
+    const int32_t* table = chunk.blocks->data();
+    for (int64_t i = 0; i < len; ++i) {
+      const int64_t pos = chunk.start_pos + i;
+      std::memcpy(cache.KeyAt(table, pos), ws_.k.data() + (t + i) * kv_width,
+                  kv_width * sizeof(float));
+      std::memcpy(cache.ValueAt(table, pos), ws_.v.data() + (t + i) * kv_width,
+                  kv_width * sizeof(float));
+    }
+    cpu::PagedAttention(ws_.q.data() + t * q_width, len, chunk.start_pos, table, cache, params,
+                        ws_.attn.data() + t * q_width, pool_);
+    t += len;
+  }
+  Matmul(w.wo, ws_.attn.data(), n, ws_.xn.data());
+  cpu::AddInPlace(ws_.x.data(), ws_.xn.data(), n * config_.hidden);
+}
+
+void LlamaModel::MlpBlock(const LlamaLayerWeights& w, int64_t n) {
+  cpu::RmsNorm(ws_.x.data(), w.ffn_norm.data(), n, config_.hidden, config_.rms_eps, ws_.xn.data());
+  Matmul(w.w_gate, ws_.xn.data(), n, ws_.gate.data());
+  Matmul(w.w_up, ws_.xn.data(), n, ws_.up.data());
+  cpu::SiluMul(ws_.gate.data(), ws_.up.data(), n * config_.ffn_hidden);
+  Matmul(w.w_down, ws_.gate.data(), n, ws_.xn.data());
+  cpu::AddInPlace(ws_.x.data(), ws_.xn.data(), n * config_.hidden);
+}
+
+void LlamaModel::Logits(const ForwardBatch& batch, std::span<float> logits) {
+  // Gather the rows that need logits, then norm and project only those.
+  const int64_t h = config_.hidden;
+  int64_t t = 0;
+  int64_t rows = 0;
+  for (const SequenceChunk& chunk : batch.chunks) {
+    const int64_t len = static_cast<int64_t>(chunk.tokens.size());
+    const int64_t first = chunk.all_logits ? 0 : len - 1;
+    for (int64_t i = first; i < len; ++i, ++rows) {
+      std::memmove(ws_.x.data() + rows * h, ws_.x.data() + (t + i) * h, h * sizeof(float));
+    }
+    t += len;
+  }
+  cpu::RmsNorm(ws_.x.data(), weights_.output_norm.data(), rows, h, config_.rms_eps, ws_.xn.data());
+  Matmul(weights_.output, ws_.xn.data(), rows, logits.data());
+}
+
+}  // namespace llmw

@@ -1,0 +1,130 @@
+// GGUF `llama` checkpoints: metadata keys → LlamaConfig, tensor names →
+// LlamaWeights. The converter permuted Q and K so RoPE pairs adjacent dims.
+#include "models/quantized/llama/gguf_llama.h"
+
+#include "absl/strings/str_cat.h"
+#include "kernels/status_macros.h"
+#include "models/llama/llama_model.h"
+#include "models/quantized/gguf_model_info.h"
+#include "models/quantized/gguf_weights.h"
+#include "models/tokenizer/gguf_tokenizer.h"
+
+namespace llmw {
+namespace {
+
+constexpr int64_t kMaxHeadDim = 512;  // the CPU attention kernel's limit
+
+absl::StatusOr<LlamaLayerWeights> LoadLayer(const GgufWeights& weights, const LlamaConfig& c,
+                                            int64_t layer) {
+  const std::string p = absl::StrCat("blk.", layer, ".");
+  const int64_t q_width = c.n_heads * c.head_dim;
+  const int64_t kv_width = c.n_kv_heads * c.head_dim;
+  LlamaLayerWeights w;
+  ASSIGN_OR_RETURN(w.attn_norm, weights.Vector(p + "attn_norm.weight", c.hidden));
+  ASSIGN_OR_RETURN(w.wq, weights.Matrix(p + "attn_q.weight", {q_width, c.hidden}));
+  ASSIGN_OR_RETURN(w.wk, weights.Matrix(p + "attn_k.weight", {kv_width, c.hidden}));
+  ASSIGN_OR_RETURN(w.wv, weights.Matrix(p + "attn_v.weight", {kv_width, c.hidden}));
+  ASSIGN_OR_RETURN(w.wo, weights.Matrix(p + "attn_output.weight", {c.hidden, q_width}));
+  ASSIGN_OR_RETURN(w.ffn_norm, weights.Vector(p + "ffn_norm.weight", c.hidden));
+  ASSIGN_OR_RETURN(w.w_gate, weights.Matrix(p + "ffn_gate.weight", {c.ffn_hidden, c.hidden}));
+  ASSIGN_OR_RETURN(w.w_up, weights.Matrix(p + "ffn_up.weight", {c.ffn_hidden, c.hidden}));
+  ASSIGN_OR_RETURN(w.w_down, weights.Matrix(p + "ffn_down.weight", {c.hidden, c.ffn_hidden}));
+  return w;
+}
+
+absl::StatusOr<LlamaWeights> LoadWeights(const GgufFile& file, const LlamaConfig& c) {
+  const GgufWeights weights(file);
+  LlamaWeights w;
+  ASSIGN_OR_RETURN(w.token_embd, weights.Matrix("token_embd.weight", {c.vocab_size, c.hidden}));
+  ASSIGN_OR_RETURN(w.output_norm, weights.Vector("output_norm.weight", c.hidden));
+  if (weights.Has("output.weight")) {
+    ASSIGN_OR_RETURN(w.output, weights.Matrix("output.weight", {c.vocab_size, c.hidden}));
+  } else {
+    w.output = w.token_embd;  // tied embeddings
+  }
+  std::vector<float> rope_factors;
+  if (weights.Has("rope_freqs.weight")) {
+    ASSIGN_OR_RETURN(rope_factors, weights.Vector("rope_freqs.weight", c.rope_dim / 2));
+  }
+  w.rope_inv_freq = RopeInverseFrequencies(c.rope_dim, c.rope_base, rope_factors);
+  for (int64_t layer = 0; layer < c.n_layers; ++layer) {
+    ASSIGN_OR_RETURN(LlamaLayerWeights lw, LoadLayer(weights, c, layer));
+    w.layers.push_back(std::move(lw));
+  }
+  return w;
+}
+
+absl::Status CheckConfig(const GgufFile& file, const LlamaConfig& c) {
+  auto bad = [&](const std::string& what) {
+    return absl::InvalidArgumentError(absl::StrCat(file.path(), ": ", what));
+  };
+  if (c.n_layers <= 0 || c.hidden <= 0 || c.ffn_hidden <= 0 || c.vocab_size <= 0 ||
+      c.context_length <= 0) {
+    return bad(
+        "llama.block_count, embedding_length, feed_forward_length, context_length and "
+        "the vocabulary size must all be positive");
+  }
+  if (c.n_heads <= 0 || c.n_kv_heads <= 0 || c.n_heads % c.n_kv_heads != 0) {
+    return bad(absl::StrCat("llama.attention.head_count (", c.n_heads,
+                            ") must be a positive multiple of head_count_kv (", c.n_kv_heads, ")"));
+  }
+  if (c.head_dim <= 0 || c.head_dim > kMaxHeadDim || c.head_dim % 2 != 0) {
+    return bad(absl::StrCat("head dimension ", c.head_dim, " is not an even number in [2, ",
+                            kMaxHeadDim, "]"));
+  }
+  if (c.rope_dim <= 0 || c.rope_dim > c.head_dim || c.rope_dim % 2 != 0) {
+    return bad(absl::StrCat("llama.rope.dimension_count ", c.rope_dim,
+                            " must be even and at most the head dimension ", c.head_dim));
+  }
+  if (!(c.rope_base > 0) || !(c.rms_eps > 0)) {
+    return bad("llama.rope.freq_base and layer_norm_rms_epsilon must be positive");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<LlamaConfig> ReadGgufLlamaConfig(const GgufFile& file) {
+  LlamaConfig c;
+  ASSIGN_OR_RETURN(c.n_layers, file.GetUint("llama.block_count"));
+  ASSIGN_OR_RETURN(c.hidden, file.GetUint("llama.embedding_length"));
+  ASSIGN_OR_RETURN(c.ffn_hidden, file.GetUint("llama.feed_forward_length"));
+  ASSIGN_OR_RETURN(c.n_heads, file.GetUint("llama.attention.head_count"));
+  ASSIGN_OR_RETURN(c.n_kv_heads, file.GetUintOr("llama.attention.head_count_kv", c.n_heads));
+  ASSIGN_OR_RETURN(c.context_length, file.GetUint("llama.context_length"));
+  const int64_t default_head_dim = c.n_heads > 0 ? c.hidden / c.n_heads : 0;
+  ASSIGN_OR_RETURN(c.head_dim, file.GetUintOr("llama.attention.key_length", default_head_dim));
+  ASSIGN_OR_RETURN(c.rope_dim, file.GetUintOr("llama.rope.dimension_count", c.head_dim));
+  ASSIGN_OR_RETURN(double rope_base, file.GetFloatOr("llama.rope.freq_base", 10000.0));
+  c.rope_base = static_cast<float>(rope_base);
+  ASSIGN_OR_RETURN(double eps, file.GetFloat("llama.attention.layer_norm_rms_epsilon"));
+  c.rms_eps = static_cast<float>(eps);
+  ASSIGN_OR_RETURN(c.sliding_window, file.GetUintOr("llama.attention.sliding_window", 0));
+  const GgufTensorInfo* embd = file.FindTensor("token_embd.weight");
+  if (embd == nullptr || embd->dims.size() != 2) {
+    return absl::NotFoundError(
+        absl::StrCat(file.path(), ": missing 2-D tensor 'token_embd.weight'"));
+  }
+  c.vocab_size = embd->dims[1];
+  c.rope_pairing = cpu::RopePairing::kAdjacent;
+  RETURN_IF_ERROR(CheckConfig(file, c));
+  return c;
+}
+
+absl::StatusOr<std::unique_ptr<Model>> LoadGgufLlama(std::shared_ptr<GgufFile> file,
+                                                     const LoadOptions& options) {
+  ASSIGN_OR_RETURN(LlamaConfig config, ReadGgufLlamaConfig(*file));
+  ASSIGN_OR_RETURN(LlamaWeights weights, LoadWeights(*file, config));
+  ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, TokenizerFromGguf(*file));
+  if (tokenizer->vocab_size() != config.vocab_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(file->path(), ": tokenizer has ", tokenizer->vocab_size(),
+                     " tokens but token_embd.weight has ", config.vocab_size, " rows"));
+  }
+  ModelInfo info = GgufModelInfo(*file, "llama", config.context_length, config.vocab_size);
+  return std::unique_ptr<Model>(new LlamaModel(std::move(info), config, std::move(weights),
+                                               std::move(tokenizer), std::move(file), *options.pool,
+                                               options));
+}
+
+}  // namespace llmw

@@ -1,0 +1,58 @@
+// Routes a checkpoint path to the loader of its architecture.
+#include "models/registry.h"
+
+#include <filesystem>
+#include <functional>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "kernels/status_macros.h"
+#include "models/formats/gguf_file.h"
+#include "models/quantized/llama/gguf_llama.h"
+
+namespace llmw {
+namespace {
+
+using GgufLoader = std::function<absl::StatusOr<std::unique_ptr<Model>>(std::shared_ptr<GgufFile>,
+                                                                        const LoadOptions&)>;
+
+const std::map<std::string, GgufLoader>& GgufLoaders() {
+  static const auto* loaders = new std::map<std::string, GgufLoader>{
+      {"llama", LoadGgufLlama},
+  };
+  return *loaders;
+}
+
+}  // namespace
+
+std::vector<std::string> SupportedGgufArchitectures() {
+  std::vector<std::string> names;
+  for (const auto& [name, loader] : GgufLoaders()) names.push_back(name);
+  return names;
+}
+
+absl::StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path,
+                                                 const LoadOptions& options) {
+  if (options.pool == nullptr) return absl::InvalidArgumentError("LoadModel: no thread pool");
+  if (options.max_batch_tokens <= 0) {
+    return absl::InvalidArgumentError("LoadModel: max_batch_tokens must be positive");
+  }
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    return absl::UnimplementedError(absl::StrCat(
+        path, ": Hugging Face safetensors directories are not supported yet; pass a .gguf file"));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> opened, GgufFile::Open(path));
+  std::shared_ptr<GgufFile> file = std::move(opened);
+  ASSIGN_OR_RETURN(std::string_view arch, file->GetString("general.architecture"));
+  const auto it = GgufLoaders().find(std::string(arch));
+  if (it == GgufLoaders().end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": unsupported architecture '", std::string(arch),
+                     "'; supported: ", absl::StrJoin(SupportedGgufArchitectures(), ", ")));
+  }
+  return it->second(std::move(file), options);
+}
+
+}  // namespace llmw

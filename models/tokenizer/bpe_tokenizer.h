@@ -1,0 +1,98 @@
+// Byte-level BPE (GPT-2 style): special tokens are matched literally, the rest of the text is
+// pre-tokenized, each piece's bytes are mapped through the byte↦unicode table and merged pair
+// by pair, lowest merge rank first. Built from a plain vocabulary, independent of file formats.
+#pragma once
+
+#include <array>
+#include <bitset>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "models/tokenizer/pretokenizer.h"
+#include "models/tokenizer/tokenizer.h"
+
+namespace llmw {
+
+struct BpeVocab {
+  std::vector<std::string> tokens;  // byte-mapped texts; control/user-defined texts as they are
+  std::vector<TokenType> types;     // one per token, or empty for all normal
+  std::vector<std::string> merges;  // "left right"; the rank is the index
+  PreTokenizer pre = PreTokenizer::kGpt2;
+  std::optional<int32_t> bos_id, eos_id, eot_id, eom_id, pad_id, unk_id;
+  bool add_bos = false;  // Encode(add_bos = true) adds BOS / EOS only where these say so
+  bool add_eos = false;
+};
+
+class BpeTokenizer final : public Tokenizer {
+ public:
+  // INVALID_ARGUMENT for an empty vocabulary, a types list of another length, an id out of
+  // range, or a merge that is malformed or names (or makes) a token not in the vocabulary.
+  static absl::StatusOr<std::unique_ptr<BpeTokenizer>> Create(BpeVocab vocab);
+
+  std::vector<int32_t> Encode(std::string_view text, bool add_bos,
+                              bool parse_special) const override;
+  std::string TokenText(int32_t id) const override;
+  std::string Decode(std::span<const int32_t> ids, bool render_special) const override;
+  int32_t vocab_size() const override { return static_cast<int32_t>(texts_.size()); }
+  std::optional<int32_t> bos_id() const override { return bos_id_; }
+  std::optional<int32_t> eos_id() const override { return eos_id_; }
+  bool IsEndOfGeneration(int32_t id) const override;
+  std::optional<int32_t> FindToken(std::string_view text) const override;
+
+  PreTokenizer pre_tokenizer() const { return pre_; }
+
+ private:
+  struct Merge {
+    uint32_t rank;
+    int32_t result;
+  };
+  struct Special {
+    int32_t id;
+    bool control;  // matched only with parse_special
+  };
+  enum class Render : uint8_t { kNever, kAlways, kIfSpecial };
+
+  BpeTokenizer() = default;
+  absl::Status Init(BpeVocab vocab);
+  void AddTokens(const std::vector<TokenType>& types);
+  void IndexSpecials();
+  absl::Status AddMerges(const std::vector<std::string>& merges);
+  // Calls raw(text) and token(id) for the runs of plain text and the special tokens, in order.
+  template <typename RawFn, typename TokenFn>
+  void Partition(std::string_view text, bool parse_special, RawFn raw, TokenFn token) const;
+  void EncodeRaw(std::string_view text, std::vector<int32_t>* out) const;
+  void EncodeWord(std::string_view word, std::vector<int32_t>* out) const;
+  void MergeWord(std::string_view word, std::vector<int32_t>* out) const;
+
+  std::vector<std::string> texts_;    // vocabulary entries
+  std::vector<std::string> decoded_;  // the bytes each token stands for
+  std::vector<Render> render_;        // whether Decode shows each token
+  std::vector<uint8_t> end_of_generation_;
+  absl::flat_hash_map<std::string, int32_t> ids_;  // vocabulary entry → id
+  absl::flat_hash_map<uint64_t, Merge> merges_;    // (left id << 32 | right id) → merge
+  std::array<int32_t, 256> byte_ids_{};            // token of each single byte, or -1
+
+  // Special tokens sorted longest first (then by id), found by text.
+  std::vector<Special> specials_;
+  absl::flat_hash_map<std::string, int32_t> special_index_;  // text → index in specials_
+  std::vector<size_t> special_lengths_;                      // distinct lengths, longest first
+  std::bitset<256> special_first_bytes_;
+
+  PreTokenizer pre_ = PreTokenizer::kGpt2;
+  std::optional<int32_t> bos_id_, eos_id_, unk_id_;
+  bool add_bos_ = false, add_eos_ = false;
+
+  // Recent words → ids. Bounded: cleared when full.
+  mutable absl::Mutex cache_mu_;
+  mutable absl::flat_hash_map<std::string, std::vector<int32_t>> cache_ ABSL_GUARDED_BY(cache_mu_);
+};
+
+}  // namespace llmw

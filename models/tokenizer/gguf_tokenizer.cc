@@ -1,0 +1,101 @@
+// Reads `tokenizer.ggml.*` metadata into a BpeVocab.
+#include "models/tokenizer/gguf_tokenizer.h"
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "kernels/status_macros.h"
+
+namespace llmw {
+namespace {
+
+constexpr std::string_view kModelKey = "tokenizer.ggml.model";
+
+// An optional token id key: nullopt when absent.
+absl::StatusOr<std::optional<int32_t>> OptionalId(const GgufFile& file, std::string_view key,
+                                                  size_t vocab_size) {
+  if (file.Find(key) == nullptr) return std::optional<int32_t>();
+  ASSIGN_OR_RETURN(uint64_t id, file.GetUint(key));
+  if (id >= vocab_size) {
+    return absl::InvalidArgumentError(absl::StrCat(file.path(), ": ", std::string(key), " = ", id,
+                                                   " is out of range (vocabulary size ", vocab_size,
+                                                   ")"));
+  }
+  return std::optional<int32_t>(static_cast<int32_t>(id));
+}
+
+}  // namespace
+
+absl::StatusOr<BpeVocab> BpeVocabFromGguf(const GgufFile& file) {
+  BpeVocab v;
+  ASSIGN_OR_RETURN(std::string_view pre, file.GetString("tokenizer.ggml.pre"));
+  absl::StatusOr<PreTokenizer> kind = PreTokenizerFromName(pre);
+  if (!kind.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(file.path(), ": ", kind.status().message()));
+  }
+  v.pre = *kind;
+
+  ASSIGN_OR_RETURN(std::vector<std::string_view> tokens,
+                   file.GetStringArray("tokenizer.ggml.tokens"));
+  v.tokens.assign(tokens.begin(), tokens.end());
+  ASSIGN_OR_RETURN(std::vector<std::string_view> merges,
+                   file.GetStringArray("tokenizer.ggml.merges"));
+  v.merges.assign(merges.begin(), merges.end());
+  if (file.Find("tokenizer.ggml.token_type") != nullptr) {
+    ASSIGN_OR_RETURN(std::vector<int64_t> types, file.GetIntArray("tokenizer.ggml.token_type"));
+    if (types.size() != tokens.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(file.path(), ": tokenizer.ggml.token_type has ", types.size(),
+                       " entries for ", tokens.size(), " tokens"));
+    }
+    v.types.reserve(types.size());
+    for (size_t i = 0; i < types.size(); ++i) {
+      if (types[i] < 0 || types[i] > 6) {
+        return absl::InvalidArgumentError(absl::StrCat(file.path(), ": tokenizer.ggml.token_type[",
+                                                       i, "] = ", types[i],
+                                                       " is not a token type (0..6)"));
+      }
+      // 0 is "undefined"; treat it as a normal token.
+      v.types.push_back(types[i] == 0 ? TokenType::kNormal : static_cast<TokenType>(types[i]));
+    }
+  }
+
+  const size_t n = tokens.size();
+  ASSIGN_OR_RETURN(v.bos_id, OptionalId(file, "tokenizer.ggml.bos_token_id", n));
+  ASSIGN_OR_RETURN(v.eos_id, OptionalId(file, "tokenizer.ggml.eos_token_id", n));
+  ASSIGN_OR_RETURN(v.eot_id, OptionalId(file, "tokenizer.ggml.eot_token_id", n));
+  ASSIGN_OR_RETURN(v.eom_id, OptionalId(file, "tokenizer.ggml.eom_token_id", n));
+  ASSIGN_OR_RETURN(v.pad_id, OptionalId(file, "tokenizer.ggml.padding_token_id", n));
+  ASSIGN_OR_RETURN(v.unk_id, OptionalId(file, "tokenizer.ggml.unknown_token_id", n));
+  // Without the key, Llama 3 style vocabularies add BOS (as the reference does); others do not.
+  ASSIGN_OR_RETURN(v.add_bos,
+                   file.GetBoolOr("tokenizer.ggml.add_bos_token", v.pre == PreTokenizer::kLlama3));
+  ASSIGN_OR_RETURN(v.add_eos, file.GetBoolOr("tokenizer.ggml.add_eos_token", false));
+  return v;
+}
+
+absl::StatusOr<std::unique_ptr<Tokenizer>> TokenizerFromGguf(const GgufFile& file) {
+  ASSIGN_OR_RETURN(std::string_view model, file.GetString(kModelKey));
+  if (model == "llama" || model == "bert" || model == "t5" || model == "rwkv" || model == "ugm" ||
+      model == "plamo2") {
+    return absl::UnimplementedError(absl::StrCat(file.path(), ": tokenizer model '",
+                                                 std::string(model),
+                                                 "' is not supported yet (supported: gpt2)"));
+  }
+  if (model != "gpt2") {
+    return absl::InvalidArgumentError(absl::StrCat(file.path(), ": unknown tokenizer model '",
+                                                   std::string(model), "' (supported: gpt2)"));
+  }
+  ASSIGN_OR_RETURN(BpeVocab vocab, BpeVocabFromGguf(file));
+  absl::StatusOr<std::unique_ptr<BpeTokenizer>> bpe = BpeTokenizer::Create(std::move(vocab));
+  if (!bpe.ok()) {
+    return absl::Status(bpe.status().code(),
+                        absl::StrCat(file.path(), ": tokenizer: ", bpe.status().message()));
+  }
+  return std::unique_ptr<Tokenizer>(*std::move(bpe));
+}
+
+}  // namespace llmw

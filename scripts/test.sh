@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, fetches the test models,
+# configures, builds and runs every test in the default set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+scripts/fetch-model.sh > /dev/null
+
+BUILD_DIR="${LLMW_BUILD_DIR:-build}"
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLLMW_CUDA="${LLMW_CUDA:-AUTO}"
+cmake --build "$BUILD_DIR" --parallel "$(nproc)"
+
+# Tests that need a model fail, rather than skip, when it is missing.
+export LLMW_REQUIRE_MODELS=1
+ctest --test-dir "$BUILD_DIR" --output-on-failure --parallel "$(nproc)" --timeout 900

@@ -1,0 +1,85 @@
+// Block allocator reference counts and KV cache block tables.
+#include "models/kv_cache/kv_cache.h"
+
+#include <set>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace llmw {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(BlockAllocatorTest, AllocatesEveryBlockOnceThenRunsOut) {
+  BlockAllocator alloc(3);
+  std::set<int32_t> seen;
+  for (int i = 0; i < 3; ++i) {
+    std::optional<int32_t> b = alloc.Allocate();
+    ASSERT_TRUE(b.has_value());
+    EXPECT_TRUE(seen.insert(*b).second);
+  }
+  EXPECT_FALSE(alloc.Allocate().has_value());
+  EXPECT_EQ(alloc.num_used(), 3);
+  EXPECT_EQ(alloc.num_free(), 0);
+}
+
+TEST(BlockAllocatorTest, SharedBlockFreedOnLastRelease) {
+  BlockAllocator alloc(2);
+  const int32_t b = *alloc.Allocate();
+  alloc.AddRef(b);
+  EXPECT_EQ(alloc.RefCount(b), 2);
+  alloc.Release(b);
+  EXPECT_EQ(alloc.num_free(), 1);
+  alloc.Release(b);
+  EXPECT_EQ(alloc.num_free(), 2);
+  EXPECT_EQ(alloc.RefCount(b), 0);
+}
+
+TEST(KvCacheTest, ReserveGrowsTableByWholeBlocks) {
+  auto kv = KvCache::Create({2, 1, 4}, 4, 5);
+  ASSERT_TRUE(kv.ok());
+  BlockTable table;
+  ASSERT_TRUE((*kv)->Reserve(table, 1).ok());
+  EXPECT_EQ(table.blocks().size(), 1u);
+  ASSERT_TRUE((*kv)->Reserve(table, 9).ok());
+  EXPECT_EQ(table.blocks().size(), 3u);
+  EXPECT_EQ((*kv)->allocator().num_used(), 3);
+  (*kv)->Release(table);
+  EXPECT_TRUE(table.blocks().empty());
+  EXPECT_EQ((*kv)->allocator().num_used(), 0);
+}
+
+TEST(KvCacheTest, ReserveBeyondCapacityFailsAndKeepsTable) {
+  auto kv = KvCache::Create({1, 1, 2}, 4, 2);
+  ASSERT_TRUE(kv.ok());
+  BlockTable table;
+  ASSERT_TRUE((*kv)->Reserve(table, 4).ok());
+  const absl::Status s = (*kv)->Reserve(table, 12);
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(s.message(), HasSubstr("2 more blocks needed, 1 free of 2"));
+  EXPECT_EQ(table.blocks().size(), 1u);
+}
+
+TEST(KvCacheTest, LayersDoNotOverlap) {
+  auto kv = KvCache::Create({2, 2, 3}, 2, 4);
+  ASSERT_TRUE(kv.ok());
+  BlockTable table;
+  ASSERT_TRUE((*kv)->Reserve(table, 8).ok());
+  std::set<float*> slots;
+  for (int layer = 0; layer < 2; ++layer) {
+    const cpu::PagedKvLayer l = (*kv)->Layer(layer);
+    for (int pos = 0; pos < 8; ++pos) {
+      EXPECT_TRUE(slots.insert(l.KeyAt(table.data(), pos)).second);
+      EXPECT_TRUE(slots.insert(l.ValueAt(table.data(), pos)).second);
+    }
+  }
+}
+
+TEST(KvCacheTest, RejectsInvalidSizes) {
+  EXPECT_FALSE(KvCache::Create({1, 1, 1}, 0, 4).ok());
+  EXPECT_FALSE(KvCache::Create({1, 1, 1}, 16, 0).ok());
+}
+
+}  // namespace
+}  // namespace llmw
