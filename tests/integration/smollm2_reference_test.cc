@@ -207,5 +207,45 @@ TEST_F(SmolLM2ReferenceTest, ReferenceMatmulMatchesExactEvaluation) {
   EXPECT_GE(checked, 2);
 }
 
+// Three sequences of different lengths in one Forward call: each one's logits
+// equal, bit for bit, those of the same tokens run alone.
+TEST_F(SmolLM2ReferenceTest, BatchedSequencesMatchSeparateRuns) {
+  auto kv = KvCache::Create(model_->kv_shape(), KvCache::kDefaultBlockSize, 64);
+  ASSERT_TRUE(kv.ok());
+  std::vector<BlockTable> tables(3);
+  ForwardBatch batch;
+  std::vector<std::vector<float>> alone;
+  const int picked[] = {0, 1, 3};  // prompts short enough to share one batch
+  for (int i = 0; i < 3; ++i) {
+    const std::vector<int32_t>& ids = cases_[picked[i]].prompt_ids;
+    ASSERT_TRUE((*kv)->Reserve(tables[i], ids.size()).ok());
+    batch.chunks.push_back(SequenceChunk{ids, 0, &tables[i], /*all_logits=*/i == 1});
+    auto runner = SequenceRunner::Create(*model_, ids.size());
+    ASSERT_TRUE(runner.ok());
+    auto logits = (*runner)->Append(ids, /*all_logits=*/i == 1);
+    ASSERT_TRUE(logits.ok()) << logits.status();
+    alone.emplace_back(logits->begin(), logits->end());
+  }
+  ASSERT_LE(batch.num_tokens(), model_->max_batch_tokens());
+  std::vector<float> batched(batch.num_logit_rows() * model_->info().vocab_size);
+  ASSERT_TRUE(model_->Forward(batch, **kv, batched).ok());
+  size_t offset = 0;
+  for (int i = 0; i < 3; ++i) {
+    const std::vector<float> rows(batched.begin() + offset,
+                                  batched.begin() + offset + alone[i].size());
+    EXPECT_EQ(rows, alone[i]) << "sequence " << i;
+    offset += alone[i].size();
+  }
+}
+
+TEST_F(SmolLM2ReferenceTest, RefusesPromptsBeyondTheContext) {
+  const int64_t context = model_->info().context_length;
+  EXPECT_FALSE(SequenceRunner::Create(*model_, context + 1).ok());
+  const absl::Status s = CheckFitsContext(100, context - 99, context);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), ::testing::HasSubstr("exceeds the model's context length of 8192"));
+  EXPECT_TRUE(CheckFitsContext(100, context - 100, context).ok());
+}
+
 }  // namespace
 }  // namespace llmw

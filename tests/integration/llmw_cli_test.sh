@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# End-to-end checks of `llmw generate`: greedy text equals llama.cpp's on the
+# same model, and bad input gives one clear error line and exit status 1.
+# Usage: llmw_cli_test.sh LLMW_BINARY SOURCE_DIR
+set -uo pipefail
+LLMW="$1"
+SOURCE_DIR="$2"
+MODEL="${LLMW_SMOLLM2_GGUF:-$HOME/.cache/llm-worker/models/SmolLM2-135M-Instruct.Q4_1.gguf}"
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# expect_error NAME EXPECTED_SUBSTRING ARGS...
+expect_error() {
+  local name="$1" expected="$2"
+  shift 2
+  local err rc
+  err="$("$LLMW" generate "$@" 2>&1 >/dev/null)"
+  rc=$?
+  [[ $rc -eq 1 ]] || fail "$name: exit status $rc, expected 1"
+  local errors
+  errors="$(grep -c '^llmw: error:' <<<"$err")"
+  [[ "$errors" -eq 1 ]] || fail "$name: expected one 'llmw: error:' line, got: $err"
+  grep -qF -- "$expected" <<<"$err" || fail "$name: message lacks '$expected': $err"
+}
+
+expect_error "missing file" "No such file" --model /nonexistent/model.gguf --prompt hi
+expect_error "unknown flag" "unknown flag --bogus" --model x --prompt hi --bogus 1
+expect_error "missing prompt" "missing required flag --prompt" --model x
+expect_error "bad number" "--max-tokens expects an integer" --model x --prompt hi --max-tokens ten
+not_gguf="$(mktemp)"
+echo "this is not a model" >"$not_gguf"
+expect_error "not a GGUF file" "bad magic" --model "$not_gguf" --prompt hi
+rm -f "$not_gguf"
+
+if [[ ! -f "$MODEL" ]]; then
+  if [[ "${LLMW_REQUIRE_MODELS:-}" == "1" ]]; then fail "model $MODEL missing"; fi
+  echo "model $MODEL missing: skipping the model checks"
+else
+  expect_error "context overflow" "exceeds the model's context length of 8192" \
+    --model "$MODEL" --prompt hi --max-tokens 9000
+  expect_error "bad top-p" "top_p must be in (0, 1]" --model "$MODEL" --prompt hi --top-p 1.5
+
+  # Our greedy continuation of the "code" prompt equals llama.cpp's for all
+  # 32 tokens; the CLI must print exactly that text.
+  fixture="$SOURCE_DIR/tests/fixtures/smollm2/reference.json"
+  field() { python3 -c 'import json,sys; c=[c for c in json.load(open(sys.argv[1]))["cases"] if c["name"]=="code"][0]; sys.stdout.write(c[sys.argv[2]])' "$fixture" "$1"; }
+  prompt="$(field prompt; echo x)"
+  prompt="${prompt%x}"
+  want="$(field greedy_text)"
+  got="$("$LLMW" generate --model "$MODEL" --prompt "$prompt" --temperature 0 --max-tokens 32 2>/dev/null)"
+  [[ "$got" == "$want" ]] || fail "greedy text differs from llama.cpp's:
+--- got
+$got
+--- want
+$want"
+fi
+
+if ((failures > 0)); then
+  echo "$failures check(s) failed"
+  exit 1
+fi
+echo "all llmw CLI checks passed"
