@@ -37,6 +37,7 @@ absl::Status KvCache::Reserve(BlockTable& table, int64_t n_tokens) {
 void KvCache::Release(BlockTable& table) {
   for (int32_t block : table.blocks_) allocator_.Release(block);
   table.blocks_.clear();
+  table.hashes_.clear();
 }
 
 cpu::PagedKvLayer KvCache::Layer(int64_t layer) {

@@ -22,18 +22,24 @@ struct KvCacheShape {
   int64_t bytes_per_token() const { return 2 * n_layers * n_kv_heads * head_dim * sizeof(float); }
 };
 
-// The blocks of one sequence, in logical order.
+// The blocks of one sequence, in logical order, and the prefix-cache hashes
+// of its leading full blocks (kept by whoever does prefix caching).
 class BlockTable {
  public:
   const std::vector<int32_t>& blocks() const { return blocks_; }
+  std::vector<int32_t>& mutable_blocks() { return blocks_; }
   const int32_t* data() const { return blocks_.data(); }
   int64_t capacity_tokens(int64_t block_size) const {
     return static_cast<int64_t>(blocks_.size()) * block_size;
   }
+  // hashes()[i] identifies the content of block i and of every block before it.
+  const std::vector<uint64_t>& hashes() const { return hashes_; }
+  std::vector<uint64_t>& mutable_hashes() { return hashes_; }
 
  private:
   friend class KvCache;
   std::vector<int32_t> blocks_;
+  std::vector<uint64_t> hashes_;
 };
 
 class KvCache {
@@ -47,13 +53,14 @@ class KvCache {
   // Grows `table` to hold at least `n_tokens` positions. RESOURCE_EXHAUSTED
   // when the allocator runs out (the table keeps what it had).
   absl::Status Reserve(BlockTable& table, int64_t n_tokens);
-  // Returns every block of `table` to the allocator and empties it.
+  // Returns every block of `table` to the allocator and empties it (hashes too).
   void Release(BlockTable& table);
 
   cpu::PagedKvLayer Layer(int64_t layer);
   const KvCacheShape& shape() const { return shape_; }
   int64_t block_size() const { return block_size_; }
   const BlockAllocator& allocator() const { return allocator_; }
+  BlockAllocator& mutable_allocator() { return allocator_; }
   // Blocks needed for `n_tokens` positions.
   int64_t BlocksFor(int64_t n_tokens) const { return (n_tokens + block_size_ - 1) / block_size_; }
 

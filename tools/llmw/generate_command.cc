@@ -69,9 +69,12 @@ absl::StatusOr<GenerateOptions> ReadOptions(const std::vector<std::string>& args
     return absl::InvalidArgumentError("--threads must be in [1, 1024]");
   }
   if (top_k < 0 || top_k > INT32_MAX) return absl::InvalidArgumentError("--top-k must be >= 0");
-  o.sampling = SamplingParams{static_cast<float>(temperature), static_cast<int32_t>(top_k),
-                              static_cast<float>(top_p), static_cast<uint64_t>(seed)};
-  RETURN_IF_ERROR(ValidateSamplingParams(o.sampling));
+  o.sampling.temperature = static_cast<float>(temperature);
+  o.sampling.top_k = static_cast<int32_t>(top_k);
+  o.sampling.top_p = static_cast<float>(top_p);
+  o.sampling.seed = static_cast<uint64_t>(seed);
+  // The CLI sets no token ids, so any vocabulary size checks the same ranges.
+  RETURN_IF_ERROR(ValidateSamplingParams(o.sampling, /*vocab_size=*/1));
   return o;
 }
 
@@ -103,7 +106,7 @@ absl::Status Generate(const GenerateOptions& o) {
                    SequenceRunner::Create(*model, n_prompt + o.max_tokens));
 
   const Tokenizer& tokenizer = model->tokenizer();
-  Sampler sampler(o.sampling, info.vocab_size);
+  Sampler sampler(o.sampling, info.vocab_size, *o.sampling.seed, prompt);
   StreamDecoder decoder(tokenizer);
   const Clock::time_point prefill_start = Clock::now();
   ASSIGN_OR_RETURN(std::span<const float> logits, runner->Append(prompt));
@@ -111,6 +114,7 @@ absl::Status Generate(const GenerateOptions& o) {
   int64_t generated = 0;
   while (generated < o.max_tokens) {
     const int32_t token = sampler.Sample(logits);
+    sampler.Accept(token);
     ++generated;
     if (tokenizer.IsEndOfGeneration(token)) break;
     std::cout << decoder.Push(token) << std::flush;

@@ -1,82 +1,448 @@
-// Temperature, top-k and nucleus sampling over one logits row.
+// Logit adjustments (bias, penalties, suppression), truncation (top-k, top-p,
+// min-p, typical-p) and the seeded draw for one request. Every step is a
+// linear pass over the vocabulary (expected linear for top-p and typical-p);
+// nothing sorts the vocabulary.
 #include "worker/engine/sampler.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "worker/engine/logits_math.h"
 
 namespace llmw {
+namespace {
 
-absl::Status ValidateSamplingParams(const SamplingParams& p) {
-  if (!std::isfinite(p.temperature) || p.temperature < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("temperature must be a finite number >= 0, got ", p.temperature));
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+// Enough digits that a value just outside a range does not print as the bound.
+std::string Num(double v) { return absl::StrFormat("%.9g", v); }
+
+absl::Status OutOfRange(const char* name, double value, const char* range) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(name, " must be in ", range, ", got ", Num(value)));
+}
+
+// Moves the shortest prefix of [first, last) in `before` order (a strict
+// total order) whose summed `p` reaches `target` to the front, in no
+// particular order, and returns its length (all of the range when the target
+// is never reached). A quickselect that follows the mass: expected O(n), with
+// a fallback to sorting should the partitions keep coming out lopsided.
+template <typename T, typename Before>
+size_t MassPrefix(T* first, T* last, Before before, double target) {
+  T* lo = first;  // [first, lo) is kept; its mass is `mass`
+  T* hi = last;   // [hi, last) is dropped
+  double mass = 0;
+  for (int rounds = 64; hi - lo > 32 && rounds > 0; --rounds) {
+    // Median of three, moved to the end as the pivot.
+    T* mid = lo + (hi - lo) / 2;
+    T* end = hi - 1;
+    if (before(*mid, *lo)) std::swap(*mid, *lo);
+    if (before(*end, *mid)) std::swap(*end, *mid);
+    if (before(*mid, *lo)) std::swap(*mid, *lo);
+    std::swap(*mid, *end);
+    const T pivot = *end;
+    T* split = std::partition(lo, end, [&](const T& x) { return before(x, pivot); });
+    double better = 0;
+    for (T* t = lo; t != split; ++t) better += t->p;
+    std::swap(*split, *end);
+    if (mass + better >= target) {
+      hi = split;
+      continue;
+    }
+    mass += better + split->p;
+    lo = split + 1;
+    if (mass >= target) return static_cast<size_t>(lo - first);
+  }
+  std::sort(lo, hi, before);
+  for (T* t = lo; t != hi; ++t) {
+    mass += t->p;
+    if (mass >= target) return static_cast<size_t>(t + 1 - first);
+  }
+  return static_cast<size_t>(hi - first);
+}
+
+}  // namespace
+
+bool Sampler::ByP(const Candidate& a, const Candidate& b) {
+  return a.p > b.p || (a.p == b.p && a.id < b.id);
+}
+
+absl::Status ValidateSamplingParams(const SamplingParams& p, int64_t vocab_size) {
+  if (vocab_size <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("vocab_size must be > 0, got ", vocab_size));
+  }
+  if (!(p.temperature >= 0 && p.temperature <= kMaxTemperature)) {
+    return OutOfRange("temperature", p.temperature, "[0, 100] (0 = greedy)");
   }
   if (p.top_k < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("top_k must be >= 0, got ", p.top_k));
+    return absl::InvalidArgumentError(
+        absl::StrCat("top_k must be >= 0 (0 = no limit), got ", p.top_k));
   }
-  if (!(p.top_p > 0 && p.top_p <= 1)) {
-    return absl::InvalidArgumentError(absl::StrCat("top_p must be in (0, 1], got ", p.top_p));
+  if (!(p.top_p > 0 && p.top_p <= 1)) return OutOfRange("top_p", p.top_p, "(0, 1]");
+  if (!(p.min_p >= 0 && p.min_p <= 1)) return OutOfRange("min_p", p.min_p, "[0, 1]");
+  if (!(p.typical_p > 0 && p.typical_p <= 1)) {
+    return OutOfRange("typical_p", p.typical_p, "(0, 1]");
+  }
+  if (!(p.repetition_penalty > 0 && std::isfinite(p.repetition_penalty))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("repetition_penalty must be a finite number > 0 (1 = off), got ",
+                     Num(p.repetition_penalty)));
+  }
+  if (!(std::abs(p.presence_penalty) <= kMaxAbsPresenceFrequencyPenalty)) {
+    return OutOfRange("presence_penalty", p.presence_penalty, "[-2, 2]");
+  }
+  if (!(std::abs(p.frequency_penalty) <= kMaxAbsPresenceFrequencyPenalty)) {
+    return OutOfRange("frequency_penalty", p.frequency_penalty, "[-2, 2]");
+  }
+  if (p.logit_bias.size() > static_cast<size_t>(kMaxLogitBiasEntries)) {
+    return absl::InvalidArgumentError(absl::StrCat("logit_bias has ", p.logit_bias.size(),
+                                                   " entries; at most ", kMaxLogitBiasEntries,
+                                                   " are allowed"));
+  }
+  for (const auto& [id, bias] : p.logit_bias) {
+    if (id < 0 || id >= vocab_size) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "logit_bias token id ", id, " is outside the vocabulary [0, ", vocab_size, ")"));
+    }
+    if (!(std::abs(bias) <= kMaxAbsLogitBias)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("logit_bias for token ", id, " must be in [-100, 100], got ", Num(bias)));
+    }
   }
   return absl::OkStatus();
 }
 
 int32_t ArgMax(std::span<const float> logits) {
-  return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  if (logits.empty()) return -1;
+  const int64_t first = logits_math::FindFirst(logits, logits_math::MaxValue(logits));
+  return first >= 0 ? static_cast<int32_t>(first) : 0;  // not found: all NaN
 }
 
-Sampler::Sampler(const SamplingParams& params, int64_t vocab_size)
-    : params_(params), rng_(params.seed) {
-  candidates_.reserve(vocab_size);
-  probs_.reserve(vocab_size);
+Sampler::Sampler(const SamplingParams& params, int64_t vocab_size, uint64_t seed,
+                 std::span<const int32_t> prompt)
+    : params_(params),
+      vocab_size_(vocab_size),
+      rng_(seed),
+      use_repetition_(params.repetition_penalty != 1.0f),
+      use_presence_frequency_(params.presence_penalty != 0.0f || params.frequency_penalty != 0.0f) {
+  for (const auto& [id, bias] : params.logit_bias) {
+    if (id >= 0 && id < vocab_size) bias_.emplace_back(id, bias);
+  }
+  if (use_repetition_) {
+    seen_.assign(vocab_size, false);
+    for (const int32_t id : prompt) {
+      if (id >= 0 && id < vocab_size && !seen_[id]) {
+        seen_[id] = true;
+        seen_ids_.push_back(id);
+      }
+    }
+  }
+  scratch_.resize(vocab_size);
+  candidates_.resize(vocab_size);
+}
+
+void Sampler::Accept(int32_t token) {
+  if (token < 0 || token >= vocab_size_) return;
+  if (use_repetition_ && !seen_[token]) {
+    seen_[token] = true;
+    seen_ids_.push_back(token);
+  }
+  if (use_presence_frequency_) {
+    const auto [it, inserted] =
+        output_slot_.try_emplace(token, static_cast<int32_t>(output_counts_.size()));
+    if (inserted) {
+      output_counts_.emplace_back(token, 1);
+    } else {
+      ++output_counts_[it->second].second;
+    }
+  }
+}
+
+void Sampler::SetSuppressed(std::span<const int32_t> ids) {
+  suppressed_.assign(ids.begin(), ids.end());
+}
+
+std::span<const float> Sampler::Adjust(std::span<const float> logits) {
+  const int64_t n = static_cast<int64_t>(logits.size());
+  float* v = scratch_.data();
+  std::copy(logits.begin(), logits.end(), v);
+  for (const auto& [id, bias] : bias_) {
+    if (id < n) v[id] += bias;
+  }
+  const float r = params_.repetition_penalty;
+  for (const int32_t id : seen_ids_) {
+    if (id < n) v[id] = v[id] > 0 ? v[id] / r : v[id] * r;
+  }
+  for (const auto& [id, count] : output_counts_) {
+    if (id >= n) continue;
+    v[id] -= params_.frequency_penalty * static_cast<float>(count);
+    v[id] -= params_.presence_penalty;
+  }
+  for (const int32_t id : suppressed_) {
+    if (id >= 0 && id < n) v[id] = -kInf;
+  }
+  return std::span<const float>(v, logits.size());
 }
 
 int32_t Sampler::Sample(std::span<const float> logits) {
-  if (params_.temperature == 0.0f) return ArgMax(logits);
+  if (static_cast<int64_t>(logits.size()) > vocab_size_) logits = logits.first(vocab_size_);
+  const bool adjusted =
+      !bias_.empty() || !seen_ids_.empty() || !output_counts_.empty() || !suppressed_.empty();
+  const std::span<const float> values = adjusted ? Adjust(logits) : logits;
+  if (params_.temperature == 0.0f) {
+    const int32_t best = ArgMax(values);
+    return best >= 0 && values[best] > -kInf ? best : ArgMax(logits);
+  }
+  return SampleFrom(values, logits);
+}
 
-  candidates_.clear();
-  for (size_t i = 0; i < logits.size(); ++i) {
-    candidates_.push_back({logits[i] / params_.temperature, static_cast<int32_t>(i)});
-  }
-  const auto by_logit = [](const Candidate& a, const Candidate& b) {
-    return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
-  };
-  size_t keep = candidates_.size();
-  if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < keep) {
-    keep = params_.top_k;
-    std::partial_sort(candidates_.begin(), candidates_.begin() + keep, candidates_.end(), by_logit);
-  } else {
-    std::sort(candidates_.begin(), candidates_.end(), by_logit);
-  }
+double Sampler::NextUniform() {
+  return static_cast<double>(rng_() >> 11) * 0x1.0p-53;  // 53 random bits → [0, 1)
+}
 
-  // Softmax over the kept candidates (sorted, so the first is the maximum).
-  probs_.resize(keep);
-  double total = 0;
-  for (size_t i = 0; i < keep; ++i) {
-    probs_[i] = std::exp(candidates_[i].logit - candidates_[0].logit);
-    total += probs_[i];
-  }
-  // Nucleus: the smallest prefix whose probability mass reaches top_p.
-  if (params_.top_p < 1.0f) {
-    double mass = 0;
-    size_t n = 0;
-    while (n < keep) {
-      mass += probs_[n++] / total;
-      if (mass >= params_.top_p) break;
+size_t Sampler::SelectTopK(std::span<const float> values, size_t k) {
+  // One pass with a rising bar: candidates above the current k-th best are
+  // collected, and when the buffer fills it is cut back to its best k. Later
+  // ids lose ties, so a value equal to the bar never gets in. Most of the
+  // vocabulary is below the bar, so it is tested four values at a time.
+  using logits_math::I4;
+  Candidate* const out = candidates_.data();
+  const size_t n = values.size();
+  const size_t cap = std::min(n, 2 * k + 512);
+  float bar = -kInf;
+  size_t count = 0;
+  const auto offer = [&](size_t i) {
+    const float v = values[i];
+    if (!(v > bar)) return;
+    out[count++] = Candidate{v, static_cast<int32_t>(i)};
+    if (count == cap) {
+      std::nth_element(out, out + (k - 1), out + count, ByP);
+      count = k;
+      bar = out[k - 1].p;
     }
-    keep = n;
-    total = 0;
-    for (size_t i = 0; i < keep; ++i) total += probs_[i];
+  };
+  size_t i = 0;
+  for (; i + logits_math::kLanes <= n; i += logits_math::kLanes) {
+    const I4 above = logits_math::Load4(values.data() + i) > logits_math::Splat4(bar);
+    int64_t any[2];
+    std::memcpy(any, &above, sizeof(any));
+    if ((any[0] | any[1]) == 0) continue;
+    for (int j = 0; j < logits_math::kLanes; ++j) offer(i + j);
   }
+  for (; i < n; ++i) offer(i);
+  if (count > k) {
+    std::nth_element(out, out + (k - 1), out + count, ByP);
+    count = k;
+  }
+  return count;
+}
 
-  const double r = std::uniform_real_distribution<double>(0.0, total)(rng_);
-  double cumulative = 0;
-  for (size_t i = 0; i < keep; ++i) {
-    cumulative += probs_[i];
-    if (r < cumulative) return candidates_[i].id;
+int32_t Sampler::SampleFrom(std::span<const float> values, std::span<const float> raw) {
+  const float max = logits_math::MaxValue(values);
+  if (!(max > -kInf)) return ArgMax(raw);  // nothing can be sampled
+  if (max == kInf) return static_cast<int32_t>(logits_math::FindFirst(values, kInf));
+  // Far below any temperature that differs from greedy; keeps 1/T finite.
+  const float inv_temperature = 1.0f / std::max(params_.temperature, 1e-30f);
+  const size_t n = values.size();
+  Candidate* const first = candidates_.data();
+  float* const probs = scratch_.data();  // may be where `values` live: same index, fine
+  size_t count = 0;
+  if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < n) {
+    count = SelectTopK(values, params_.top_k);
+    double mass = 0;
+    for (size_t i = 0; i < count; ++i) {
+      first[i].p = logits_math::ExpNonPositive((first[i].p - max) * inv_temperature);
+      mass += first[i].p;
+    }
+    // min_p keeps a most-likely-first prefix that does not depend on the
+    // normalisation, so filtering it before top_p (still measured against the
+    // top-k mass) equals top_p followed by min_p.
+    if (params_.min_p > 0) {
+      size_t kept = 0;
+      for (size_t i = 0; i < count; ++i) {
+        if (first[i].p >= params_.min_p) first[kept++] = first[i];
+      }
+      count = kept;
+    }
+    if (params_.top_p < 1) {
+      count = MassPrefix(first, first + count, ByP, params_.top_p * mass);
+    }
+  } else if (params_.top_p < 1) {
+    const double mass = logits_math::ExpShifted(values, max, inv_temperature, probs);
+    count = Nucleus(n, params_.top_p * mass);
+  } else if (params_.min_p > 0) {
+    count = MinPSet(values, max, inv_temperature);
+  } else {
+    const double mass = logits_math::ExpShifted(values, max, inv_temperature, probs);
+    if (params_.typical_p == 1) return DrawFromAll(n, mass);
+    count = Gather(probs, n, 0.0f, first);
   }
-  return candidates_[keep - 1].id;
+  if (params_.typical_p < 1) count = TypicalPrefix(count);
+  return DrawFromCandidates(count);
+}
+
+size_t Sampler::Gather(const float* probs, size_t n, float bar, Candidate* out) {
+  // Usually few tokens pass, so four are tested at a time.
+  const logits_math::F4 bar4 = logits_math::Splat4(bar);
+  const logits_math::F4 zero4 = logits_math::Splat4(0.0f);
+  size_t count = 0;
+  size_t i = 0;
+  for (; i + logits_math::kLanes <= n; i += logits_math::kLanes) {
+    const logits_math::F4 p4 = logits_math::Load4(probs + i);
+    const logits_math::I4 pass = (p4 >= bar4) & (p4 > zero4);
+    int64_t any[2];
+    std::memcpy(any, &pass, sizeof(any));
+    if ((any[0] | any[1]) == 0) continue;
+    for (int j = 0; j < logits_math::kLanes; ++j) {
+      out[count] = Candidate{probs[i + j], static_cast<int32_t>(i + j)};
+      count += pass[j] != 0 ? 1 : 0;
+    }
+  }
+  for (; i < n; ++i) {
+    out[count] = Candidate{probs[i], static_cast<int32_t>(i)};
+    count += (probs[i] >= bar && probs[i] > 0) ? 1 : 0;
+  }
+  return count;
+}
+
+size_t Sampler::Nucleus(size_t n, double target) {
+  // A positive float's bit pattern orders like its value, so its top bits
+  // (exponent and 3 mantissa bits: buckets 9% wide) bucket the tokens by
+  // probability. Summing the buckets from the top finds the one where the
+  // nucleus ends: everything above it is in, and only that bucket's tokens
+  // need ordering. No sort of the vocabulary, however large the nucleus.
+  constexpr int kShift = 20;
+  constexpr size_t kBuckets = (std::bit_cast<uint32_t>(1.0f) >> kShift) + 1;  // p <= 1
+  const float* const probs = scratch_.data();
+  double buckets[2][kBuckets] = {};  // two interleaved histograms: shorter add chains
+  size_t i = 0;
+  for (; i + 2 <= n; i += 2) {
+    for (int j = 0; j < 2; ++j) {
+      buckets[j][std::bit_cast<uint32_t>(probs[i + j]) >> kShift] += probs[i + j];
+    }
+  }
+  for (; i < n; ++i) buckets[0][std::bit_cast<uint32_t>(probs[i]) >> kShift] += probs[i];
+  double above = 0;  // mass of the buckets above `edge`
+  size_t edge = kBuckets;
+  while (edge > 0) {
+    const double mass = buckets[0][edge - 1] + buckets[1][edge - 1];
+    if (above + mass >= target) break;
+    above += mass;
+    --edge;
+  }
+  if (edge == 0) return Gather(probs, n, params_.min_p, candidates_.data());  // rounding: all
+  --edge;  // the bucket where the nucleus ends
+  const float lower = std::bit_cast<float>(static_cast<uint32_t>(edge << kShift));
+  const float upper = std::bit_cast<float>(static_cast<uint32_t>((edge + 1) << kShift));
+  Candidate* const first = candidates_.data();
+  const size_t count = Gather(probs, n, std::max(lower, params_.min_p), first);
+  // Tokens above the edge bucket are in; order only the edge bucket's.
+  Candidate* const edge_begin =
+      std::partition(first, first + count, [upper](const Candidate& c) { return c.p >= upper; });
+  const size_t in_edge = MassPrefix(edge_begin, first + count, ByP, target - above);
+  return static_cast<size_t>(edge_begin - first) + in_edge;
+}
+
+size_t Sampler::MinPSet(std::span<const float> values, float max, float inv_temperature) {
+  // p >= min_p  ⇔  (v - max) / T >= ln min_p; the logit test (with a margin
+  // for rounding) skips computing p for nearly all of the vocabulary, and p
+  // itself decides.
+  const float log_bar = std::log(params_.min_p) - 0.01f;
+  const logits_math::F4 max4 = logits_math::Splat4(max);
+  const logits_math::F4 inv4 = logits_math::Splat4(inv_temperature);
+  const logits_math::F4 log_bar4 = logits_math::Splat4(log_bar);
+  Candidate* const out = candidates_.data();
+  size_t count = 0;
+  const auto offer = [&](size_t i) {
+    const float p = logits_math::ExpNonPositive((values[i] - max) * inv_temperature);
+    out[count] = Candidate{p, static_cast<int32_t>(i)};
+    count += (p >= params_.min_p && p > 0) ? 1 : 0;
+  };
+  const size_t n = values.size();
+  size_t i = 0;
+  for (; i + logits_math::kLanes <= n; i += logits_math::kLanes) {
+    const logits_math::I4 pass = (logits_math::Load4(values.data() + i) - max4) * inv4 >= log_bar4;
+    int64_t any[2];
+    std::memcpy(any, &pass, sizeof(any));
+    if ((any[0] | any[1]) == 0) continue;
+    for (int j = 0; j < logits_math::kLanes; ++j) offer(i + j);
+  }
+  for (; i < n; ++i) offer(i);
+  return count;
+}
+
+size_t Sampler::TypicalPrefix(size_t count) {
+  Candidate* const first = candidates_.data();
+  float* const distance = scratch_.data();  // by id; the probabilities are in candidates_ now
+  double total = 0;
+  for (size_t i = 0; i < count; ++i) total += first[i].p;
+  const double log_total = std::log(total);
+  double entropy = 0;
+  for (size_t i = 0; i < count; ++i) {
+    const double p = first[i].p;
+    const double log_p = p > 0 ? std::log(p) - log_total : 0;
+    distance[first[i].id] = static_cast<float>(log_p);
+    entropy -= p / total * log_p;
+  }
+  for (size_t i = 0; i < count; ++i) {
+    float& d = distance[first[i].id];
+    d = first[i].p > 0 ? static_cast<float>(std::abs(-d - entropy)) : kInf;
+  }
+  const auto more_typical = [distance](const Candidate& a, const Candidate& b) {
+    const float da = distance[a.id], db = distance[b.id];
+    return da < db || (da == db && a.id < b.id);
+  };
+  return MassPrefix(first, first + count, more_typical, params_.typical_p * total);
+}
+
+int32_t Sampler::DrawFromCandidates(size_t count) {
+  const Candidate* const first = candidates_.data();
+  if (count == 0) return 0;  // not reached: the most likely token always stays
+  double total = 0;
+  for (size_t i = 0; i < count; ++i) total += first[i].p;
+  const double target = NextUniform() * total;
+  double cumulative = 0;
+  int32_t last_possible = first[0].id;
+  for (size_t i = 0; i < count; ++i) {
+    if (!(first[i].p > 0)) continue;
+    cumulative += first[i].p;
+    last_possible = first[i].id;
+    if (target < cumulative) return first[i].id;
+  }
+  return last_possible;  // rounding put the target at the very end
+}
+
+int32_t Sampler::DrawFromAll(size_t n, double total) {
+  // Whole blocks are skipped by their (vectorised) sums; the block holding
+  // the target is walked token by token.
+  constexpr size_t kBlock = 256;
+  const float* const probs = scratch_.data();
+  const double target = NextUniform() * total;
+  double cumulative = 0;
+  size_t i = 0;
+  for (; i < n; i += kBlock) {
+    const double block = logits_math::Sum(probs + i, std::min(kBlock, n - i));
+    if (target < cumulative + block) break;
+    cumulative += block;
+  }
+  int32_t last_possible = -1;
+  for (; i < n; ++i) {
+    if (!(probs[i] > 0)) continue;
+    cumulative += probs[i];
+    last_possible = static_cast<int32_t>(i);
+    if (target < cumulative) return last_possible;
+  }
+  if (last_possible >= 0) return last_possible;
+  for (size_t j = n; j-- > 0;) {  // rounding put the target past the last block
+    if (probs[j] > 0) return static_cast<int32_t>(j);
+  }
+  return 0;
 }
 
 }  // namespace llmw

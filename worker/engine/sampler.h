@@ -1,47 +1,135 @@
-// Picks the next token from a row of logits: greedy at temperature 0,
-// otherwise temperature → top-k → top-p, drawn from a per-request generator
-// so the same seed and prompt give the same output.
+// Picks each next token of one request from a row of logits, following the
+// request's SamplingParams, with a per-request generator so that the same
+// seed and the same logits give the same tokens.
+//
+// Sample() applies, in this order (vLLM / OpenAI semantics):
+//   1. logit_bias: logit[id] += bias (entries for the same id add up).
+//   2. repetition_penalty r, for every distinct token of the prompt and of the
+//      accepted output: logit > 0 → logit / r, otherwise logit × r.
+//   3. presence p and frequency f, for every distinct accepted output token
+//      seen c times: logit -= p + f × c.
+//   4. suppression: the ids given to SetSuppressed() get logit -inf.
+//   5. temperature == 0: greedy, the largest adjusted logit (lowest id on a
+//      tie); steps 6–10 are skipped and no random number is drawn.
+//   6. temperature T: probabilities ∝ exp(logit / T). Tokens at -inf are out.
+//   7. top_k > 0: keep the k largest logits (lowest ids on a tie).
+//   8. top_p < 1: keep the smallest most-likely-first prefix of what is left
+//      whose renormalised mass is >= top_p.
+//   9. min_p > 0: keep tokens with p >= min_p × p(most likely).
+//  10. typical_p < 1 (Meister et al., locally typical sampling): over what is
+//      left, renormalised, with entropy H = -Σ p log p, order tokens by
+//      |-log p - H| (lowest id on a tie) and keep the smallest prefix whose
+//      mass is >= typical_p.
+//   Then one uniform draw from the generator picks a kept token with
+//   probability proportional to its p. Each sampled (non-greedy) step draws
+//   exactly one 64-bit number, so the token stream depends only on the seed
+//   and the logits.
+// A token whose p is below e^-80 of the most likely one's counts as 0.
+// If every token ends up at -inf (all suppressed), Sample returns the largest
+// raw logit instead; a +inf logit is taken as certain.
+//
+// Cost per Sample, for 49k tokens on one core: a few vectorised passes over
+// the vocabulary, about 8 µs greedy and 15–180 µs sampled (typical_p, which
+// needs a log per token, up to ~0.7 ms on flat distributions); nothing sorts
+// the vocabulary. Memory: 12 bytes per vocabulary entry, allocated in the
+// constructor. Samplers share nothing, so they may run on several threads.
 #pragma once
 
 #include <cstdint>
 #include <random>
 #include <span>
+#include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "worker/engine/sampling_params.h"
 
 namespace llmw {
 
-struct SamplingParams {
-  float temperature = 0.0f;  // 0 = greedy
-  int32_t top_k = 0;         // 0 = whole vocabulary
-  float top_p = 1.0f;        // (0, 1]
-  uint64_t seed = 0;
-};
+inline constexpr float kMaxTemperature = 100.0f;
+inline constexpr float kMaxAbsPresenceFrequencyPenalty = 2.0f;
+inline constexpr float kMaxAbsLogitBias = 100.0f;
+inline constexpr int kMaxLogitBiasEntries = 1024;
 
-// INVALID_ARGUMENT naming the first parameter out of range.
-absl::Status ValidateSamplingParams(const SamplingParams& params);
+// OK, or INVALID_ARGUMENT naming the first out-of-range parameter, its value
+// and the allowed range. NaN is out of every range.
+absl::Status ValidateSamplingParams(const SamplingParams& params, int64_t vocab_size);
 
 class Sampler {
  public:
-  // `params` must be valid.
-  Sampler(const SamplingParams& params, int64_t vocab_size);
+  // `params` must have passed ValidateSamplingParams for `vocab_size` (bias
+  // entries with ids outside the vocabulary are ignored). `prompt` feeds the
+  // repetition penalty; ids outside [0, vocab_size) are ignored. All buffers
+  // are sized here: Sample allocates nothing.
+  Sampler(const SamplingParams& params, int64_t vocab_size, uint64_t seed,
+          std::span<const int32_t> prompt);
 
+  // `logits` holds vocab_size values (finite or -inf).
   int32_t Sample(std::span<const float> logits);
+
+  // Records a generated token for the penalties (ids outside the vocabulary
+  // are ignored). The engine calls it once per token it keeps.
+  void Accept(int32_t token);
+
+  // Tokens that Sample may not return until the next SetSuppressed call (the
+  // engine's min_tokens: end-of-generation and stop tokens). Empty = none.
+  void SetSuppressed(std::span<const int32_t> ids);
+
+  int64_t vocab_size() const { return vocab_size_; }
 
  private:
   struct Candidate {
-    float logit;
+    float p;  // a logit during top-k selection, then an unnormalised probability
     int32_t id;
   };
 
+  // Steps 1–4: copies `logits` into scratch_ and adjusts it there.
+  std::span<const float> Adjust(std::span<const float> logits);
+  // Steps 6–10 and the draw. `values` are the adjusted logits.
+  int32_t SampleFrom(std::span<const float> values, std::span<const float> raw);
+  // The k best values (lowest ids on a tie) into candidates_, in no order.
+  size_t SelectTopK(std::span<const float> values, size_t k);
+  // Steps 8–9 on the probabilities in scratch_[0, n): the nucleus of mass
+  // `target` intersected with min_p, into candidates_; returns its size.
+  size_t Nucleus(size_t n, double target);
+  // Step 9 alone: the tokens with p >= min_p into candidates_, computing p
+  // only for them.
+  size_t MinPSet(std::span<const float> values, float max, float inv_temperature);
+  // Candidates {p, id} for every p in probs[0, n) with p >= bar and p > 0,
+  // written to `out` in id order; returns how many.
+  static size_t Gather(const float* probs, size_t n, float bar, Candidate* out);
+  // Step 10 on candidates_[0, count); returns how many stay.
+  size_t TypicalPrefix(size_t count);
+  // Draws from scratch_[0, n) holding the probabilities, summing to `total`.
+  int32_t DrawFromAll(size_t n, double total);
+  // Draws from candidates_[0, count).
+  int32_t DrawFromCandidates(size_t count);
+  double NextUniform();
+  static bool ByP(const Candidate& a, const Candidate& b);  // likelier first, then lower id
+
   SamplingParams params_;
+  int64_t vocab_size_;
   std::mt19937_64 rng_;
-  std::vector<Candidate> candidates_;  // reused across calls
-  std::vector<float> probs_;
+  bool use_repetition_;
+  bool use_presence_frequency_;
+
+  std::vector<std::pair<int32_t, float>> bias_;  // valid ids only
+  std::vector<bool> seen_;                       // prompt ∪ output, for repetition
+  std::vector<int32_t> seen_ids_;
+  absl::flat_hash_map<int32_t, int32_t> output_slot_;       // id → index in output_counts_
+  std::vector<std::pair<int32_t, int32_t>> output_counts_;  // (id, times generated)
+  std::vector<int32_t> suppressed_;
+
+  // Per-step buffers, sized once: adjusted logits, then probabilities, then
+  // typical-sampling distances (all indexed by id); and the tokens still in
+  // the running after truncation.
+  std::vector<float> scratch_;
+  std::vector<Candidate> candidates_;
 };
 
-// Index of the largest logit; the lowest index wins a tie.
+// Index of the largest logit; the lowest index wins a tie, NaN never wins.
+// -1 for an empty row.
 int32_t ArgMax(std::span<const float> logits);
 
 }  // namespace llmw

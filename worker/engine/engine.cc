@@ -1,0 +1,406 @@
+// The engine thread's step loop and the request lifecycle around it.
+#include "worker/engine/engine.h"
+
+#include <algorithm>
+#include <fstream>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "kernels/status_macros.h"
+#include "worker/engine/logprobs.h"
+#include "worker/engine/sequence_runner.h"
+
+namespace llmw {
+namespace {
+
+constexpr size_t kMaxStopStringBytes = 256;
+constexpr double kKvShareOfAvailableMemory = 0.4;
+
+double Seconds(EngineClock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// MemAvailable from /proc/meminfo, or 0 when unknown.
+int64_t AvailableMemoryBytes() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  int64_t kib = 0;
+  std::string unit;
+  while (meminfo >> key >> kib >> unit) {
+    if (key == "MemAvailable:") return kib * 1024;
+  }
+  return 0;
+}
+
+absl::Status ValidateStopParams(const StopParams& stop, int64_t vocab_size) {
+  if (stop.max_tokens < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_tokens must be at least 1, got ", stop.max_tokens));
+  }
+  if (stop.min_tokens < 0 || stop.min_tokens > stop.max_tokens) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "min_tokens must be in [0, max_tokens = ", stop.max_tokens, "], got ", stop.min_tokens));
+  }
+  if (stop.stop_strings.size() > kMaxStopStrings) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("at most ", kMaxStopStrings, " stop strings, got ", stop.stop_strings.size()));
+  }
+  for (const std::string& s : stop.stop_strings) {
+    if (s.empty() || s.size() > kMaxStopStringBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "stop strings must be 1 to ", kMaxStopStringBytes, " bytes, got ", s.size()));
+    }
+  }
+  for (int32_t id : stop.stop_token_ids) {
+    if (id < 0 || id >= vocab_size) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("stop token id ", id, " is outside the vocabulary [0, ", vocab_size, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+const char* FinishReasonName(FinishReason reason) {
+  switch (reason) {
+    case FinishReason::kStop:
+      return "stop";
+    case FinishReason::kLength:
+      return "length";
+    case FinishReason::kCancelled:
+      return "cancelled";
+    case FinishReason::kError:
+      return "error";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(Model& model, const EngineOptions& options) {
+  if (options.max_batch_tokens < 1 || options.max_batch_tokens > model.max_batch_tokens()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_batch_tokens must be in [1, ", model.max_batch_tokens(),
+                     "] (the model's workspace), got ", options.max_batch_tokens));
+  }
+  if (options.max_running < 1 || options.max_waiting < 0 || options.block_size < 1) {
+    return absl::InvalidArgumentError(
+        "max_running and block_size must be positive and max_waiting non-negative");
+  }
+  const KvCacheShape shape = model.kv_shape();
+  const int64_t block_bytes = options.block_size * shape.bytes_per_token();
+  int64_t bytes = options.kv_cache_bytes;
+  if (bytes == 0) {
+    // Enough for every running sequence at full context, within a share of
+    // the memory available now.
+    const int64_t wanted =
+        options.max_running * model.info().context_length * shape.bytes_per_token();
+    bytes = std::min<int64_t>(wanted, AvailableMemoryBytes() * kKvShareOfAvailableMemory);
+  }
+  const int64_t num_blocks = bytes / block_bytes;
+  if (num_blocks < 1 || num_blocks > INT32_MAX) {
+    return absl::InvalidArgumentError(absl::StrCat("a KV cache of ", bytes,
+                                                   " bytes cannot hold a whole number of blocks "
+                                                   "of ",
+                                                   block_bytes, " bytes"));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<KvCache> kv,
+                   KvCache::Create(shape, options.block_size, static_cast<int32_t>(num_blocks)));
+  return std::unique_ptr<Engine>(new Engine(model, options, std::move(kv)));
+}
+
+Engine::Engine(Model& model, const EngineOptions& options, std::unique_ptr<KvCache> kv)
+    : model_(model),
+      options_(options),
+      kv_(std::move(kv)),
+      blocks_(*kv_, options.enable_prefix_caching),
+      scheduler_(blocks_, options.max_batch_tokens, options.max_running) {
+  const Tokenizer& tokenizer = model_.tokenizer();
+  for (int32_t id = 0; id < tokenizer.vocab_size(); ++id) {
+    if (tokenizer.IsEndOfGeneration(id)) end_of_generation_ids_.push_back(id);
+  }
+  logits_.resize(static_cast<size_t>(options_.max_running) * model_.info().vocab_size);
+  stats_.kv_blocks_total = blocks_.num_blocks();
+  stats_.block_size = options_.block_size;
+  thread_ = std::thread([this] { Run(); });
+}
+
+Engine::~Engine() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+int64_t Engine::kv_capacity_tokens() const { return blocks_.num_blocks() * options_.block_size; }
+
+absl::Status Engine::Validate(const GenerationRequest& request) const {
+  const int64_t vocab = model_.info().vocab_size;
+  if (request.id.empty()) return absl::InvalidArgumentError("request id must not be empty");
+  if (request.prompt.empty()) return absl::InvalidArgumentError("the prompt has no tokens");
+  for (int32_t id : request.prompt) {
+    if (id < 0 || id >= vocab) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("prompt token id ", id, " is outside the vocabulary [0, ", vocab, ")"));
+    }
+  }
+  RETURN_IF_ERROR(ValidateSamplingParams(request.sampling, vocab));
+  RETURN_IF_ERROR(ValidateStopParams(request.stop, vocab));
+  if (request.logprobs && (*request.logprobs < 0 || *request.logprobs > kMaxLogprobs)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("logprobs must be in [0, ", kMaxLogprobs, "], got ", *request.logprobs));
+  }
+  const int64_t total = static_cast<int64_t>(request.prompt.size()) + request.stop.max_tokens;
+  RETURN_IF_ERROR(CheckFitsContext(request.prompt.size(), request.stop.max_tokens,
+                                   model_.info().context_length));
+  if (total + 1 > kv_capacity_tokens()) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "prompt of ", request.prompt.size(), " tokens + ", request.stop.max_tokens,
+        " new tokens can never fit the KV cache of ", kv_capacity_tokens(), " tokens"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::Submit(GenerationRequest request, EventCallback on_event) {
+  RETURN_IF_ERROR(Validate(request));
+  auto seq = std::make_unique<Sequence>();
+  const uint64_t seed = request.sampling.seed.value_or(std::random_device()());
+  seq->tokens = request.prompt;
+  seq->prompt_len = static_cast<int64_t>(request.prompt.size());
+  seq->sampler =
+      std::make_unique<Sampler>(request.sampling, model_.info().vocab_size, seed, request.prompt);
+  seq->decoder = std::make_unique<StreamDecoder>(model_.tokenizer());
+  seq->stop_matcher = std::make_unique<StopStringMatcher>(request.stop.stop_strings);
+  seq->submitted = EngineClock::now();
+  seq->on_event = std::move(on_event);
+  seq->request = std::move(request);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) return absl::UnavailableError("the engine is shutting down");
+    if (ids_in_use_.contains(seq->request.id)) {
+      return absl::AlreadyExistsError(
+          absl::StrCat("request id '", seq->request.id, "' is already in use"));
+    }
+    if (queued_ >= options_.max_waiting) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("overloaded: ", queued_, " requests are already waiting (max_waiting ",
+                       options_.max_waiting, ")"));
+    }
+    ids_in_use_.insert(seq->request.id);
+    ++queued_;
+    inbox_.push_back(std::move(seq));
+  }
+  wake_.notify_one();
+  return absl::OkStatus();
+}
+
+bool Engine::Cancel(const std::string& request_id) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!ids_in_use_.contains(request_id)) return false;
+    cancels_.push_back(request_id);
+  }
+  wake_.notify_one();
+  return true;
+}
+
+EngineStats Engine::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void Engine::Run() {
+  while (TakeInbox()) Step();
+  for (auto& [id, seq] : live_) {
+    scheduler_.Remove(seq.get());
+    FinishedEvent finished;
+    finished.reason = FinishReason::kCancelled;
+    finished.detail = "the engine is shutting down";
+    seq->on_event(std::move(finished));
+  }
+  live_.clear();
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& seq : inbox_) {
+    FinishedEvent finished;
+    finished.reason = FinishReason::kCancelled;
+    finished.detail = "the engine is shutting down";
+    seq->on_event(std::move(finished));
+  }
+  inbox_.clear();
+}
+
+bool Engine::TakeInbox() {
+  std::unique_lock<std::mutex> lock(mu_);
+  wake_.wait(lock, [&] {
+    return stopping_ || !inbox_.empty() || !cancels_.empty() || !scheduler_.idle();
+  });
+  if (stopping_) return false;
+  for (auto& seq : inbox_) {
+    Sequence* raw = seq.get();
+    live_[raw->request.id] = std::move(seq);
+    scheduler_.Enqueue(raw);
+  }
+  inbox_.clear();
+  for (std::string& id : cancels_) pending_cancels_.push_back(std::move(id));
+  cancels_.clear();
+  return true;
+}
+
+void Engine::Step() {
+  const EngineClock::time_point now = EngineClock::now();
+  for (const std::string& id : pending_cancels_) {
+    if (auto it = live_.find(id); it != live_.end()) {
+      Finish(it->second.get(), FinishReason::kCancelled, "cancelled");
+    }
+  }
+  pending_cancels_.clear();
+  std::vector<Sequence*> expired;
+  for (auto& [id, seq] : live_) {
+    if (seq->request.deadline && *seq->request.deadline <= now) expired.push_back(seq.get());
+  }
+  for (Sequence* seq : expired) Finish(seq, FinishReason::kCancelled, "deadline exceeded");
+
+  scheduler_.Schedule(plan_);
+  for (Sequence* seq : plan_.admitted) {
+    seq->started = true;
+    seq->first_scheduled = now;
+    seq->cached_prompt_tokens = seq->num_computed;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --queued_;
+      stats_.prompt_tokens += seq->prompt_len;
+    }
+    seq->on_event(StartedEvent{seq->prompt_len, seq->cached_prompt_tokens});
+  }
+  if (plan_.chunks.empty()) {
+    UpdateStats();
+    return;
+  }
+
+  batch_.chunks.clear();
+  for (const ScheduledChunk& c : plan_.chunks) {
+    batch_.chunks.push_back(
+        SequenceChunk{std::span<const int32_t>(c.seq->tokens.data() + c.start, c.length), c.start,
+                      &c.seq->blocks, /*all_logits=*/false});
+  }
+  const int64_t vocab = model_.info().vocab_size;
+  const absl::Status status =
+      model_.Forward(batch_, *kv_, std::span<float>(logits_.data(), plan_.chunks.size() * vocab));
+  if (!status.ok()) {
+    for (const ScheduledChunk& c : plan_.chunks) {
+      Finish(c.seq, FinishReason::kError, std::string(status.message()));
+    }
+    UpdateStats();
+    return;
+  }
+  for (size_t i = 0; i < plan_.chunks.size(); ++i) {
+    const ScheduledChunk& c = plan_.chunks[i];
+    c.seq->num_computed += c.length;
+    blocks_.CommitFullBlocks(c.seq->blocks, c.seq->tokens, c.seq->num_computed);
+    if (c.samples) Sample(*c.seq, std::span<const float>(logits_.data() + i * vocab, vocab));
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.steps;
+    stats_.preemptions += static_cast<int64_t>(plan_.preempted.size());
+  }
+  UpdateStats();
+}
+
+void Engine::Sample(Sequence& seq, std::span<const float> logits) {
+  const StopParams& stop = seq.request.stop;
+  suppressed_.clear();
+  if (seq.generated() < stop.min_tokens) {
+    if (!stop.ignore_eos) {
+      suppressed_.insert(suppressed_.end(), end_of_generation_ids_.begin(),
+                         end_of_generation_ids_.end());
+    }
+    suppressed_.insert(suppressed_.end(), stop.stop_token_ids.begin(), stop.stop_token_ids.end());
+  }
+  seq.sampler->SetSuppressed(suppressed_);
+  const int32_t token = seq.sampler->Sample(logits);
+  seq.sampler->Accept(token);
+  seq.tokens.push_back(token);
+  if (seq.generated() == 1) seq.first_token = EngineClock::now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.generated_tokens;
+  }
+
+  if (!stop.ignore_eos && model_.tokenizer().IsEndOfGeneration(token)) {
+    Finish(&seq, FinishReason::kStop, "eos");
+    return;
+  }
+  if (std::find(stop.stop_token_ids.begin(), stop.stop_token_ids.end(), token) !=
+      stop.stop_token_ids.end()) {
+    Finish(&seq, FinishReason::kStop, "stop token");
+    return;
+  }
+  EmitToken(seq, token, logits);
+}
+
+void Engine::EmitToken(Sequence& seq, int32_t token, std::span<const float> logits) {
+  TokenEvent event;
+  event.id = token;
+  StopStringMatcher::Output out = seq.stop_matcher->Append(seq.decoder->Push(token));
+  event.text = std::move(out.text);
+  if (seq.request.logprobs) {
+    event.logprobs.emplace();
+    ComputeLogprobs(logits, token, *seq.request.logprobs, &*event.logprobs);
+  }
+  seq.on_event(std::move(event));
+  if (out.stopped) {
+    Finish(&seq, FinishReason::kStop, "stop string");
+  } else if (seq.generated() >= seq.request.stop.max_tokens) {
+    Finish(&seq, FinishReason::kLength, "max_tokens");
+  } else if (static_cast<int64_t>(seq.tokens.size()) >= model_.info().context_length) {
+    Finish(&seq, FinishReason::kLength, "context length");
+  }
+}
+
+void Engine::Finish(Sequence* seq, FinishReason reason, std::string detail) {
+  const EngineClock::time_point now = EngineClock::now();
+  FinishedEvent finished;
+  finished.reason = reason;
+  finished.detail = std::move(detail);
+  if (reason == FinishReason::kStop || reason == FinishReason::kLength) {
+    // A stop string ends the text where it matched; otherwise release what
+    // was held back.
+    if (finished.detail != "stop string") {
+      finished.text = seq->stop_matcher->Append(seq->decoder->Flush()).text;
+      finished.text += seq->stop_matcher->Flush();
+    }
+  }
+  finished.prompt_tokens = seq->prompt_len;
+  finished.generated_tokens = seq->generated();
+  finished.cached_prompt_tokens = seq->cached_prompt_tokens;
+  finished.queue_seconds =
+      seq->started ? Seconds(seq->first_scheduled - seq->submitted) : Seconds(now - seq->submitted);
+  finished.time_to_first_token_seconds =
+      seq->generated() > 0 ? Seconds(seq->first_token - seq->submitted) : 0.0;
+  finished.total_seconds = Seconds(now - seq->submitted);
+  finished.preemptions = seq->preemptions;
+
+  // The load figures already exclude this request when its caller hears of it.
+  scheduler_.Remove(seq);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ids_in_use_.erase(seq->request.id);
+    if (!seq->started) --queued_;
+    ++stats_.finished[static_cast<int>(reason)];
+  }
+  UpdateStats();
+  seq->on_event(std::move(finished));
+  live_.erase(seq->request.id);
+}
+
+void Engine::UpdateStats() {
+  const BlockManager::PrefixCacheStats prefix = blocks_.prefix_stats();
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.running = static_cast<int64_t>(scheduler_.running().size());
+  stats_.waiting = static_cast<int64_t>(scheduler_.waiting().size() + inbox_.size());
+  stats_.kv_blocks_used = blocks_.num_used_blocks();
+  stats_.prefix_query_tokens = prefix.query_tokens;
+  stats_.prefix_hit_tokens = prefix.hit_tokens;
+}
+
+}  // namespace llmw
