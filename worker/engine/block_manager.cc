@@ -56,13 +56,19 @@ BlockManager::BlockManager(KvCache& kv, bool enable_prefix_caching, BlockHashFn 
 
 BlockManager::~BlockManager() { ClearPrefixCache(); }
 
+void BlockManager::RecordQuery(int64_t n_tokens, int64_t max_tokens, int64_t hit_tokens) {
+  if (!enable_prefix_caching_) return;
+  const int64_t limit = std::max<int64_t>(std::min(n_tokens, max_tokens), 0);
+  query_tokens_ += limit / block_size_ * block_size_;
+  hit_tokens_ += hit_tokens;
+}
+
 int64_t BlockManager::MatchPrefix(std::span<const int32_t> tokens, int64_t max_tokens,
-                                  BlockTable& table) {
+                                  BlockTable& table, bool record_stats) {
   assert(table.blocks().empty());
   if (!enable_prefix_caching_) return 0;
   const int64_t limit = std::min<int64_t>(static_cast<int64_t>(tokens.size()), max_tokens);
   const int64_t n_full = std::max<int64_t>(limit, 0) / block_size_;
-  query_tokens_ += n_full * block_size_;
 
   table.mutable_hashes().clear();
   uint64_t parent = 0;
@@ -78,7 +84,8 @@ int64_t BlockManager::MatchPrefix(std::span<const int32_t> tokens, int64_t max_t
     table.mutable_hashes().push_back(h);
     parent = h;
   }
-  hit_tokens_ += matched * block_size_;
+  if (record_stats)
+    RecordQuery(static_cast<int64_t>(tokens.size()), max_tokens, matched * block_size_);
   return matched * block_size_;
 }
 

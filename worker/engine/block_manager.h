@@ -45,8 +45,14 @@ class BlockManager {
   // On an empty `table`: appends the cached blocks of the longest prefix of
   // `tokens` made of whole blocks and covering at most `max_tokens` tokens,
   // taking a reference on each, and records their hashes in the table.
-  // Returns the number of tokens covered (a multiple of block_size).
-  int64_t MatchPrefix(std::span<const int32_t> tokens, int64_t max_tokens, BlockTable& table);
+  // Returns the number of tokens covered (a multiple of block_size). Counts
+  // the query in prefix_stats() unless `record_stats` is false (a caller that
+  // may give the blocks back and retry counts it once, with RecordQuery).
+  int64_t MatchPrefix(std::span<const int32_t> tokens, int64_t max_tokens, BlockTable& table,
+                      bool record_stats = true);
+  // Counts one prefix-cache query of `n_tokens` tokens (whole blocks up to
+  // `max_tokens`) of which `hit_tokens` were served from the cache.
+  void RecordQuery(int64_t n_tokens, int64_t max_tokens, int64_t hit_tokens);
 
   // Grows `table` to cover `n_tokens` positions, evicting cached blocks when
   // no free ones are left. All or nothing: RESOURCE_EXHAUSTED leaves the table

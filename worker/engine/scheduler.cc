@@ -49,7 +49,8 @@ bool Scheduler::ReserveOrPreempt(Sequence* seq, int64_t length, StepPlan& plan) 
 bool Scheduler::TryAdmit(Sequence* seq) {
   const int64_t n_tokens = static_cast<int64_t>(seq->tokens.size());
   if (seq->blocks.blocks().empty()) {
-    seq->num_computed = blocks_.MatchPrefix(seq->tokens, n_tokens - 1, seq->blocks);
+    seq->num_computed =
+        blocks_.MatchPrefix(seq->tokens, n_tokens - 1, seq->blocks, /*record_stats=*/false);
   }
   // Room for everything it has now plus the token it will generate, so that a
   // just-admitted sequence does not immediately preempt others.
@@ -60,6 +61,7 @@ bool Scheduler::TryAdmit(Sequence* seq) {
     seq->num_computed = 0;
     return false;
   }
+  blocks_.RecordQuery(n_tokens, n_tokens - 1, seq->num_computed);
   return true;
 }
 
