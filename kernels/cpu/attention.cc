@@ -15,8 +15,6 @@
 namespace llmw::cpu {
 namespace {
 
-constexpr int64_t kMaxHeadDim = 512;
-
 float Dot(const float* a, const float* b, int64_t n) {
   float sum = 0;
   for (int64_t i = 0; i < n; ++i) sum += a[i] * b[i];
@@ -29,7 +27,7 @@ void AttendOneHead(const float* q, int64_t pos, int64_t head, const int32_t* blo
   const int64_t kv_head = head / (params.n_heads / kv.n_kv_heads);
   const int64_t first = params.window > 0 ? std::max<int64_t>(0, pos - params.window + 1) : 0;
 
-  float acc[kMaxHeadDim] = {};
+  float acc[kMaxAttentionHeadDim] = {};
   float running_max = -std::numeric_limits<float>::infinity();
   float running_sum = 0;
   for (int64_t j = first; j <= pos; ++j) {
@@ -63,7 +61,7 @@ __attribute__((target("avx2,fma"))) void AttendOneHeadAvx2(const float* q, int64
   const int64_t kv_head = head / (params.n_heads / kv.n_kv_heads);
   const int64_t first = params.window > 0 ? std::max<int64_t>(0, pos - params.window + 1) : 0;
 
-  __m256 acc[kMaxHeadDim / 8];
+  __m256 acc[kMaxAttentionHeadDim / 8];
   for (int64_t v = 0; v < nv; ++v) acc[v] = _mm256_setzero_ps();
   float running_max = -std::numeric_limits<float>::infinity();
   float running_sum = 0;

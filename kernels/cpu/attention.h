@@ -29,6 +29,9 @@ struct PagedKvLayer {
   }
 };
 
+// Largest head dimension PagedAttention handles (its accumulator lives on the stack).
+inline constexpr int64_t kMaxAttentionHeadDim = 512;
+
 struct AttentionParams {
   int64_t n_heads = 0;  // query heads; n_heads % n_kv_heads == 0 (grouped-query)
   float scale = 1.0f;   // usually 1/sqrt(head_dim)

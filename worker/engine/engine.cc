@@ -210,21 +210,21 @@ EngineStats Engine::stats() const {
 
 void Engine::Run() {
   while (TakeInbox()) Step();
-  for (auto& [id, seq] : live_) {
-    scheduler_.Remove(seq.get());
+  const auto shut_down = [](Sequence& seq) {
     FinishedEvent finished;
     finished.reason = FinishReason::kCancelled;
     finished.detail = "the engine is shutting down";
-    seq->on_event(std::move(finished));
+    finished.prompt_tokens = seq.prompt_len;
+    finished.generated_tokens = seq.generated();
+    seq.on_event(std::move(finished));
+  };
+  for (auto& [id, seq] : live_) {
+    scheduler_.Remove(seq.get());
+    shut_down(*seq);
   }
   live_.clear();
   std::lock_guard<std::mutex> lock(mu_);
-  for (auto& seq : inbox_) {
-    FinishedEvent finished;
-    finished.reason = FinishReason::kCancelled;
-    finished.detail = "the engine is shutting down";
-    seq->on_event(std::move(finished));
-  }
+  for (auto& seq : inbox_) shut_down(*seq);
   inbox_.clear();
 }
 

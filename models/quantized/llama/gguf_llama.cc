@@ -3,6 +3,7 @@
 #include "models/quantized/llama/gguf_llama.h"
 
 #include "absl/strings/str_cat.h"
+#include "kernels/cpu/attention.h"
 #include "kernels/status_macros.h"
 #include "models/llama/llama_model.h"
 #include "models/quantized/gguf_model_info.h"
@@ -11,8 +12,6 @@
 
 namespace llmw {
 namespace {
-
-constexpr int64_t kMaxHeadDim = 512;  // the CPU attention kernel's limit
 
 absl::StatusOr<LlamaLayerWeights> LoadLayer(const GgufWeights& weights, const LlamaConfig& c,
                                             int64_t layer) {
@@ -68,9 +67,9 @@ absl::Status CheckConfig(const GgufFile& file, const LlamaConfig& c) {
     return bad(absl::StrCat("llama.attention.head_count (", c.n_heads,
                             ") must be a positive multiple of head_count_kv (", c.n_kv_heads, ")"));
   }
-  if (c.head_dim <= 0 || c.head_dim > kMaxHeadDim || c.head_dim % 2 != 0) {
+  if (c.head_dim <= 0 || c.head_dim > cpu::kMaxAttentionHeadDim || c.head_dim % 2 != 0) {
     return bad(absl::StrCat("head dimension ", c.head_dim, " is not an even number in [2, ",
-                            kMaxHeadDim, "]"));
+                            cpu::kMaxAttentionHeadDim, "]"));
   }
   if (c.rope_dim <= 0 || c.rope_dim > c.head_dim || c.rope_dim % 2 != 0) {
     return bad(absl::StrCat("llama.rope.dimension_count ", c.rope_dim,

@@ -349,5 +349,27 @@ TEST(EngineTest, SameSeedSameOutputWhateverElseRuns) {
   EXPECT_NE(alone.tokens(), Expected("seeded", 30));
 }
 
+TEST(EngineTest, DestroyingTheEngineCancelsLiveRequests) {
+  FakeModel model;
+  EngineOptions o = SmallOptions();
+  o.max_running = 1;
+  auto engine = MakeEngine(model, o);
+  EventCollector running, queued;
+  model.Pause();
+  ASSERT_TRUE(engine->Submit(Greedy("run", "abc", 1000), running.Callback()).ok());
+  model.WaitUntilBlocked();
+  ASSERT_TRUE(engine->Submit(Greedy("wait", "xyz", 5), queued.Callback()).ok());
+  std::thread resume([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    model.Resume();
+  });
+  engine.reset();
+  resume.join();
+  ASSERT_TRUE(running.WaitFinished(std::chrono::seconds(1)));
+  ASSERT_TRUE(queued.WaitFinished(std::chrono::seconds(1)));
+  EXPECT_EQ(running.finished().reason, FinishReason::kCancelled);
+  EXPECT_EQ(queued.finished().detail, "the engine is shutting down");
+}
+
 }  // namespace
 }  // namespace llmw
