@@ -16,7 +16,7 @@
 #include "models/registry.h"
 #include "models/tokenizer/chat_template.h"
 #include "models/tokenizer/stream_decoder.h"
-#include "tools/llmw/flags.h"
+#include "worker/config/flags.h"
 #include "worker/engine/sampler.h"
 #include "worker/engine/sequence_runner.h"
 

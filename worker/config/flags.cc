@@ -1,7 +1,12 @@
 // Parsing and typed access for llmw's flags.
-#include "tools/llmw/flags.h"
+#include "worker/config/flags.h"
 
+#include <cstdlib>
+
+#include "absl/algorithm/container.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_cat.h"
 
 namespace llmw::cli {
@@ -9,7 +14,12 @@ namespace llmw::cli {
 std::optional<std::string> ParsedFlags::Get(const std::string& name) const {
   const auto it = values_.find(name);
   if (it == values_.end()) return std::nullopt;
-  return it->second;
+  return it->second.back();
+}
+
+std::vector<std::string> ParsedFlags::GetAll(const std::string& name) const {
+  const auto it = values_.find(name);
+  return it == values_.end() ? std::vector<std::string>{} : it->second;
 }
 
 absl::StatusOr<std::string> ParsedFlags::GetRequired(const std::string& name) const {
@@ -41,7 +51,8 @@ absl::StatusOr<double> ParsedFlags::GetDouble(const std::string& name, double fa
 }
 
 absl::StatusOr<ParsedFlags> ParseFlags(const std::vector<FlagSpec>& specs,
-                                       const std::vector<std::string>& args) {
+                                       const std::vector<std::string>& args,
+                                       bool use_environment) {
   ParsedFlags parsed;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
@@ -68,7 +79,23 @@ absl::StatusOr<ParsedFlags> ParseFlags(const std::vector<FlagSpec>& specs,
       }
       value = args[++i];
     }
-    parsed.values_[name] = *value;
+    std::vector<std::string>& values = parsed.values_[name];
+    if (!spec->is_repeated) values.clear();
+    values.push_back(*value);
+  }
+  if (use_environment) {
+    for (const FlagSpec& spec : specs) {
+      if (parsed.Has(spec.name)) continue;
+      std::string var = "LLMW_" + absl::AsciiStrToUpper(spec.name);
+      absl::c_replace(var, '-', '_');
+      const char* value = std::getenv(var.c_str());
+      if (value == nullptr || *value == '\0') continue;
+      if (spec.is_repeated) {
+        parsed.values_[spec.name] = absl::StrSplit(value, ',', absl::SkipEmpty());
+      } else {
+        parsed.values_[spec.name] = {value};
+      }
+    }
   }
   return parsed;
 }

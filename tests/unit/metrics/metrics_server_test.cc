@@ -1,0 +1,124 @@
+// MetricsServer over a real socket: /metrics body and content type, 404 on
+// other paths, 405 on other methods, a taken port, address parsing.
+#include "worker/metrics/metrics_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/unit/metrics/http_get.h"
+#include "worker/metrics/process_metrics.h"
+
+namespace llmw::metrics {
+namespace {
+
+using ::llmw::metrics::testing::HeaderValue;
+using ::llmw::metrics::testing::HttpRequest;
+using ::llmw::metrics::testing::HttpResponse;
+using ::testing::HasSubstr;
+
+TEST(MetricsServerTest, ServesMetricsOnPickedPort) {
+  Registry registry;
+  CounterFamily* f = *registry.AddCounter("llmw_requests", "Requests.", {"model"});
+  f->WithLabels({"smollm2"}).Inc(5);
+  ASSERT_TRUE(RegisterProcessMetrics(registry, "0.1.0").ok());
+  absl::StatusOr<std::unique_ptr<MetricsServer>> server =
+      MetricsServer::Start("127.0.0.1:0", &registry);
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_GT((*server)->port(), 0);
+
+  HttpResponse r;
+  ASSERT_TRUE(HttpRequest((*server)->port(), "GET", "/metrics", &r));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(HeaderValue(r.headers, "Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(HeaderValue(r.headers, "Content-Length"), std::to_string(r.body.size()));
+  EXPECT_THAT(r.body, HasSubstr("# TYPE llmw_requests_total counter\n"
+                                "llmw_requests_total{model=\"smollm2\"} 5\n"));
+  EXPECT_THAT(r.body, HasSubstr("llmw_build_info{version=\"0.1.0\"} 1\n"));
+  EXPECT_THAT(r.body, HasSubstr("llmw_process_resident_memory_bytes "));
+
+  // Updates show up in the next scrape.
+  f->WithLabels({"smollm2"}).Inc();
+  ASSERT_TRUE(HttpRequest((*server)->port(), "GET", "/metrics", &r));
+  EXPECT_THAT(r.body, HasSubstr("llmw_requests_total{model=\"smollm2\"} 6\n"));
+
+  ASSERT_TRUE(HttpRequest((*server)->port(), "HEAD", "/metrics", &r));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "");
+}
+
+TEST(MetricsServerTest, OtherPathsAre404AndOtherMethods405) {
+  Registry registry;
+  auto server = MetricsServer::Start(":0", &registry);
+  ASSERT_TRUE(server.ok()) << server.status();
+  HttpResponse r;
+  ASSERT_TRUE(HttpRequest((*server)->port(), "GET", "/", &r));
+  EXPECT_EQ(r.status, 404);
+  ASSERT_TRUE(HttpRequest((*server)->port(), "GET", "/metrics/extra", &r));
+  EXPECT_EQ(r.status, 404);
+  ASSERT_TRUE(HttpRequest((*server)->port(), "GET", "/metricsx", &r));
+  EXPECT_EQ(r.status, 404);
+  ASSERT_TRUE(HttpRequest((*server)->port(), "POST", "/metrics", &r));
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(HeaderValue(r.headers, "Allow"), "GET, HEAD");
+}
+
+TEST(MetricsServerTest, StopsInDestructor) {
+  Registry registry;
+  int port = 0;
+  {
+    auto server = MetricsServer::Start("127.0.0.1:0", &registry);
+    ASSERT_TRUE(server.ok()) << server.status();
+    port = (*server)->port();
+    HttpResponse r;
+    ASSERT_TRUE(HttpRequest(port, "GET", "/metrics", &r));
+  }
+  HttpResponse r;
+  EXPECT_FALSE(HttpRequest(port, "GET", "/metrics", &r));
+}
+
+TEST(MetricsServerTest, TakenPortIsAClearError) {
+  // Hold a listening socket on a free port, then ask for that port.
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(listen(fd, 1), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string address = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+
+  Registry registry;
+  auto server = MetricsServer::Start(address, &registry);
+  close(fd);
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(server.status().message(), HasSubstr(address));
+}
+
+TEST(MetricsServerTest, BadAddresses) {
+  Registry registry;
+  for (const char* bad :
+       {"", ":", "host:", "127.0.0.1:99999", "127.0.0.1:-1", "::1:9100", "127.0.0.1:9x"}) {
+    auto server = MetricsServer::Start(bad, &registry);
+    ASSERT_FALSE(server.ok()) << bad;
+    EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+TEST(ListeningPortsOptionTest, Spellings) {
+  EXPECT_EQ(*ListeningPortsOption("127.0.0.1:9100"), "127.0.0.1:9100");
+  EXPECT_EQ(*ListeningPortsOption(":9100"), "9100");
+  EXPECT_EQ(*ListeningPortsOption("9100"), "9100");
+  EXPECT_EQ(*ListeningPortsOption("[::1]:9100"), "[::1]:9100");
+  EXPECT_EQ(*ListeningPortsOption("0.0.0.0:0"), "0.0.0.0:0");
+}
+
+}  // namespace
+}  // namespace llmw::metrics
