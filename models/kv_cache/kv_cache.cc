@@ -19,8 +19,8 @@ KvCache::KvCache(const KvCacheShape& shape, int64_t block_size, int32_t num_bloc
     : shape_(shape),
       block_size_(block_size),
       allocator_(num_blocks),
-      storage_(static_cast<size_t>(shape.n_layers) * 2 * num_blocks * block_size *
-               shape.n_kv_heads * shape.head_dim) {}
+      storage_(new float[static_cast<size_t>(shape.n_layers) * 2 * num_blocks * block_size *
+                         shape.n_kv_heads * shape.head_dim]) {}
 
 absl::Status KvCache::Reserve(BlockTable& table, int64_t n_tokens) {
   const int64_t needed = BlocksFor(n_tokens);
@@ -43,7 +43,7 @@ void KvCache::Release(BlockTable& table) {
 cpu::PagedKvLayer KvCache::Layer(int64_t layer) {
   const int64_t per_array = static_cast<int64_t>(allocator_.num_blocks()) * block_size_ *
                             shape_.n_kv_heads * shape_.head_dim;
-  float* base = storage_.data() + layer * 2 * per_array;
+  float* base = storage_.get() + layer * 2 * per_array;
   return cpu::PagedKvLayer{base, base + per_array, block_size_, shape_.n_kv_heads, shape_.head_dim};
 }
 

@@ -70,7 +70,9 @@ class KvCache {
   KvCacheShape shape_;
   int64_t block_size_;
   BlockAllocator allocator_;
-  std::vector<float> storage_;  // [n_layers][2][num_blocks][block_size][n_kv_heads][head_dim]
+  // [n_layers][2][num_blocks][block_size][n_kv_heads][head_dim], left
+  // uninitialised so that memory is only touched as blocks are used.
+  std::unique_ptr<float[]> storage_;
 };
 
 }  // namespace llmw

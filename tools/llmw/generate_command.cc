@@ -16,6 +16,7 @@
 #include "models/registry.h"
 #include "models/tokenizer/chat_template.h"
 #include "models/tokenizer/stream_decoder.h"
+#include "tools/llmw/remote_generate.h"
 #include "worker/config/flags.h"
 #include "worker/engine/sampler.h"
 #include "worker/engine/sequence_runner.h"
@@ -27,7 +28,8 @@ using Clock = std::chrono::steady_clock;
 
 const std::vector<FlagSpec>& GenerateFlags() {
   static const auto* specs = new std::vector<FlagSpec>{
-      {"model", "path to a .gguf checkpoint (required)"},
+      {"model", "path to a .gguf checkpoint (with --server: the model's name, default the first)"},
+      {"server", "host:port of a running llm-worker to generate on instead of locally"},
       {"prompt", "the prompt text (required)"},
       {"chat", "wrap the prompt as a user message in the model's chat template", true},
       {"max-tokens", "most tokens to generate (default 128)"},
@@ -43,6 +45,7 @@ const std::vector<FlagSpec>& GenerateFlags() {
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 struct GenerateOptions {
+  std::string server;
   std::string model_path;
   std::string prompt;
   bool chat = false;
@@ -54,7 +57,12 @@ struct GenerateOptions {
 absl::StatusOr<GenerateOptions> ReadOptions(const std::vector<std::string>& args) {
   ASSIGN_OR_RETURN(ParsedFlags flags, ParseFlags(GenerateFlags(), args));
   GenerateOptions o;
-  ASSIGN_OR_RETURN(o.model_path, flags.GetRequired("model"));
+  o.server = flags.Get("server").value_or("");
+  if (o.server.empty()) {
+    ASSIGN_OR_RETURN(o.model_path, flags.GetRequired("model"));
+  } else {
+    o.model_path = flags.Get("model").value_or("");
+  }
   ASSIGN_OR_RETURN(o.prompt, flags.GetRequired("prompt"));
   o.chat = flags.Has("chat");
   ASSIGN_OR_RETURN(o.max_tokens, flags.GetInt("max-tokens", 128));
@@ -139,13 +147,20 @@ absl::Status Generate(const GenerateOptions& o) {
 int RunGenerate(const std::vector<std::string>& args) {
   for (const std::string& a : args) {
     if (a == "--help" || a == "-h") {
-      std::cout << "usage: llmw generate --model PATH --prompt TEXT [flags]\n"
-                << FlagsHelp(GenerateFlags());
+      std::cout
+          << "usage: llmw generate (--model PATH | --server HOST:PORT) --prompt TEXT [flags]\n"
+          << FlagsHelp(GenerateFlags());
       return 0;
     }
   }
   absl::StatusOr<GenerateOptions> options = ReadOptions(args);
-  absl::Status status = options.ok() ? Generate(*options) : options.status();
+  absl::Status status = options.status();
+  if (options.ok() && !options->server.empty()) {
+    status = GenerateRemote({options->server, options->model_path, options->prompt, options->chat,
+                             options->max_tokens, options->sampling});
+  } else if (options.ok()) {
+    status = Generate(*options);
+  }
   if (!status.ok()) {
     std::fprintf(stderr, "llmw: error: %s\n", std::string(status.message()).c_str());
     return 1;

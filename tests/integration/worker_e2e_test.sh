@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The real llm-worker binary with SmolLM2, driven by `llmw generate --server`:
+# greedy text over gRPC equals llama.cpp's, errors carry gRPC codes, /metrics
+# counts the requests and passes promtool, and SIGTERM lets a live stream
+# finish before the worker exits 0.
+# Usage: worker_e2e_test.sh LLM_WORKER LLMW SOURCE_DIR
+set -uo pipefail
+WORKER="$1"
+LLMW="$2"
+SOURCE_DIR="$3"
+MODEL="${LLMW_SMOLLM2_GGUF:-$HOME/.cache/llm-worker/models/SmolLM2-135M-Instruct.Q4_1.gguf}"
+if [[ ! -f "$MODEL" ]]; then
+  if [[ "${LLMW_REQUIRE_MODELS:-}" == "1" ]]; then echo "FAIL: model $MODEL missing"; exit 1; fi
+  echo "model $MODEL missing: skipped"
+  exit 0
+fi
+
+work="$(mktemp -d)"
+log="$work/worker.log"
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+cleanup() {
+  [[ -n "${worker_pid:-}" ]] && kill -9 "$worker_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$WORKER" --model "smollm2=$MODEL" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 \
+  --kv-cache-memory 200000000 >"$log" 2>&1 &
+worker_pid=$!
+for _ in $(seq 1 300); do
+  grep -q "serving on port" "$log" && break
+  kill -0 "$worker_pid" 2>/dev/null || break
+  sleep 0.1
+done
+port="$(sed -n 's/.*serving on port \([0-9]*\).*/\1/p' "$log")"
+metrics_port="$(sed -n 's/.*metrics on port \([0-9]*\).*/\1/p' "$log")"
+if [[ -z "$port" || -z "$metrics_port" ]]; then
+  cat "$log"
+  echo "FAIL: the worker did not start"
+  exit 1
+fi
+server="127.0.0.1:$port"
+
+# Greedy over gRPC equals llama.cpp's continuation of the "code" prompt.
+fixture="$SOURCE_DIR/tests/fixtures/smollm2/reference.json"
+field() { python3 -c 'import json,sys; c=[c for c in json.load(open(sys.argv[1]))["cases"] if c["name"]=="code"][0]; sys.stdout.write(c[sys.argv[2]])' "$fixture" "$1"; }
+prompt="$(field prompt; echo x)"
+prompt="${prompt%x}"
+want="$(field greedy_text)"
+got="$("$LLMW" generate --server "$server" --prompt "$prompt" --temperature 0 --max-tokens 32 2>"$work/err")"
+[[ "$got" == "$want" ]] || fail "greedy text over gRPC differs: got '$got', want '$want'"
+grep -q "FINISH_REASON_LENGTH" "$work/err" || fail "no LENGTH finish: $(cat "$work/err")"
+
+# Errors carry their gRPC meaning.
+"$LLMW" generate --server "$server" --model nope --prompt hi 2>"$work/err" >/dev/null
+grep -q "unknown model 'nope'; this worker serves: smollm2" "$work/err" || fail "unknown model: $(cat "$work/err")"
+"$LLMW" generate --server "$server" --prompt hi --max-tokens 9000 2>"$work/err" >/dev/null
+grep -q "exceeds the model's context length" "$work/err" || fail "context: $(cat "$work/err")"
+
+# Metrics count the finished request and parse as Prometheus text.
+curl -s "http://127.0.0.1:$metrics_port/metrics" >"$work/metrics" || fail "no /metrics"
+grep -q '^llmw_requests_total{model="smollm2",reason="length"} 1$' "$work/metrics" ||
+  fail "llmw_requests_total missing: $(grep llmw_requests "$work/metrics")"
+grep -q '^llmw_generation_tokens_total{model="smollm2"} 32$' "$work/metrics" || fail "generation tokens"
+if command -v promtool >/dev/null; then
+  promtool check metrics <"$work/metrics" >"$work/promtool" 2>&1 || fail "promtool: $(cat "$work/promtool")"
+fi
+
+# SIGTERM during a live stream: it completes, new calls are refused, exit 0.
+"$LLMW" generate --server "$server" --prompt "Once upon a time" --temperature 0 --max-tokens 200 \
+  >"$work/long" 2>"$work/long.err" &
+client_pid=$!
+for _ in $(seq 1 100); do [[ -s "$work/long" ]] && break; sleep 0.05; done
+kill -TERM "$worker_pid"
+wait "$client_pid" || fail "the live stream failed during drain: $(cat "$work/long.err")"
+grep -q "generated 200 tokens" "$work/long.err" || fail "the live stream was cut: $(cat "$work/long.err")"
+wait "$worker_pid"
+rc=$?
+worker_pid=""
+[[ $rc -eq 0 ]] || fail "worker exit status $rc after SIGTERM"
+grep -q "draining" "$log" || fail "no drain in the log"
+
+if ((failures > 0)); then
+  cat "$log"
+  echo "$failures check(s) failed"
+  exit 1
+fi
+echo "all worker end-to-end checks passed"

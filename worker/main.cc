@@ -1,0 +1,164 @@
+// llm-worker: loads its models, serves llmworker.v1.Worker over gRPC (with
+// grpc.health.v1 and server reflection), exports Prometheus metrics, and on
+// SIGTERM/SIGINT stops taking requests and drains the live ones.
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "kernels/status_macros.h"
+#include "worker/config/flags.h"
+#include "worker/metrics/metrics_server.h"
+#include "worker/metrics/process_metrics.h"
+#include "worker/service/served_model.h"
+#include "worker/service/service_metrics.h"
+#include "worker/service/worker_service.h"
+
+namespace llmw {
+namespace {
+
+constexpr char kVersion[] = "0.1.0";
+constexpr char kServiceName[] = "llmworker.v1.Worker";
+
+const std::vector<cli::FlagSpec>& WorkerFlags() {
+  static const auto* specs = new std::vector<cli::FlagSpec>{
+      {"model", "NAME=PATH of a checkpoint to serve (repeatable; LLMW_MODEL: comma-separated)",
+       false, true},
+      {"listen", "gRPC address (default 0.0.0.0:50051)"},
+      {"metrics-listen", "Prometheus /metrics address (default 0.0.0.0:9100; 'off' = none)"},
+      {"threads", "compute threads (default: all cores)"},
+      {"max-batch-tokens", "tokens per forward pass (default 512)"},
+      {"max-running", "sequences batched at once (default 64)"},
+      {"max-waiting", "queued requests before 'overloaded' (default 256)"},
+      {"kv-cache-memory", "KV-cache bytes per model (default: derived from free memory)"},
+      {"drain-timeout", "seconds live requests get to finish on SIGTERM (default 30)"},
+  };
+  return *specs;
+}
+
+struct WorkerConfig {
+  std::vector<ModelSpec> models;
+  std::string listen, metrics_listen;
+  int threads = 0;
+  EngineOptions engine;
+  int64_t drain_seconds = 30;
+};
+
+absl::StatusOr<WorkerConfig> ReadConfig(const std::vector<std::string>& args) {
+  ASSIGN_OR_RETURN(cli::ParsedFlags flags,
+                   cli::ParseFlags(WorkerFlags(), args, /*use_environment=*/true));
+  WorkerConfig c;
+  for (const std::string& text : flags.GetAll("model")) {
+    ASSIGN_OR_RETURN(ModelSpec spec, ParseModelSpec(text));
+    c.models.push_back(std::move(spec));
+  }
+  c.listen = flags.Get("listen").value_or("0.0.0.0:50051");
+  c.metrics_listen = flags.Get("metrics-listen").value_or("0.0.0.0:9100");
+  ASSIGN_OR_RETURN(int64_t threads, flags.GetInt("threads", 0));
+  ASSIGN_OR_RETURN(c.engine.max_batch_tokens, flags.GetInt("max-batch-tokens", 512));
+  ASSIGN_OR_RETURN(int64_t max_running, flags.GetInt("max-running", 64));
+  ASSIGN_OR_RETURN(int64_t max_waiting, flags.GetInt("max-waiting", 256));
+  ASSIGN_OR_RETURN(c.engine.kv_cache_bytes, flags.GetInt("kv-cache-memory", 0));
+  ASSIGN_OR_RETURN(c.drain_seconds, flags.GetInt("drain-timeout", 30));
+  if (threads < 0 || threads > 1024)
+    return absl::InvalidArgumentError("--threads must be in [0, 1024]");
+  if (max_running < 1 || max_running > 4096 || max_waiting < 0 || max_waiting > 1000000) {
+    return absl::InvalidArgumentError("--max-running must be in [1, 4096], --max-waiting >= 0");
+  }
+  if (c.drain_seconds < 0) return absl::InvalidArgumentError("--drain-timeout must be >= 0");
+  c.threads = static_cast<int>(threads);
+  c.engine.max_running = static_cast<int32_t>(max_running);
+  c.engine.max_waiting = static_cast<int32_t>(max_waiting);
+  return c;
+}
+
+void Log(const std::string& message) { std::fprintf(stderr, "llm-worker: %s\n", message.c_str()); }
+
+absl::Status Serve(const WorkerConfig& config) {
+  // Block the stop signals in every thread; the main thread waits for them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  cpu::ThreadPool pool(config.threads);
+  for (const ModelSpec& spec : config.models)
+    Log(absl::StrCat("loading ", spec.name, " from ", spec.path));
+  ASSIGN_OR_RETURN(std::unique_ptr<ModelSet> models,
+                   ModelSet::Load(config.models, pool, config.engine));
+  for (const auto& m : models->models()) {
+    const ModelInfo& info = m->model->info();
+    Log(absl::StrCat("loaded ", m->name, ": ", info.architecture, ", ", info.quantization,
+                     ", context ", info.context_length, ", KV cache ",
+                     m->engine->kv_capacity_tokens(), " tokens"));
+  }
+
+  metrics::Registry registry;
+  RETURN_IF_ERROR(metrics::RegisterProcessMetrics(registry, kVersion));
+  ASSIGN_OR_RETURN(std::unique_ptr<ServiceMetrics> service_metrics,
+                   ServiceMetrics::Create(registry, *models));
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  if (config.metrics_listen != "off") {
+    ASSIGN_OR_RETURN(metrics_server,
+                     metrics::MetricsServer::Start(config.metrics_listen, &registry));
+    Log(absl::StrCat("metrics on port ", metrics_server->port()));
+  }
+
+  WorkerService service(*models, service_metrics.get());
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&service);
+  builder.SetMaxReceiveMessageSize(16 << 20);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen));
+  }
+  grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  service.set_state(llmworker::v1::WORKER_STATE_SERVING);
+  health->SetServingStatus("", true);
+  health->SetServingStatus(kServiceName, true);
+  Log(absl::StrCat("serving on port ", port));
+
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  Log(absl::StrCat("signal ", signal, ": draining for up to ", config.drain_seconds, " s"));
+  service.set_state(llmworker::v1::WORKER_STATE_DRAINING);
+  health->SetServingStatus("", false);
+  health->SetServingStatus(kServiceName, false);
+  // Shutdown refuses new calls at once, waits for live ones up to the
+  // deadline, then cancels what is left.
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(config.drain_seconds));
+  server->Wait();
+  Log("stopped");
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace llmw
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  for (const std::string& a : args) {
+    if (a == "--help" || a == "-h") {
+      std::printf("usage: llm-worker --model NAME=PATH [flags]\n%s",
+                  llmw::cli::FlagsHelp(llmw::WorkerFlags()).c_str());
+      return 0;
+    }
+  }
+  absl::StatusOr<llmw::WorkerConfig> config = llmw::ReadConfig(args);
+  absl::Status status = config.ok() ? llmw::Serve(*config) : config.status();
+  if (!status.ok()) {
+    std::fprintf(stderr, "llm-worker: error: %s\n", std::string(status.message()).c_str());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,142 @@
+// Wire messages ↔ engine types.
+#include "worker/service/proto_convert.h"
+
+#include "absl/strings/str_cat.h"
+#include "kernels/status_macros.h"
+#include "models/tokenizer/stream_decoder.h"
+
+namespace llmw {
+namespace {
+
+namespace pb = ::llmworker::v1;
+
+template <typename Request>
+absl::StatusOr<std::vector<int32_t>> TextOrChatTokens(const Request& request,
+                                                      const ServedModel& model, bool add_special) {
+  const Tokenizer& tokenizer = model.model->tokenizer();
+  if (request.has_chat()) {
+    if (model.chat_template == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "model '", model.name, "' cannot take chat messages: ", model.chat_template_error));
+    }
+    if (request.chat().messages().empty()) {
+      return absl::InvalidArgumentError("chat has no messages");
+    }
+    std::vector<ChatMessage> messages;
+    for (const pb::ChatMessage& m : request.chat().messages()) {
+      messages.push_back({m.role(), m.content()});
+    }
+    return tokenizer.Encode(model.chat_template->Render(messages, true), add_special,
+                            /*parse_special=*/true);
+  }
+  return tokenizer.Encode(request.prompt(), add_special, /*parse_special=*/false);
+}
+
+pb::FinishReason ToProto(FinishReason reason) {
+  switch (reason) {
+    case FinishReason::kStop:
+      return pb::FINISH_REASON_STOP;
+    case FinishReason::kLength:
+      return pb::FINISH_REASON_LENGTH;
+    case FinishReason::kCancelled:
+      return pb::FINISH_REASON_CANCELLED;
+    case FinishReason::kError:
+      return pb::FINISH_REASON_ERROR;
+  }
+  return pb::FINISH_REASON_UNSPECIFIED;
+}
+
+void SetLogprob(const TokenLogprob& from, const Tokenizer& tokenizer, pb::TokenLogprob* to) {
+  to->set_id(from.id);
+  to->set_text(ToValidUtf8(tokenizer.TokenText(from.id)));
+  to->set_logprob(from.logprob);
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<int32_t>> PromptTokens(const pb::GenerateRequest& request,
+                                                  const ServedModel& model) {
+  switch (request.input_case()) {
+    case pb::GenerateRequest::kTokenIds:
+      return std::vector<int32_t>(request.token_ids().ids().begin(),
+                                  request.token_ids().ids().end());
+    case pb::GenerateRequest::kPrompt:
+    case pb::GenerateRequest::kChat:
+      return TextOrChatTokens(request, model, /*add_special=*/true);
+    case pb::GenerateRequest::INPUT_NOT_SET:
+      break;
+  }
+  return absl::InvalidArgumentError("the request has no input: set prompt, chat or token_ids");
+}
+
+absl::StatusOr<std::vector<int32_t>> PromptTokens(const pb::TokenizeRequest& request,
+                                                  const ServedModel& model) {
+  if (request.input_case() == pb::TokenizeRequest::INPUT_NOT_SET) {
+    return absl::InvalidArgumentError("the request has no input: set prompt or chat");
+  }
+  return TextOrChatTokens(request, model,
+                          !request.has_add_special_tokens() || request.add_special_tokens());
+}
+
+absl::StatusOr<GenerationRequest> ToEngineRequest(const pb::GenerateRequest& request,
+                                                  const ServedModel& model, std::string id) {
+  GenerationRequest r;
+  r.id = std::move(id);
+  ASSIGN_OR_RETURN(r.prompt, PromptTokens(request, model));
+  SamplingParams& s = r.sampling;
+  if (request.has_temperature()) s.temperature = request.temperature();
+  if (request.has_top_k()) s.top_k = request.top_k();
+  if (request.has_top_p()) s.top_p = request.top_p();
+  if (request.has_min_p()) s.min_p = request.min_p();
+  if (request.has_typical_p()) s.typical_p = request.typical_p();
+  if (request.has_repetition_penalty()) s.repetition_penalty = request.repetition_penalty();
+  if (request.has_presence_penalty()) s.presence_penalty = request.presence_penalty();
+  if (request.has_frequency_penalty()) s.frequency_penalty = request.frequency_penalty();
+  for (const auto& [token, bias] : request.logit_bias()) s.logit_bias.emplace_back(token, bias);
+  if (request.has_seed()) s.seed = request.seed();
+  StopParams& stop = r.stop;
+  if (request.has_max_tokens()) stop.max_tokens = request.max_tokens();
+  if (request.has_min_tokens()) stop.min_tokens = request.min_tokens();
+  stop.ignore_eos = request.ignore_eos();
+  stop.stop_token_ids.assign(request.stop_token_ids().begin(), request.stop_token_ids().end());
+  stop.stop_strings.assign(request.stop().begin(), request.stop().end());
+  if (request.has_logprobs()) r.logprobs = request.logprobs();
+  return r;
+}
+
+pb::GenerateResponse ToResponse(const GenerationEvent& event, const std::string& id,
+                                const ServedModel& model) {
+  pb::GenerateResponse response;
+  if (const auto* started = std::get_if<StartedEvent>(&event)) {
+    pb::Started* out = response.mutable_started();
+    out->set_request_id(id);
+    out->set_model(model.name);
+    out->set_prompt_tokens(started->prompt_tokens);
+    out->set_cached_prompt_tokens(started->cached_prompt_tokens);
+  } else if (const auto* token = std::get_if<TokenEvent>(&event)) {
+    pb::Token* out = response.mutable_token();
+    out->set_id(token->id);
+    out->set_text(token->text);
+    if (token->logprobs) {
+      const Tokenizer& tokenizer = model.model->tokenizer();
+      SetLogprob(token->logprobs->chosen, tokenizer, out->mutable_logprobs()->mutable_chosen());
+      for (const TokenLogprob& alt : token->logprobs->top) {
+        SetLogprob(alt, tokenizer, out->mutable_logprobs()->add_top());
+      }
+    }
+  } else if (const auto* finished = std::get_if<FinishedEvent>(&event)) {
+    pb::Finished* out = response.mutable_finished();
+    out->set_reason(ToProto(finished->reason));
+    out->set_detail(finished->detail);
+    out->set_text(finished->text);
+    out->mutable_usage()->set_prompt_tokens(finished->prompt_tokens);
+    out->mutable_usage()->set_completion_tokens(finished->generated_tokens);
+    out->mutable_usage()->set_cached_prompt_tokens(finished->cached_prompt_tokens);
+    out->mutable_timings()->set_queue_seconds(finished->queue_seconds);
+    out->mutable_timings()->set_time_to_first_token_seconds(finished->time_to_first_token_seconds);
+    out->mutable_timings()->set_total_seconds(finished->total_seconds);
+  }
+  return response;
+}
+
+}  // namespace llmw

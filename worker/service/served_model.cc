@@ -1,0 +1,74 @@
+// Loading the served models and their engines.
+#include "worker/service/served_model.h"
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "kernels/status_macros.h"
+#include "models/registry.h"
+
+namespace llmw {
+
+absl::StatusOr<ModelSpec> ParseModelSpec(const std::string& text) {
+  ModelSpec spec;
+  if (const size_t eq = text.find('='); eq != std::string::npos) {
+    spec.name = text.substr(0, eq);
+    spec.path = text.substr(eq + 1);
+  } else {
+    spec.path = text;
+    spec.name = std::filesystem::path(text).stem().string();
+  }
+  if (spec.name.empty() || spec.path.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--model expects NAME=PATH or PATH, got '", text, "'"));
+  }
+  return spec;
+}
+
+absl::StatusOr<std::unique_ptr<ModelSet>> ModelSet::Load(const std::vector<ModelSpec>& specs,
+                                                         cpu::ThreadPool& pool,
+                                                         const EngineOptions& engine_options) {
+  if (specs.empty()) return absl::InvalidArgumentError("no model to serve (--model NAME=PATH)");
+  auto set = std::unique_ptr<ModelSet>(new ModelSet());
+  for (const ModelSpec& spec : specs) {
+    for (const auto& loaded : set->models_) {
+      if (loaded->name == spec.name) {
+        return absl::InvalidArgumentError(absl::StrCat("model name '", spec.name, "' given twice"));
+      }
+    }
+    auto served = std::make_unique<ServedModel>();
+    served->name = spec.name;
+    absl::StatusOr<std::unique_ptr<Model>> model =
+        LoadModel(spec.path, LoadOptions{&pool, engine_options.max_batch_tokens});
+    if (!model.ok()) {
+      return absl::Status(model.status().code(),
+                          absl::StrCat("model '", spec.name, "': ", model.status().message()));
+    }
+    served->model = std::move(*model);
+    absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create(*served->model, engine_options);
+    if (!engine.ok()) {
+      return absl::Status(engine.status().code(),
+                          absl::StrCat("model '", spec.name, "': ", engine.status().message()));
+    }
+    served->engine = std::move(*engine);
+    absl::StatusOr<std::unique_ptr<ChatTemplate>> chat_template =
+        ChatTemplateFromText(served->model->info().chat_template);
+    if (chat_template.ok()) {
+      served->chat_template = std::move(*chat_template);
+    } else {
+      served->chat_template_error = std::string(chat_template.status().message());
+    }
+    set->models_.push_back(std::move(served));
+  }
+  return set;
+}
+
+ServedModel* ModelSet::Find(const std::string& name) {
+  if (name.empty()) return models_.empty() ? nullptr : models_.front().get();
+  for (auto& m : models_) {
+    if (m->name == name) return m.get();
+  }
+  return nullptr;
+}
+
+}  // namespace llmw

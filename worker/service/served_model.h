@@ -1,0 +1,51 @@
+// The models a worker serves: each loaded model with its engine and chat
+// template, looked up by name.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "kernels/cpu/thread_pool.h"
+#include "models/model.h"
+#include "models/tokenizer/chat_template.h"
+#include "worker/engine/engine.h"
+
+namespace llmw {
+
+struct ServedModel {
+  std::string name;
+  std::unique_ptr<Model> model;
+  std::unique_ptr<Engine> engine;
+  // Null when the checkpoint's template is missing or not recognised; then
+  // chat requests fail with `chat_template_error` and raw prompts still work.
+  std::unique_ptr<ChatTemplate> chat_template;
+  std::string chat_template_error;
+};
+
+// "name=path", or a bare path (the name is then the file name without .gguf).
+struct ModelSpec {
+  std::string name;
+  std::string path;
+};
+absl::StatusOr<ModelSpec> ParseModelSpec(const std::string& text);
+
+class ModelSet {
+ public:
+  // Loads every model and starts its engine; the first failure is returned
+  // (naming the model) and nothing is served.
+  static absl::StatusOr<std::unique_ptr<ModelSet>> Load(const std::vector<ModelSpec>& specs,
+                                                        cpu::ThreadPool& pool,
+                                                        const EngineOptions& engine_options);
+
+  // The model called `name`; the first model when `name` is empty.
+  ServedModel* Find(const std::string& name);
+  const std::vector<std::unique_ptr<ServedModel>>& models() const { return models_; }
+
+ private:
+  std::vector<std::unique_ptr<ServedModel>> models_;
+};
+
+}  // namespace llmw

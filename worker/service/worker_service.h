@@ -1,0 +1,66 @@
+// The gRPC Worker service (llmworker.v1.Worker) over the served models'
+// engines, on gRPC's callback API: Generate streams each request's events as
+// the engine produces them, one write in flight at a time.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "llmworker/v1/worker.grpc.pb.h"
+#include "worker/service/served_model.h"
+#include "worker/service/service_metrics.h"
+
+namespace llmw {
+
+class WorkerService final : public llmworker::v1::Worker::CallbackService {
+ public:
+  // `metrics` may be null (no metrics); it must outlive the service.
+  WorkerService(ModelSet& models, ServiceMetrics* metrics);
+
+  // DRAINING refuses new Generate calls with UNAVAILABLE; live ones go on.
+  void set_state(llmworker::v1::WorkerState state) { state_.store(state); }
+  llmworker::v1::WorkerState state() const { return state_.load(); }
+  // Live Generate streams.
+  int64_t active_streams() const { return active_streams_.load(); }
+
+  grpc::ServerWriteReactor<llmworker::v1::GenerateResponse>* Generate(
+      grpc::CallbackServerContext* context, const llmworker::v1::GenerateRequest* request) override;
+  grpc::ServerUnaryReactor* Abort(grpc::CallbackServerContext* context,
+                                  const llmworker::v1::AbortRequest* request,
+                                  llmworker::v1::AbortResponse* response) override;
+  grpc::ServerUnaryReactor* Tokenize(grpc::CallbackServerContext* context,
+                                     const llmworker::v1::TokenizeRequest* request,
+                                     llmworker::v1::TokenizeResponse* response) override;
+  grpc::ServerUnaryReactor* Detokenize(grpc::CallbackServerContext* context,
+                                       const llmworker::v1::DetokenizeRequest* request,
+                                       llmworker::v1::DetokenizeResponse* response) override;
+  grpc::ServerUnaryReactor* ListModels(grpc::CallbackServerContext* context,
+                                       const llmworker::v1::ListModelsRequest* request,
+                                       llmworker::v1::ListModelsResponse* response) override;
+  grpc::ServerUnaryReactor* GetLoad(grpc::CallbackServerContext* context,
+                                    const llmworker::v1::GetLoadRequest* request,
+                                    llmworker::v1::GetLoadResponse* response) override;
+
+  // The load report of every model (what GetLoad and heartbeats carry).
+  void FillLoad(llmworker::v1::GetLoadResponse* response) const;
+
+ private:
+  class GenerateReactor;
+
+  // The model `name` names, or NOT_FOUND listing the served ones.
+  absl::StatusOr<ServedModel*> FindModel(const std::string& name) const;
+  std::string NewRequestId();
+
+  ModelSet& models_;
+  ServiceMetrics* metrics_;
+  std::atomic<llmworker::v1::WorkerState> state_{llmworker::v1::WORKER_STATE_STARTING};
+  std::atomic<uint64_t> next_request_{1};
+  std::atomic<int64_t> active_streams_{0};
+  const uint64_t id_salt_;
+};
+
+// absl status → gRPC status (the codes share their numbering).
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+}  // namespace llmw
