@@ -15,6 +15,7 @@
 #include "worker/config/flags.h"
 #include "worker/metrics/metrics_server.h"
 #include "worker/metrics/process_metrics.h"
+#include "worker/service/logger.h"
 #include "worker/service/served_model.h"
 #include "worker/service/service_metrics.h"
 #include "worker/service/worker_service.h"
@@ -37,6 +38,7 @@ const std::vector<cli::FlagSpec>& WorkerFlags() {
       {"max-waiting", "queued requests before 'overloaded' (default 256)"},
       {"kv-cache-memory", "KV-cache bytes per model (default: derived from free memory)"},
       {"drain-timeout", "seconds live requests get to finish on SIGTERM (default 30)"},
+      {"log-format", "text or json (default text)"},
   };
   return *specs;
 }
@@ -47,6 +49,7 @@ struct WorkerConfig {
   int threads = 0;
   EngineOptions engine;
   int64_t drain_seconds = 30;
+  LogFormat log_format = LogFormat::kText;
 };
 
 absl::StatusOr<WorkerConfig> ReadConfig(const std::vector<std::string>& args) {
@@ -71,15 +74,19 @@ absl::StatusOr<WorkerConfig> ReadConfig(const std::vector<std::string>& args) {
     return absl::InvalidArgumentError("--max-running must be in [1, 4096], --max-waiting >= 0");
   }
   if (c.drain_seconds < 0) return absl::InvalidArgumentError("--drain-timeout must be >= 0");
+  const std::string log_format = flags.Get("log-format").value_or("text");
+  if (log_format != "text" && log_format != "json") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--log-format must be text or json, got '", log_format, "'"));
+  }
+  c.log_format = log_format == "json" ? LogFormat::kJson : LogFormat::kText;
   c.threads = static_cast<int>(threads);
   c.engine.max_running = static_cast<int32_t>(max_running);
   c.engine.max_waiting = static_cast<int32_t>(max_waiting);
   return c;
 }
 
-void Log(const std::string& message) { std::fprintf(stderr, "llm-worker: %s\n", message.c_str()); }
-
-absl::Status Serve(const WorkerConfig& config) {
+absl::Status Serve(const WorkerConfig& config, Logger& log) {
   // Block the stop signals in every thread; the main thread waits for them.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -88,15 +95,18 @@ absl::Status Serve(const WorkerConfig& config) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   cpu::ThreadPool pool(config.threads);
-  for (const ModelSpec& spec : config.models)
-    Log(absl::StrCat("loading ", spec.name, " from ", spec.path));
+  for (const ModelSpec& spec : config.models) {
+    log.Info(absl::StrCat("loading ", spec.name, " from ", spec.path));
+  }
   ASSIGN_OR_RETURN(std::unique_ptr<ModelSet> models,
                    ModelSet::Load(config.models, pool, config.engine));
   for (const auto& m : models->models()) {
     const ModelInfo& info = m->model->info();
-    Log(absl::StrCat("loaded ", m->name, ": ", info.architecture, ", ", info.quantization,
-                     ", context ", info.context_length, ", KV cache ",
-                     m->engine->kv_capacity_tokens(), " tokens"));
+    log.Info(absl::StrCat("loaded ", m->name),
+             {{"architecture", info.architecture},
+              {"quantization", info.quantization},
+              {"context", info.context_length},
+              {"kv_cache_tokens", m->engine->kv_capacity_tokens()}});
   }
 
   metrics::Registry registry;
@@ -107,10 +117,10 @@ absl::Status Serve(const WorkerConfig& config) {
   if (config.metrics_listen != "off") {
     ASSIGN_OR_RETURN(metrics_server,
                      metrics::MetricsServer::Start(config.metrics_listen, &registry));
-    Log(absl::StrCat("metrics on port ", metrics_server->port()));
+    log.Info(absl::StrCat("metrics on port ", metrics_server->port()));
   }
 
-  WorkerService service(*models, service_metrics.get());
+  WorkerService service(*models, service_metrics.get(), &log);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -126,11 +136,13 @@ absl::Status Serve(const WorkerConfig& config) {
   service.set_state(llmworker::v1::WORKER_STATE_SERVING);
   health->SetServingStatus("", true);
   health->SetServingStatus(kServiceName, true);
-  Log(absl::StrCat("serving on port ", port));
+  log.Info(absl::StrCat("serving on port ", port));
 
   int signal = 0;
   sigwait(&stop_signals, &signal);
-  Log(absl::StrCat("signal ", signal, ": draining for up to ", config.drain_seconds, " s"));
+  log.Info("draining", {{"signal", static_cast<int64_t>(signal)},
+                        {"drain_timeout_s", config.drain_seconds},
+                        {"active_streams", service.active_streams()}});
   service.set_state(llmworker::v1::WORKER_STATE_DRAINING);
   health->SetServingStatus("", false);
   health->SetServingStatus(kServiceName, false);
@@ -138,7 +150,7 @@ absl::Status Serve(const WorkerConfig& config) {
   // deadline, then cancels what is left.
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(config.drain_seconds));
   server->Wait();
-  Log("stopped");
+  log.Info("stopped");
   return absl::OkStatus();
 }
 
@@ -155,9 +167,10 @@ int main(int argc, char** argv) {
     }
   }
   absl::StatusOr<llmw::WorkerConfig> config = llmw::ReadConfig(args);
-  absl::Status status = config.ok() ? llmw::Serve(*config) : config.status();
+  llmw::Logger log(config.ok() ? config->log_format : llmw::LogFormat::kText);
+  absl::Status status = config.ok() ? llmw::Serve(*config, log) : config.status();
   if (!status.ok()) {
-    std::fprintf(stderr, "llm-worker: error: %s\n", std::string(status.message()).c_str());
+    log.Error(std::string(status.message()));
     return 1;
   }
   return 0;

@@ -88,6 +88,18 @@ class WorkerService::GenerateReactor final : public grpc::ServerWriteReactor<pb:
   // Engine thread.
   void OnEngineEvent(GenerationEvent event) {
     if (service_.metrics_ != nullptr) service_.metrics_->OnEvent(model_.name, event, metrics_);
+    if (const auto* f = std::get_if<FinishedEvent>(&event); f && service_.log_ != nullptr) {
+      service_.log_->Info("request finished", {{"request_id", id_},
+                                               {"model", model_.name},
+                                               {"reason", FinishReasonName(f->reason)},
+                                               {"detail", f->detail},
+                                               {"prompt_tokens", f->prompt_tokens},
+                                               {"generated_tokens", f->generated_tokens},
+                                               {"cached_prompt_tokens", f->cached_prompt_tokens},
+                                               {"queue_s", f->queue_seconds},
+                                               {"ttft_s", f->time_to_first_token_seconds},
+                                               {"total_s", f->total_seconds}});
+    }
     std::lock_guard<std::mutex> lock(mu_);
     const bool last = std::holds_alternative<FinishedEvent>(event);
     if (last) engine_finished_ = true;
@@ -131,8 +143,8 @@ class WorkerService::GenerateReactor final : public grpc::ServerWriteReactor<pb:
   bool finish_called_ = false;
 };
 
-WorkerService::WorkerService(ModelSet& models, ServiceMetrics* metrics)
-    : models_(models), metrics_(metrics), id_salt_(std::random_device()()) {}
+WorkerService::WorkerService(ModelSet& models, ServiceMetrics* metrics, Logger* log)
+    : models_(models), metrics_(metrics), log_(log), id_salt_(std::random_device()()) {}
 
 std::string WorkerService::NewRequestId() {
   return absl::StrFormat("req-%08x-%d", static_cast<uint32_t>(id_salt_), next_request_++);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "llmworker/v1/worker.grpc.pb.h"
+#include "worker/service/logger.h"
 #include "worker/service/served_model.h"
 #include "worker/service/service_metrics.h"
 
@@ -15,8 +16,8 @@ namespace llmw {
 
 class WorkerService final : public llmworker::v1::Worker::CallbackService {
  public:
-  // `metrics` may be null (no metrics); it must outlive the service.
-  WorkerService(ModelSet& models, ServiceMetrics* metrics);
+  // `metrics` and `log` may be null; they must outlive the service.
+  WorkerService(ModelSet& models, ServiceMetrics* metrics, Logger* log);
 
   // DRAINING refuses new Generate calls with UNAVAILABLE; live ones go on.
   void set_state(llmworker::v1::WorkerState state) { state_.store(state); }
@@ -54,6 +55,7 @@ class WorkerService final : public llmworker::v1::Worker::CallbackService {
 
   ModelSet& models_;
   ServiceMetrics* metrics_;
+  Logger* log_;
   std::atomic<llmworker::v1::WorkerState> state_{llmworker::v1::WORKER_STATE_STARTING};
   std::atomic<uint64_t> next_request_{1};
   std::atomic<int64_t> active_streams_{0};
