@@ -16,6 +16,7 @@
 #include "worker/metrics/metrics_server.h"
 #include "worker/metrics/process_metrics.h"
 #include "worker/service/logger.h"
+#include "worker/service/security.h"
 #include "worker/service/served_model.h"
 #include "worker/service/service_metrics.h"
 #include "worker/service/worker_service.h"
@@ -39,6 +40,10 @@ const std::vector<cli::FlagSpec>& WorkerFlags() {
       {"kv-cache-memory", "KV-cache bytes per model (default: derived from free memory)"},
       {"drain-timeout", "seconds live requests get to finish on SIGTERM (default 30)"},
       {"log-format", "text or json (default text)"},
+      {"tls-cert", "server certificate chain (PEM); with --tls-key enables TLS"},
+      {"tls-key", "server private key (PEM)"},
+      {"tls-client-ca", "CA (PEM) that must have signed client certificates (mutual TLS)"},
+      {"auth-token-file", "file holding a bearer token every Worker call must present"},
   };
   return *specs;
 }
@@ -50,6 +55,7 @@ struct WorkerConfig {
   EngineOptions engine;
   int64_t drain_seconds = 30;
   LogFormat log_format = LogFormat::kText;
+  SecurityOptions security;
 };
 
 absl::StatusOr<WorkerConfig> ReadConfig(const std::vector<std::string>& args) {
@@ -80,6 +86,12 @@ absl::StatusOr<WorkerConfig> ReadConfig(const std::vector<std::string>& args) {
         absl::StrCat("--log-format must be text or json, got '", log_format, "'"));
   }
   c.log_format = log_format == "json" ? LogFormat::kJson : LogFormat::kText;
+  c.security.tls_cert_file = flags.Get("tls-cert").value_or("");
+  c.security.tls_key_file = flags.Get("tls-key").value_or("");
+  c.security.tls_client_ca_file = flags.Get("tls-client-ca").value_or("");
+  if (std::optional<std::string> token_file = flags.Get("auth-token-file")) {
+    ASSIGN_OR_RETURN(c.security.auth_token, ReadTokenFile(*token_file));
+  }
   c.threads = static_cast<int>(threads);
   c.engine.max_running = static_cast<int32_t>(max_running);
   c.engine.max_waiting = static_cast<int32_t>(max_waiting);
@@ -94,6 +106,9 @@ absl::Status Serve(const WorkerConfig& config, Logger& log) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  // Bad TLS files fail before the (slow) model loading.
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                   MakeServerCredentials(config.security));
   cpu::ThreadPool pool(config.threads);
   for (const ModelSpec& spec : config.models) {
     log.Info(absl::StrCat("loading ", spec.name, " from ", spec.path));
@@ -120,12 +135,12 @@ absl::Status Serve(const WorkerConfig& config, Logger& log) {
     log.Info(absl::StrCat("metrics on port ", metrics_server->port()));
   }
 
-  WorkerService service(*models, service_metrics.get(), &log);
+  WorkerService service(*models, service_metrics.get(), &log, config.security.auth_token);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(config.listen, credentials, &port);
   builder.RegisterService(&service);
   builder.SetMaxReceiveMessageSize(16 << 20);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

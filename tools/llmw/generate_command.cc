@@ -27,25 +27,31 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 const std::vector<FlagSpec>& GenerateFlags() {
-  static const auto* specs = new std::vector<FlagSpec>{
-      {"model", "path to a .gguf checkpoint (with --server: the model's name, default the first)"},
-      {"server", "host:port of a running llm-worker to generate on instead of locally"},
-      {"prompt", "the prompt text (required)"},
-      {"chat", "wrap the prompt as a user message in the model's chat template", true},
-      {"max-tokens", "most tokens to generate (default 128)"},
-      {"temperature", "0 = greedy (default 0.8)"},
-      {"top-k", "keep the k most likely tokens; 0 = all (default 40)"},
-      {"top-p", "nucleus sampling mass in (0, 1] (default 0.95)"},
-      {"seed", "random seed (default: random)"},
-      {"threads", "worker threads (default: all cores)"},
-  };
+  static const auto* specs = [] {
+    auto* all = new std::vector<FlagSpec>(ConnectionFlags());
+    all->insert(
+        all->end(),
+        {
+            {"model",
+             "path to a .gguf checkpoint (with --server: the model's name, default the first)"},
+            {"prompt", "the prompt text (required)"},
+            {"chat", "wrap the prompt as a user message in the model's chat template", true},
+            {"max-tokens", "most tokens to generate (default 128)"},
+            {"temperature", "0 = greedy (default 0.8)"},
+            {"top-k", "keep the k most likely tokens; 0 = all (default 40)"},
+            {"top-p", "nucleus sampling mass in (0, 1] (default 0.95)"},
+            {"seed", "random seed (default: random)"},
+            {"threads", "worker threads (default: all cores)"},
+        });
+    return all;
+  }();
   return *specs;
 }
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 struct GenerateOptions {
-  std::string server;
+  Connection connection;
   std::string model_path;
   std::string prompt;
   bool chat = false;
@@ -57,8 +63,8 @@ struct GenerateOptions {
 absl::StatusOr<GenerateOptions> ReadOptions(const std::vector<std::string>& args) {
   ASSIGN_OR_RETURN(ParsedFlags flags, ParseFlags(GenerateFlags(), args));
   GenerateOptions o;
-  o.server = flags.Get("server").value_or("");
-  if (o.server.empty()) {
+  o.connection = ReadConnection(flags);
+  if (o.connection.server.empty()) {
     ASSIGN_OR_RETURN(o.model_path, flags.GetRequired("model"));
   } else {
     o.model_path = flags.Get("model").value_or("");
@@ -155,9 +161,9 @@ int RunGenerate(const std::vector<std::string>& args) {
   }
   absl::StatusOr<GenerateOptions> options = ReadOptions(args);
   absl::Status status = options.status();
-  if (options.ok() && !options->server.empty()) {
-    status = GenerateRemote({options->server, options->model_path, options->prompt, options->chat,
-                             options->max_tokens, options->sampling});
+  if (options.ok() && !options->connection.server.empty()) {
+    status = GenerateRemote({options->connection, options->model_path, options->prompt,
+                             options->chat, options->max_tokens, options->sampling});
   } else if (options.ok()) {
     status = Generate(*options);
   }

@@ -11,6 +11,7 @@
 #include "kernels/status_macros.h"
 #include "llmworker/v1/worker.grpc.pb.h"
 #include "models/registry.h"
+#include "tools/llmw/remote_generate.h"
 #include "worker/config/flags.h"
 
 namespace llmw::cli {
@@ -19,12 +20,14 @@ namespace {
 namespace pb = ::llmworker::v1;
 
 const std::vector<FlagSpec>& TokenizeFlags() {
-  static const auto* specs = new std::vector<FlagSpec>{
-      {"model", "path to a .gguf checkpoint (with --server: the model's name)"},
-      {"server", "host:port of a running llm-worker"},
-      {"prompt", "the text to tokenize (required)"},
-      {"no-special", "do not add BOS/EOS", true},
-  };
+  static const auto* specs = [] {
+    auto* all = new std::vector<FlagSpec>(ConnectionFlags());
+    all->insert(all->end(),
+                {{"model", "path to a .gguf checkpoint (with --server: the model's name)"},
+                 {"prompt", "the text to tokenize (required)"},
+                 {"no-special", "do not add BOS/EOS", true}});
+    return all;
+  }();
   return *specs;
 }
 
@@ -36,19 +39,21 @@ absl::Status Tokenize(const std::vector<std::string>& args) {
   ASSIGN_OR_RETURN(ParsedFlags flags, ParseFlags(TokenizeFlags(), args));
   ASSIGN_OR_RETURN(std::string prompt, flags.GetRequired("prompt"));
   const bool add_special = !flags.Has("no-special");
-  if (std::optional<std::string> server = flags.Get("server")) {
-    auto stub =
-        pb::Worker::NewStub(grpc::CreateChannel(*server, grpc::InsecureChannelCredentials()));
+  const Connection connection = ReadConnection(flags);
+  if (!connection.server.empty()) {
+    ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, OpenChannel(connection));
+    auto stub = pb::Worker::NewStub(channel);
     pb::TokenizeRequest request;
     request.set_model(flags.Get("model").value_or(""));
     request.set_prompt(prompt);
     request.set_add_special_tokens(add_special);
     pb::TokenizeResponse response;
     grpc::ClientContext context;
+    RETURN_IF_ERROR(Authorize(connection, context));
     const grpc::Status status = stub->Tokenize(&context, request, &response);
     if (!status.ok()) {
       return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                          *server + ": " + status.error_message());
+                          connection.server + ": " + status.error_message());
     }
     for (int i = 0; i < response.ids_size(); ++i) Print(response.ids(i), response.pieces(i));
     return absl::OkStatus();

@@ -143,8 +143,13 @@ class WorkerService::GenerateReactor final : public grpc::ServerWriteReactor<pb:
   bool finish_called_ = false;
 };
 
-WorkerService::WorkerService(ModelSet& models, ServiceMetrics* metrics, Logger* log)
-    : models_(models), metrics_(metrics), log_(log), id_salt_(std::random_device()()) {}
+WorkerService::WorkerService(ModelSet& models, ServiceMetrics* metrics, Logger* log,
+                             std::string auth_token)
+    : models_(models),
+      metrics_(metrics),
+      log_(log),
+      auth_(std::move(auth_token)),
+      id_salt_(std::random_device()()) {}
 
 std::string WorkerService::NewRequestId() {
   return absl::StrFormat("req-%08x-%d", static_cast<uint32_t>(id_salt_), next_request_++);
@@ -162,8 +167,10 @@ absl::StatusOr<ServedModel*> WorkerService::FindModel(const std::string& name) c
 grpc::ServerWriteReactor<pb::GenerateResponse>* WorkerService::Generate(
     grpc::CallbackServerContext* context, const pb::GenerateRequest* request) {
   absl::StatusOr<ServedModel*> model = FindModel(request->model());
-  absl::Status refused;
-  if (state() == pb::WORKER_STATE_DRAINING) {
+  absl::Status refused = auth_.Check(*context);
+  if (!refused.ok()) {
+    // Refused below, before anything else is revealed.
+  } else if (state() == pb::WORKER_STATE_DRAINING) {
     refused = absl::UnavailableError("the worker is draining; retry on another worker");
   } else if (state() != pb::WORKER_STATE_SERVING) {
     refused = absl::UnavailableError("the worker is still starting");
@@ -188,6 +195,9 @@ grpc::ServerWriteReactor<pb::GenerateResponse>* WorkerService::Generate(
 grpc::ServerUnaryReactor* WorkerService::Abort(grpc::CallbackServerContext* context,
                                                const pb::AbortRequest* request,
                                                pb::AbortResponse* response) {
+  if (absl::Status auth = auth_.Check(*context); !auth.ok()) {
+    return Finished(context, ToGrpcStatus(auth));
+  }
   bool found = false;
   for (const auto& model : models_.models()) {
     found = model->engine->Cancel(request->request_id()) || found;
@@ -199,6 +209,9 @@ grpc::ServerUnaryReactor* WorkerService::Abort(grpc::CallbackServerContext* cont
 grpc::ServerUnaryReactor* WorkerService::Tokenize(grpc::CallbackServerContext* context,
                                                   const pb::TokenizeRequest* request,
                                                   pb::TokenizeResponse* response) {
+  if (absl::Status auth = auth_.Check(*context); !auth.ok()) {
+    return Finished(context, ToGrpcStatus(auth));
+  }
   absl::StatusOr<ServedModel*> model = FindModel(request->model());
   if (!model.ok()) return Finished(context, ToGrpcStatus(model.status()));
   absl::StatusOr<std::vector<int32_t>> ids = PromptTokens(*request, **model);
@@ -214,6 +227,9 @@ grpc::ServerUnaryReactor* WorkerService::Tokenize(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* WorkerService::Detokenize(grpc::CallbackServerContext* context,
                                                     const pb::DetokenizeRequest* request,
                                                     pb::DetokenizeResponse* response) {
+  if (absl::Status auth = auth_.Check(*context); !auth.ok()) {
+    return Finished(context, ToGrpcStatus(auth));
+  }
   absl::StatusOr<ServedModel*> model = FindModel(request->model());
   if (!model.ok()) return Finished(context, ToGrpcStatus(model.status()));
   const Tokenizer& tokenizer = (*model)->model->tokenizer();
@@ -234,6 +250,9 @@ grpc::ServerUnaryReactor* WorkerService::Detokenize(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* WorkerService::ListModels(grpc::CallbackServerContext* context,
                                                     const pb::ListModelsRequest*,
                                                     pb::ListModelsResponse* response) {
+  if (absl::Status auth = auth_.Check(*context); !auth.ok()) {
+    return Finished(context, ToGrpcStatus(auth));
+  }
   for (const auto& served : models_.models()) {
     const ModelInfo& info = served->model->info();
     pb::ModelInfo* out = response->add_models();
@@ -274,6 +293,9 @@ void WorkerService::FillLoad(pb::GetLoadResponse* response) const {
 grpc::ServerUnaryReactor* WorkerService::GetLoad(grpc::CallbackServerContext* context,
                                                  const pb::GetLoadRequest*,
                                                  pb::GetLoadResponse* response) {
+  if (absl::Status auth = auth_.Check(*context); !auth.ok()) {
+    return Finished(context, ToGrpcStatus(auth));
+  }
   FillLoad(response);
   return Finished(context, grpc::Status::OK);
 }

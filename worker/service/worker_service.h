@@ -9,6 +9,7 @@
 
 #include "llmworker/v1/worker.grpc.pb.h"
 #include "worker/service/logger.h"
+#include "worker/service/security.h"
 #include "worker/service/served_model.h"
 #include "worker/service/service_metrics.h"
 
@@ -16,8 +17,10 @@ namespace llmw {
 
 class WorkerService final : public llmworker::v1::Worker::CallbackService {
  public:
-  // `metrics` and `log` may be null; they must outlive the service.
-  WorkerService(ModelSet& models, ServiceMetrics* metrics, Logger* log);
+  // `metrics` and `log` may be null; they must outlive the service. With an
+  // `auth_token`, every call must carry "authorization: Bearer <token>".
+  WorkerService(ModelSet& models, ServiceMetrics* metrics, Logger* log,
+                std::string auth_token = "");
 
   // DRAINING refuses new Generate calls with UNAVAILABLE; live ones go on.
   void set_state(llmworker::v1::WorkerState state) { state_.store(state); }
@@ -56,6 +59,7 @@ class WorkerService final : public llmworker::v1::Worker::CallbackService {
   ModelSet& models_;
   ServiceMetrics* metrics_;
   Logger* log_;
+  const TokenAuthenticator auth_;
   std::atomic<llmworker::v1::WorkerState> state_{llmworker::v1::WORKER_STATE_STARTING};
   std::atomic<uint64_t> next_request_{1};
   std::atomic<int64_t> active_streams_{0};
