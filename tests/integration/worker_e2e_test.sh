@@ -8,38 +8,18 @@ set -uo pipefail
 WORKER="$1"
 LLMW="$2"
 SOURCE_DIR="$3"
-MODEL="${LLMW_SMOLLM2_GGUF:-$HOME/.cache/llm-worker/models/SmolLM2-135M-Instruct.Q4_1.gguf}"
-if [[ ! -f "$MODEL" ]]; then
-  if [[ "${LLMW_REQUIRE_MODELS:-}" == "1" ]]; then echo "FAIL: model $MODEL missing"; exit 1; fi
-  echo "model $MODEL missing: skipped"
-  exit 0
-fi
+source "$(dirname "$0")/worker_test_lib.sh"
+require_model
 
 work="$(mktemp -d)"
 log="$work/worker.log"
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 cleanup() {
   [[ -n "${worker_pid:-}" ]] && kill -9 "$worker_pid" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-"$WORKER" --model "smollm2=$MODEL" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 \
-  --kv-cache-memory 200000000 >"$log" 2>&1 &
-worker_pid=$!
-for _ in $(seq 1 300); do
-  grep -q "serving on port" "$log" && break
-  kill -0 "$worker_pid" 2>/dev/null || break
-  sleep 0.1
-done
-port="$(sed -n 's/.*serving on port \([0-9]*\).*/\1/p' "$log")"
-metrics_port="$(sed -n 's/.*metrics on port \([0-9]*\).*/\1/p' "$log")"
-if [[ -z "$port" || -z "$metrics_port" ]]; then
-  cat "$log"
-  echo "FAIL: the worker did not start"
-  exit 1
-fi
+start_worker "$log" --metrics-listen 127.0.0.1:0 --kv-cache-memory 200000000
 server="127.0.0.1:$port"
 
 # Greedy over gRPC equals llama.cpp's continuation of the "code" prompt.
@@ -81,9 +61,4 @@ worker_pid=""
 [[ $rc -eq 0 ]] || fail "worker exit status $rc after SIGTERM"
 grep -q "draining" "$log" || fail "no drain in the log"
 
-if ((failures > 0)); then
-  cat "$log"
-  echo "$failures check(s) failed"
-  exit 1
-fi
-echo "all worker end-to-end checks passed"
+finish "$log"

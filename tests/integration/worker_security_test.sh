@@ -7,16 +7,10 @@
 set -uo pipefail
 WORKER="$1"
 LLMW="$2"
-MODEL="${LLMW_SMOLLM2_GGUF:-$HOME/.cache/llm-worker/models/SmolLM2-135M-Instruct.Q4_1.gguf}"
-if [[ ! -f "$MODEL" ]]; then
-  if [[ "${LLMW_REQUIRE_MODELS:-}" == "1" ]]; then echo "FAIL: model $MODEL missing"; exit 1; fi
-  echo "model $MODEL missing: skipped"
-  exit 0
-fi
+source "$(dirname "$0")/worker_test_lib.sh"
+require_model
 
 work="$(mktemp -d)"
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 cleanup() {
   [[ -n "${worker_pid:-}" ]] && kill -9 "$worker_pid" 2>/dev/null
   rm -rf "$work"
@@ -49,17 +43,8 @@ make_cert rogue other-ca
 echo "s3cret-token" >token
 echo "wrong-token" >bad-token
 
-"$WORKER" --model "smollm2=$MODEL" --listen 127.0.0.1:0 --metrics-listen off \
-  --kv-cache-memory 100000000 --tls-cert server.pem --tls-key server.key --tls-client-ca ca.pem \
-  --auth-token-file token >worker.log 2>&1 &
-worker_pid=$!
-for _ in $(seq 1 300); do
-  grep -q "serving on port" worker.log && break
-  kill -0 "$worker_pid" 2>/dev/null || break
-  sleep 0.1
-done
-port="$(sed -n 's/.*serving on port \([0-9]*\).*/\1/p' worker.log)"
-[[ -n "$port" ]] || { cat worker.log; echo "FAIL: the worker did not start"; exit 1; }
+start_worker worker.log --metrics-listen off --kv-cache-memory 100000000 \
+  --tls-cert server.pem --tls-key server.key --tls-client-ca ca.pem --auth-token-file token
 server="127.0.0.1:$port"
 tls=(--server "$server" --tls-ca ca.pem --tls-cert client.pem --tls-key client.key)
 ask=(--prompt "Hello" --max-tokens 4 --temperature 0)
@@ -78,9 +63,4 @@ grep -q "bearer token" err || fail "no UNAUTHENTICATED message: $(cat err)"
 "$LLMW" generate --server "$server" --auth-token-file token "${ask[@]}" >/dev/null 2>err &&
   fail "served a plaintext client"
 
-if ((failures > 0)); then
-  cat worker.log
-  echo "$failures check(s) failed"
-  exit 1
-fi
-echo "all security checks passed"
+finish worker.log
