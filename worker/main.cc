@@ -1,6 +1,9 @@
 // llm-worker: loads its models, serves llmworker.v1.Worker over gRPC (with
 // grpc.health.v1 and server reflection), exports Prometheus metrics, and on
 // SIGTERM/SIGINT stops taking requests and drains the live ones.
+#include <signal.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -15,6 +18,8 @@
 #include "worker/config/flags.h"
 #include "worker/metrics/metrics_server.h"
 #include "worker/metrics/process_metrics.h"
+#include "worker/registration/endpoint.h"
+#include "worker/registration/registrar.h"
 #include "worker/service/logger.h"
 #include "worker/service/security.h"
 #include "worker/service/served_model.h"
@@ -39,6 +44,11 @@ const std::vector<cli::FlagSpec>& WorkerFlags() {
       {"max-waiting", "queued requests before 'overloaded' (default 256)"},
       {"kv-cache-memory", "KV-cache bytes per model (default: derived from free memory)"},
       {"drain-timeout", "seconds live requests get to finish on SIGTERM (default 30)"},
+      {"scheduler", "scheduler address to register with (default: none, standalone)"},
+      {"worker-id", "this worker's id at the scheduler (default: the host name)"},
+      {"advertise",
+       "endpoint the scheduler hands to clients (default: --listen with 0.0.0.0 as "
+       "the host name)"},
       {"log-format", "text or json (default text)"},
       {"tls-cert", "server certificate chain (PEM); with --tls-key enables TLS"},
       {"tls-key", "server private key (PEM)"},
@@ -54,6 +64,7 @@ struct WorkerConfig {
   int threads = 0;
   EngineOptions engine;
   int64_t drain_seconds = 30;
+  std::string scheduler, worker_id, advertise;  // scheduler empty: standalone
   LogFormat log_format = LogFormat::kText;
   SecurityOptions security;
 };
@@ -92,6 +103,9 @@ absl::StatusOr<WorkerConfig> ReadConfig(const std::vector<std::string>& args) {
   if (std::optional<std::string> token_file = flags.Get("auth-token-file")) {
     ASSIGN_OR_RETURN(c.security.auth_token, ReadTokenFile(*token_file));
   }
+  c.scheduler = flags.Get("scheduler").value_or("");
+  c.worker_id = flags.Get("worker-id").value_or(Hostname());
+  c.advertise = flags.Get("advertise").value_or("");
   c.threads = static_cast<int>(threads);
   c.engine.max_running = static_cast<int32_t>(max_running);
   c.engine.max_waiting = static_cast<int32_t>(max_waiting);
@@ -153,6 +167,43 @@ absl::Status Serve(const WorkerConfig& config, Logger& log) {
   health->SetServingStatus(kServiceName, true);
   log.Info(absl::StrCat("serving on port ", port));
 
+  // After `service`, which its callbacks use, so that it is destroyed first.
+  std::unique_ptr<Registrar> registrar;
+  if (config.scheduler.empty()) {
+    log.Info("standalone: no --scheduler");
+  } else {
+    RegistrarOptions options;
+    options.scheduler_address = config.scheduler;
+    options.worker_id = config.worker_id;
+    options.advertised_endpoint = config.advertise.empty()
+                                      ? AdvertisedEndpoint(config.listen, port, Hostname())
+                                      : config.advertise;
+    options.version = kVersion;
+    for (const auto& m : models->models()) {
+      const EngineStats stats = m->engine->stats();
+      llmworker::v1::ModelCapacity& capacity = options.models.emplace_back();
+      capacity.set_name(m->name);
+      capacity.set_max_context(m->model->info().context_length);
+      capacity.set_kv_blocks_total(stats.kv_blocks_total);
+      capacity.set_kv_block_size(stats.block_size);
+      capacity.set_max_running(config.engine.max_running);
+      capacity.set_max_waiting(config.engine.max_waiting);
+    }
+    registrar = std::make_unique<Registrar>(
+        std::move(options),
+        [&service](llmworker::v1::HeartbeatRequest* request) {
+          llmworker::v1::GetLoadResponse load;
+          service.FillLoad(&load);
+          request->set_state(load.state());
+          request->mutable_models()->Swap(load.mutable_models());
+        },
+        // DRAIN from the scheduler drains like SIGTERM: SIGTERM is blocked in every thread, so
+        // it stays pending for the process and the sigwait below takes it.
+        [] { kill(getpid(), SIGTERM); },
+        [&log](const std::string& line) { log.Info(absl::StrCat("registration: ", line)); });
+    RETURN_IF_ERROR(registrar->Start());
+  }
+
   int signal = 0;
   sigwait(&stop_signals, &signal);
   log.Info("draining", {{"signal", static_cast<int64_t>(signal)},
@@ -161,6 +212,8 @@ absl::Status Serve(const WorkerConfig& config, Logger& log) {
   service.set_state(llmworker::v1::WORKER_STATE_DRAINING);
   health->SetServingStatus("", false);
   health->SetServingStatus(kServiceName, false);
+  // Deregister before finishing the live requests, so that nothing new is routed here.
+  if (registrar != nullptr) registrar->Stop(std::chrono::seconds(2), "shutdown");
   // Shutdown refuses new calls at once, waits for live ones up to the
   // deadline, then cancels what is left.
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(config.drain_seconds));

@@ -1,11 +1,14 @@
 // CPU matrix multiplication against stored weights: y = x · Wᵀ.
 //
-// W is a Tensor [out, in] in F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1 or Q8_0 (rows along `in`);
-// x is f32 [n, in] row-major and y is f32 [n, out].
+// W is a Tensor [out, in] in F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 or a K-quant (Q2_K,
+// Q3_K, Q4_K, Q5_K, Q6_K) (rows along `in`); x is f32 [n, in] row-major and y is f32 [n, out].
 //
 // Matmul quantizes each activation row once to 8 bits (blocks of 32 with an f32 scale) for the
-// block-quantized weights and runs integer dot products; float weights use f32 FMA. The SIMD
-// variant (AVX-512 VNNI, AVX-VNNI, AVX2, portable scalar) is picked at run time from the CPU.
+// 32-element block formats and runs integer dot products; float weights use f32 FMA. K-quant
+// weights are dequantized a few rows at a time with the reference dequantizer and then take the
+// F32 path, so their results equal an F32 matmul of the dequantized weights. (The next step is an
+// integer fast path with Q8_K activations.) The SIMD variant (AVX-512 VNNI, AVX-VNNI, AVX2,
+// portable scalar) is picked at run time from the CPU.
 //
 // Batch invariance: y[i][o] depends only on x row i and W row o. Every variant accumulates one
 // (row, output) pair in the same fixed order and lane layout, so the result is bitwise identical
@@ -39,6 +42,10 @@ class MatmulScratch {
   float* sums() const { return sums_; }
   static int64_t BlocksPerRow(int64_t in) { return (in / 32 + 7) / 8 * 8; }
 
+  // Room for `floats` f32 values (K-quant weights dequantized per thread). Grows when a call
+  // needs more, so only the first K-quant calls of a given size allocate.
+  float* WeightRows(int64_t floats);
+
  private:
   struct FreeDeleter {
     void operator()(void* p) const { std::free(p); }
@@ -48,6 +55,8 @@ class MatmulScratch {
   int32_t* bias_ = nullptr;
   float* scales_ = nullptr;
   float* sums_ = nullptr;
+  std::unique_ptr<void, FreeDeleter> weight_rows_;
+  int64_t weight_rows_capacity_ = 0;
 };
 
 // OK when Matmul can take `w`: a CPU tensor of rank 2 with a supported dtype whose rows are whole

@@ -14,6 +14,7 @@
 //   tail = fma(w[i], x[i], tail) for the remaining elements in order.
 // Result: T(a) = ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7)), plus T(mins) (Q4_1, Q5_1)
 //   or tail (float weights).
+// K-quant weights (Q2_K .. Q6_K): the row dequantized with DequantizeRow, then as F32 weights.
 // Accumulators never hold -0, so the padding terms fma(0, 0, v) = v change nothing.
 #pragma once
 

@@ -191,7 +191,7 @@ TEST(MatmulTest, CheckMatmulWeight) {
   std::vector<uint8_t> data(4096);
   EXPECT_TRUE(CheckMatmulWeight(Tensor(DType::kQ4_1, {4, 64}, data.data())).ok());
   EXPECT_TRUE(CheckMatmulWeight(Tensor(DType::kF32, {4, 37}, data.data())).ok());
-  EXPECT_EQ(CheckMatmulWeight(Tensor(DType::kQ4_K, {1, 256}, data.data())).code(),
+  EXPECT_EQ(CheckMatmulWeight(Tensor(DType::kQ8_K, {1, 256}, data.data())).code(),
             absl::StatusCode::kUnimplemented);
   EXPECT_FALSE(CheckMatmulWeight(Tensor(DType::kQ8_0, {4, 48}, data.data())).ok());
   EXPECT_FALSE(CheckMatmulWeight(Tensor(DType::kF32, {2, 4, 8}, data.data())).ok());
@@ -221,7 +221,7 @@ TEST(MatmulDeathTest, UnsupportedWeightAborts) {
   ThreadPool pool(1);
   MatmulScratch scratch;
   EXPECT_DEATH(
-      Matmul(Tensor(DType::kQ4_K, {1, 256}, data.data()), x.data(), 1, y.data(), pool, scratch),
+      Matmul(Tensor(DType::kQ8_K, {1, 256}, data.data()), x.data(), 1, y.data(), pool, scratch),
       "unsupported");
 }
 
