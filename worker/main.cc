@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <future>
 #include <string>
 #include <thread>
 #include <vector>
@@ -112,6 +113,30 @@ absl::StatusOr<WorkerConfig> ReadConfig(const std::vector<std::string>& args) {
   return c;
 }
 
+// One short greedy request through each engine before serving, so that the
+// first real request does not pay for first touches of weights and buffers.
+absl::Status WarmUp(ServedModel& served, Logger& log) {
+  GenerationRequest request;
+  request.id = "warm-up";
+  request.prompt = served.model->tokenizer().Encode("Hello, world.", true, false);
+  if (request.prompt.empty()) request.prompt = {0};
+  request.sampling.temperature = 0;
+  request.stop.max_tokens = 4;
+  request.stop.ignore_eos = true;
+  std::promise<FinishedEvent> done;
+  std::future<FinishedEvent> finished = done.get_future();
+  RETURN_IF_ERROR(served.engine->Submit(request, [&done](GenerationEvent event) {
+    if (auto* f = std::get_if<FinishedEvent>(&event)) done.set_value(*f);
+  }));
+  const FinishedEvent f = finished.get();
+  if (f.reason != FinishReason::kLength) {
+    return absl::InternalError(
+        absl::StrCat("model '", served.name, "': warm-up request failed: ", f.detail));
+  }
+  log.Info(absl::StrCat("warmed up ", served.name), {{"seconds", f.total_seconds}});
+  return absl::OkStatus();
+}
+
 absl::Status Serve(const WorkerConfig& config, Logger& log) {
   // Block the stop signals in every thread; the main thread waits for them.
   sigset_t stop_signals;
@@ -136,6 +161,7 @@ absl::Status Serve(const WorkerConfig& config, Logger& log) {
               {"quantization", info.quantization},
               {"context", info.context_length},
               {"kv_cache_tokens", m->engine->kv_capacity_tokens()}});
+    RETURN_IF_ERROR(WarmUp(*m, log));
   }
 
   metrics::Registry registry;
@@ -214,9 +240,18 @@ absl::Status Serve(const WorkerConfig& config, Logger& log) {
   health->SetServingStatus(kServiceName, false);
   // Deregister before finishing the live requests, so that nothing new is routed here.
   if (registrar != nullptr) registrar->Stop(std::chrono::seconds(2), "shutdown");
-  // Shutdown refuses new calls at once, waits for live ones up to the
-  // deadline, then cancels what is left.
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(config.drain_seconds));
+  // Live streams get the drain timeout to finish; the rest end with UNAVAILABLE.
+  const auto drain_deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(config.drain_seconds);
+  while (service.active_streams() > 0 && std::chrono::steady_clock::now() < drain_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (service.active_streams() > 0) {
+    log.Info("drain timeout: cancelling the remaining streams",
+             {{"active_streams", service.active_streams()}});
+    service.CancelAllStreams();
+  }
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
   log.Info("stopped");
   return absl::OkStatus();

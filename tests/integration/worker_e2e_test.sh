@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The real llm-worker binary with SmolLM2, driven by `llmw generate --server`:
 # greedy text over gRPC equals llama.cpp's, errors carry gRPC codes, /metrics
-# counts the requests and passes promtool, and SIGTERM lets a live stream
-# finish before the worker exits 0.
+# counts the requests and passes promtool, and SIGTERM lets live streams
+# finish before the worker exits 0 (past the drain timeout they end UNAVAILABLE).
 # Usage: worker_e2e_test.sh LLM_WORKER LLMW SOURCE_DIR
 set -uo pipefail
 WORKER="$1"
@@ -47,18 +47,45 @@ if command -v promtool >/dev/null; then
   promtool check metrics <"$work/metrics" >"$work/promtool" 2>&1 || fail "promtool: $(cat "$work/promtool")"
 fi
 
-# SIGTERM during a live stream: it completes, new calls are refused, exit 0.
-"$LLMW" generate --server "$server" --prompt "Once upon a time" --temperature 0 --max-tokens 200 \
-  >"$work/long" 2>"$work/long.err" &
-client_pid=$!
-for _ in $(seq 1 100); do [[ -s "$work/long" ]] && break; sleep 0.05; done
+# SIGTERM during 4 live streams: they complete, new calls are refused, exit 0.
+client_pids=()
+for i in 1 2 3 4; do
+  "$LLMW" generate --server "$server" --prompt "Story number $i:" --temperature 0 \
+    --max-tokens 150 >"$work/long$i" 2>"$work/long$i.err" &
+  client_pids+=($!)
+done
+for _ in $(seq 1 200); do [[ -s "$work/long4" && -s "$work/long1" ]] && break; sleep 0.05; done
 kill -TERM "$worker_pid"
-wait "$client_pid" || fail "the live stream failed during drain: $(cat "$work/long.err")"
-grep -q "generated 200 tokens" "$work/long.err" || fail "the live stream was cut: $(cat "$work/long.err")"
+sleep 0.2
+"$LLMW" generate --server "$server" --prompt "late" --max-tokens 2 >/dev/null 2>"$work/late.err" &&
+  fail "a new request was served while draining"
+grep -q "draining" "$work/late.err" || fail "late request not refused as draining: $(cat "$work/late.err")"
+for i in 1 2 3 4; do
+  wait "${client_pids[$((i - 1))]}" || fail "live stream $i failed during drain: $(cat "$work/long$i.err")"
+  grep -qE "FINISH_REASON_(LENGTH|STOP)" "$work/long$i.err" ||
+    fail "live stream $i was cut: $(cat "$work/long$i.err")"
+done
 wait "$worker_pid"
 rc=$?
 worker_pid=""
 [[ $rc -eq 0 ]] || fail "worker exit status $rc after SIGTERM"
 grep -q "draining" "$log" || fail "no drain in the log"
+
+# A stream longer than the drain timeout ends with UNAVAILABLE; the worker still exits 0.
+start_worker "$work/short-drain.log" --metrics-listen off --kv-cache-memory 200000000 \
+  --drain-timeout 1
+"$LLMW" generate --server "127.0.0.1:$port" --prompt "Forever" --temperature 0 --max-tokens 4000 \
+  --ignore-eos \
+  >/dev/null 2>"$work/cut.err" &
+client_pid=$!
+sleep 1
+kill -TERM "$worker_pid"
+wait "$client_pid" && fail "a stream past the drain timeout ended OK"
+grep -q "shut down before this request finished" "$work/cut.err" ||
+  fail "no UNAVAILABLE message: $(cat "$work/cut.err")"
+wait "$worker_pid"
+rc=$?
+worker_pid=""
+[[ $rc -eq 0 ]] || fail "worker exit status $rc after the drain timeout"
 
 finish "$log"

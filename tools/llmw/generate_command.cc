@@ -37,6 +37,7 @@ const std::vector<FlagSpec>& GenerateFlags() {
             {"prompt", "the prompt text (required)"},
             {"chat", "wrap the prompt as a user message in the model's chat template", true},
             {"max-tokens", "most tokens to generate (default 128)"},
+            {"ignore-eos", "keep generating past end-of-generation tokens", true},
             {"temperature", "0 = greedy (default 0.8)"},
             {"top-k", "keep the k most likely tokens; 0 = all (default 40)"},
             {"top-p", "nucleus sampling mass in (0, 1] (default 0.95)"},
@@ -55,6 +56,7 @@ struct GenerateOptions {
   std::string model_path;
   std::string prompt;
   bool chat = false;
+  bool ignore_eos = false;
   int64_t max_tokens = 128;
   int64_t threads = 0;
   SamplingParams sampling;
@@ -71,6 +73,7 @@ absl::StatusOr<GenerateOptions> ReadOptions(const std::vector<std::string>& args
   }
   ASSIGN_OR_RETURN(o.prompt, flags.GetRequired("prompt"));
   o.chat = flags.Has("chat");
+  o.ignore_eos = flags.Has("ignore-eos");
   ASSIGN_OR_RETURN(o.max_tokens, flags.GetInt("max-tokens", 128));
   ASSIGN_OR_RETURN(o.threads, flags.GetInt("threads", std::thread::hardware_concurrency()));
   ASSIGN_OR_RETURN(double temperature, flags.GetDouble("temperature", 0.8));
@@ -130,7 +133,7 @@ absl::Status Generate(const GenerateOptions& o) {
     const int32_t token = sampler.Sample(logits);
     sampler.Accept(token);
     ++generated;
-    if (tokenizer.IsEndOfGeneration(token)) break;
+    if (!o.ignore_eos && tokenizer.IsEndOfGeneration(token)) break;
     std::cout << decoder.Push(token) << std::flush;
     if (generated == o.max_tokens) break;
     const int32_t next[] = {token};
@@ -162,8 +165,9 @@ int RunGenerate(const std::vector<std::string>& args) {
   absl::StatusOr<GenerateOptions> options = ReadOptions(args);
   absl::Status status = options.status();
   if (options.ok() && !options->connection.server.empty()) {
-    status = GenerateRemote({options->connection, options->model_path, options->prompt,
-                             options->chat, options->max_tokens, options->sampling});
+    status =
+        GenerateRemote({options->connection, options->model_path, options->prompt, options->chat,
+                        options->ignore_eos, options->max_tokens, options->sampling});
   } else if (options.ok()) {
     status = Generate(*options);
   }

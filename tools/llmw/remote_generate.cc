@@ -73,6 +73,7 @@ absl::Status GenerateRemote(const RemoteGenerateOptions& o) {
     request.set_prompt(o.prompt);
   }
   request.set_max_tokens(static_cast<int32_t>(o.max_tokens));
+  request.set_ignore_eos(o.ignore_eos);
   request.set_temperature(o.sampling.temperature);
   request.set_top_k(o.sampling.top_k);
   request.set_top_p(o.sampling.top_p);

@@ -30,6 +30,7 @@ struct RemoteGenerateOptions {
   std::string model;  // empty: the worker's first model
   std::string prompt;
   bool chat = false;
+  bool ignore_eos = false;
   int64_t max_tokens = 128;
   SamplingParams sampling;
 };

@@ -50,6 +50,8 @@ class WorkerService::GenerateReactor final : public grpc::ServerWriteReactor<pb:
   GenerateReactor(WorkerService& service, ServedModel& model, std::string id)
       : service_(service), model_(model), id_(std::move(id)) {
     ++service_.active_streams_;
+    std::lock_guard<std::mutex> lock(service_.live_mu_);
+    service_.live_[id_] = &model_;
   }
 
   // Submits the request; on failure the stream ends with that status.
@@ -80,6 +82,12 @@ class WorkerService::GenerateReactor final : public grpc::ServerWriteReactor<pb:
   void OnCancel() override { model_.engine->Cancel(id_); }
 
   void OnDone() override {
+    {
+      std::lock_guard<std::mutex> lock(service_.live_mu_);
+      if (auto it = service_.live_.find(id_); it != service_.live_.end() && it->second == &model_) {
+        service_.live_.erase(it);
+      }
+    }
     --service_.active_streams_;
     delete this;
   }
@@ -102,7 +110,10 @@ class WorkerService::GenerateReactor final : public grpc::ServerWriteReactor<pb:
     }
     std::lock_guard<std::mutex> lock(mu_);
     const bool last = std::holds_alternative<FinishedEvent>(event);
-    if (last) engine_finished_ = true;
+    if (last) {
+      engine_finished_ = true;
+      cancelled_ = std::get<FinishedEvent>(event).reason == FinishReason::kCancelled;
+    }
     if (!client_gone_) {
       queue_.push_back(ToResponse(event, id_, model_));
       if (queue_.size() > kMaxQueuedResponses && !last) {
@@ -125,8 +136,14 @@ class WorkerService::GenerateReactor final : public grpc::ServerWriteReactor<pb:
     }
     if (engine_finished_) {
       finish_called_ = true;
-      Finish(client_gone_ ? grpc::Status(grpc::StatusCode::CANCELLED, "the stream was cancelled")
-                          : grpc::Status::OK);
+      if (client_gone_) {
+        Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the stream was cancelled"));
+      } else if (cancelled_ && service_.shutting_down_.load()) {
+        Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                            "the worker shut down before this request finished; retry elsewhere"));
+      } else {
+        Finish(grpc::Status::OK);
+      }
     }
   }
 
@@ -140,8 +157,15 @@ class WorkerService::GenerateReactor final : public grpc::ServerWriteReactor<pb:
   bool writing_ = false;
   bool engine_finished_ = false;
   bool client_gone_ = false;
+  bool cancelled_ = false;
   bool finish_called_ = false;
 };
+
+void WorkerService::CancelAllStreams() {
+  shutting_down_.store(true);
+  std::lock_guard<std::mutex> lock(live_mu_);
+  for (const auto& [id, model] : live_) model->engine->Cancel(id);
+}
 
 WorkerService::WorkerService(ModelSet& models, ServiceMetrics* metrics, Logger* log,
                              std::string auth_token)

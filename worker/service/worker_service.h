@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "llmworker/v1/worker.grpc.pb.h"
@@ -27,6 +29,9 @@ class WorkerService final : public llmworker::v1::Worker::CallbackService {
   llmworker::v1::WorkerState state() const { return state_.load(); }
   // Live Generate streams.
   int64_t active_streams() const { return active_streams_.load(); }
+  // Cancels every live stream; each ends with its Finished event and then
+  // status UNAVAILABLE (used when the drain timeout runs out).
+  void CancelAllStreams();
 
   grpc::ServerWriteReactor<llmworker::v1::GenerateResponse>* Generate(
       grpc::CallbackServerContext* context, const llmworker::v1::GenerateRequest* request) override;
@@ -63,6 +68,9 @@ class WorkerService final : public llmworker::v1::Worker::CallbackService {
   std::atomic<llmworker::v1::WorkerState> state_{llmworker::v1::WORKER_STATE_STARTING};
   std::atomic<uint64_t> next_request_{1};
   std::atomic<int64_t> active_streams_{0};
+  std::atomic<bool> shutting_down_{false};
+  std::mutex live_mu_;
+  std::map<std::string, ServedModel*> live_;  // request id → model, of live streams
   const uint64_t id_salt_;
 };
 
