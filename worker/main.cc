@@ -148,34 +148,19 @@ absl::Status Serve(const WorkerConfig& config, Logger& log) {
   // Bad TLS files fail before the (slow) model loading.
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
                    MakeServerCredentials(config.security));
+  if (config.models.empty()) {
+    return absl::InvalidArgumentError("no model to serve (--model NAME=PATH)");
+  }
   cpu::ThreadPool pool(config.threads);
-  for (const ModelSpec& spec : config.models) {
-    log.Info(absl::StrCat("loading ", spec.name, " from ", spec.path));
-  }
-  ASSIGN_OR_RETURN(std::unique_ptr<ModelSet> models,
-                   ModelSet::Load(config.models, pool, config.engine));
-  for (const auto& m : models->models()) {
-    const ModelInfo& info = m->model->info();
-    log.Info(absl::StrCat("loaded ", m->name),
-             {{"architecture", info.architecture},
-              {"quantization", info.quantization},
-              {"context", info.context_length},
-              {"kv_cache_tokens", m->engine->kv_capacity_tokens()}});
-    RETURN_IF_ERROR(WarmUp(*m, log));
-  }
-
+  ModelSet models;
   metrics::Registry registry;
   RETURN_IF_ERROR(metrics::RegisterProcessMetrics(registry, kVersion));
   ASSIGN_OR_RETURN(std::unique_ptr<ServiceMetrics> service_metrics,
-                   ServiceMetrics::Create(registry, *models));
-  std::unique_ptr<metrics::MetricsServer> metrics_server;
-  if (config.metrics_listen != "off") {
-    ASSIGN_OR_RETURN(metrics_server,
-                     metrics::MetricsServer::Start(config.metrics_listen, &registry));
-    log.Info(absl::StrCat("metrics on port ", metrics_server->port()));
-  }
+                   ServiceMetrics::Create(registry, models));
 
-  WorkerService service(*models, service_metrics.get(), &log, config.security.auth_token);
+  // The server answers from the start: health NOT_SERVING and UNAVAILABLE
+  // while the models load, so probes and clients see a loading worker.
+  WorkerService service(models, service_metrics.get(), &log, config.security.auth_token);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -188,6 +173,29 @@ absl::Status Serve(const WorkerConfig& config, Logger& log) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen));
   }
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+  health->SetServingStatus("", false);
+  health->SetServingStatus(kServiceName, false);
+  log.Info(absl::StrCat("listening on port ", port, "; loading models"));
+
+  for (const ModelSpec& spec : config.models) {
+    log.Info(absl::StrCat("loading ", spec.name, " from ", spec.path));
+    RETURN_IF_ERROR(models.Add(spec, pool, config.engine));
+    ServedModel& m = *models.models().back();
+    const ModelInfo& info = m.model->info();
+    log.Info(absl::StrCat("loaded ", m.name),
+             {{"architecture", info.architecture},
+              {"quantization", info.quantization},
+              {"context", info.context_length},
+              {"kv_cache_tokens", m.engine->kv_capacity_tokens()}});
+    RETURN_IF_ERROR(WarmUp(m, log));
+  }
+
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  if (config.metrics_listen != "off") {
+    ASSIGN_OR_RETURN(metrics_server,
+                     metrics::MetricsServer::Start(config.metrics_listen, &registry));
+    log.Info(absl::StrCat("metrics on port ", metrics_server->port()));
+  }
   service.set_state(llmworker::v1::WORKER_STATE_SERVING);
   health->SetServingStatus("", true);
   health->SetServingStatus(kServiceName, true);
@@ -205,7 +213,7 @@ absl::Status Serve(const WorkerConfig& config, Logger& log) {
                                       ? AdvertisedEndpoint(config.listen, port, Hostname())
                                       : config.advertise;
     options.version = kVersion;
-    for (const auto& m : models->models()) {
+    for (const auto& m : models.models()) {
       const EngineStats stats = m->engine->stats();
       llmworker::v1::ModelCapacity& capacity = options.models.emplace_back();
       capacity.set_name(m->name);

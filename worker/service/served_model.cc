@@ -29,38 +29,42 @@ absl::StatusOr<std::unique_ptr<ModelSet>> ModelSet::Load(const std::vector<Model
                                                          cpu::ThreadPool& pool,
                                                          const EngineOptions& engine_options) {
   if (specs.empty()) return absl::InvalidArgumentError("no model to serve (--model NAME=PATH)");
-  auto set = std::unique_ptr<ModelSet>(new ModelSet());
-  for (const ModelSpec& spec : specs) {
-    for (const auto& loaded : set->models_) {
-      if (loaded->name == spec.name) {
-        return absl::InvalidArgumentError(absl::StrCat("model name '", spec.name, "' given twice"));
-      }
-    }
-    auto served = std::make_unique<ServedModel>();
-    served->name = spec.name;
-    absl::StatusOr<std::unique_ptr<Model>> model =
-        LoadModel(spec.path, LoadOptions{&pool, engine_options.max_batch_tokens});
-    if (!model.ok()) {
-      return absl::Status(model.status().code(),
-                          absl::StrCat("model '", spec.name, "': ", model.status().message()));
-    }
-    served->model = std::move(*model);
-    absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create(*served->model, engine_options);
-    if (!engine.ok()) {
-      return absl::Status(engine.status().code(),
-                          absl::StrCat("model '", spec.name, "': ", engine.status().message()));
-    }
-    served->engine = std::move(*engine);
-    absl::StatusOr<std::unique_ptr<ChatTemplate>> chat_template =
-        ChatTemplateFromText(served->model->info().chat_template);
-    if (chat_template.ok()) {
-      served->chat_template = std::move(*chat_template);
-    } else {
-      served->chat_template_error = std::string(chat_template.status().message());
-    }
-    set->models_.push_back(std::move(served));
-  }
+  auto set = std::make_unique<ModelSet>();
+  for (const ModelSpec& spec : specs) RETURN_IF_ERROR(set->Add(spec, pool, engine_options));
   return set;
+}
+
+absl::Status ModelSet::Add(const ModelSpec& spec, cpu::ThreadPool& pool,
+                           const EngineOptions& engine_options) {
+  for (const auto& loaded : models_) {
+    if (loaded->name == spec.name) {
+      return absl::InvalidArgumentError(absl::StrCat("model name '", spec.name, "' given twice"));
+    }
+  }
+  auto served = std::make_unique<ServedModel>();
+  served->name = spec.name;
+  absl::StatusOr<std::unique_ptr<Model>> model =
+      LoadModel(spec.path, LoadOptions{&pool, engine_options.max_batch_tokens});
+  if (!model.ok()) {
+    return absl::Status(model.status().code(),
+                        absl::StrCat("model '", spec.name, "': ", model.status().message()));
+  }
+  served->model = std::move(*model);
+  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create(*served->model, engine_options);
+  if (!engine.ok()) {
+    return absl::Status(engine.status().code(),
+                        absl::StrCat("model '", spec.name, "': ", engine.status().message()));
+  }
+  served->engine = std::move(*engine);
+  absl::StatusOr<std::unique_ptr<ChatTemplate>> chat_template =
+      ChatTemplateFromText(served->model->info().chat_template);
+  if (chat_template.ok()) {
+    served->chat_template = std::move(*chat_template);
+  } else {
+    served->chat_template_error = std::string(chat_template.status().message());
+  }
+  models_.push_back(std::move(served));
+  return absl::OkStatus();
 }
 
 ServedModel* ModelSet::Find(const std::string& name) {

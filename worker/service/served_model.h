@@ -39,6 +39,9 @@ class ModelSet {
   static absl::StatusOr<std::unique_ptr<ModelSet>> Load(const std::vector<ModelSpec>& specs,
                                                         cpu::ThreadPool& pool,
                                                         const EngineOptions& engine_options);
+  // Loads one more model and starts its engine; errors name the model.
+  absl::Status Add(const ModelSpec& spec, cpu::ThreadPool& pool,
+                   const EngineOptions& engine_options);
 
   // The model called `name`; the first model when `name` is empty.
   ServedModel* Find(const std::string& name);

@@ -190,15 +190,12 @@ absl::StatusOr<ServedModel*> WorkerService::FindModel(const std::string& name) c
 
 grpc::ServerWriteReactor<pb::GenerateResponse>* WorkerService::Generate(
     grpc::CallbackServerContext* context, const pb::GenerateRequest* request) {
-  absl::StatusOr<ServedModel*> model = FindModel(request->model());
-  absl::Status refused = auth_.Check(*context);
-  if (!refused.ok()) {
-    // Refused below, before anything else is revealed.
-  } else if (state() == pb::WORKER_STATE_DRAINING) {
+  absl::Status refused = Admit(*context);
+  absl::StatusOr<ServedModel*> model = absl::NotFoundError("");
+  if (refused.ok() && state() == pb::WORKER_STATE_DRAINING) {
     refused = absl::UnavailableError("the worker is draining; retry on another worker");
-  } else if (state() != pb::WORKER_STATE_SERVING) {
-    refused = absl::UnavailableError("the worker is still starting");
-  } else if (!model.ok()) {
+  } else if (refused.ok()) {
+    model = FindModel(request->model());
     refused = model.status();
   }
   if (!refused.ok()) {
@@ -219,7 +216,7 @@ grpc::ServerWriteReactor<pb::GenerateResponse>* WorkerService::Generate(
 grpc::ServerUnaryReactor* WorkerService::Abort(grpc::CallbackServerContext* context,
                                                const pb::AbortRequest* request,
                                                pb::AbortResponse* response) {
-  if (absl::Status auth = auth_.Check(*context); !auth.ok()) {
+  if (absl::Status auth = Admit(*context); !auth.ok()) {
     return Finished(context, ToGrpcStatus(auth));
   }
   bool found = false;
@@ -233,7 +230,7 @@ grpc::ServerUnaryReactor* WorkerService::Abort(grpc::CallbackServerContext* cont
 grpc::ServerUnaryReactor* WorkerService::Tokenize(grpc::CallbackServerContext* context,
                                                   const pb::TokenizeRequest* request,
                                                   pb::TokenizeResponse* response) {
-  if (absl::Status auth = auth_.Check(*context); !auth.ok()) {
+  if (absl::Status auth = Admit(*context); !auth.ok()) {
     return Finished(context, ToGrpcStatus(auth));
   }
   absl::StatusOr<ServedModel*> model = FindModel(request->model());
@@ -251,7 +248,7 @@ grpc::ServerUnaryReactor* WorkerService::Tokenize(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* WorkerService::Detokenize(grpc::CallbackServerContext* context,
                                                     const pb::DetokenizeRequest* request,
                                                     pb::DetokenizeResponse* response) {
-  if (absl::Status auth = auth_.Check(*context); !auth.ok()) {
+  if (absl::Status auth = Admit(*context); !auth.ok()) {
     return Finished(context, ToGrpcStatus(auth));
   }
   absl::StatusOr<ServedModel*> model = FindModel(request->model());
@@ -274,7 +271,7 @@ grpc::ServerUnaryReactor* WorkerService::Detokenize(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* WorkerService::ListModels(grpc::CallbackServerContext* context,
                                                     const pb::ListModelsRequest*,
                                                     pb::ListModelsResponse* response) {
-  if (absl::Status auth = auth_.Check(*context); !auth.ok()) {
+  if (absl::Status auth = Admit(*context); !auth.ok()) {
     return Finished(context, ToGrpcStatus(auth));
   }
   for (const auto& served : models_.models()) {
@@ -298,8 +295,17 @@ grpc::ServerUnaryReactor* WorkerService::ListModels(grpc::CallbackServerContext*
   return Finished(context, grpc::Status::OK);
 }
 
+absl::Status WorkerService::Admit(const grpc::CallbackServerContext& context) const {
+  if (absl::Status auth = auth_.Check(context); !auth.ok()) return auth;
+  if (state() == pb::WORKER_STATE_STARTING) {
+    return absl::UnavailableError("the worker is still loading its models");
+  }
+  return absl::OkStatus();
+}
+
 void WorkerService::FillLoad(pb::GetLoadResponse* response) const {
   response->set_state(state());
+  if (response->state() == pb::WORKER_STATE_STARTING) return;  // models still loading
   for (const auto& served : models_.models()) {
     const EngineStats stats = served->engine->stats();
     pb::LoadReport* report = response->add_models();

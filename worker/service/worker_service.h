@@ -24,6 +24,7 @@ class WorkerService final : public llmworker::v1::Worker::CallbackService {
   WorkerService(ModelSet& models, ServiceMetrics* metrics, Logger* log,
                 std::string auth_token = "");
 
+  // STARTING (models loading) refuses every call but GetLoad with UNAVAILABLE;
   // DRAINING refuses new Generate calls with UNAVAILABLE; live ones go on.
   void set_state(llmworker::v1::WorkerState state) { state_.store(state); }
   llmworker::v1::WorkerState state() const { return state_.load(); }
@@ -57,6 +58,9 @@ class WorkerService final : public llmworker::v1::Worker::CallbackService {
  private:
   class GenerateReactor;
 
+  // The caller's token, then whether the models are loaded: UNAUTHENTICATED or
+  // UNAVAILABLE (while STARTING the model set is still being filled).
+  absl::Status Admit(const grpc::CallbackServerContext& context) const;
   // The model `name` names, or NOT_FOUND listing the served ones.
   absl::StatusOr<ServedModel*> FindModel(const std::string& name) const;
   std::string NewRequestId();
