@@ -17,7 +17,9 @@
 #include <thread>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "grpc_health_v1.grpc.pb.h"
+#include "grpc_reflection_v1alpha.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "llmworker/v1/worker.grpc.pb.h"
@@ -446,6 +448,29 @@ TEST_F(WorkerGrpcTest, PrometheusScrapesTheMetrics) {
 
   server->Signal(SIGTERM);
   EXPECT_TRUE(server->WaitExit(std::chrono::seconds(15))) << "prometheus did not stop";
+}
+
+// Server reflection lists the Worker and health services (what grpcurl's
+// `list` asks), so the API can be explored without the proto files.
+TEST_F(WorkerGrpcTest, ReflectionListsTheServices) {
+  auto stub = grpc::reflection::v1alpha::ServerReflection::NewStub(worker_->channel());
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto stream = stub->ServerReflectionInfo(&context);
+  grpc::reflection::v1alpha::ServerReflectionRequest request;
+  request.set_list_services("");
+  ASSERT_TRUE(stream->Write(request));
+  stream->WritesDone();
+  grpc::reflection::v1alpha::ServerReflectionResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  std::vector<std::string> names;
+  for (const auto& service : response.list_services_response().service()) {
+    names.push_back(service.name());
+  }
+  EXPECT_THAT(names, ::testing::IsSupersetOf({"llmworker.v1.Worker", "grpc.health.v1.Health"}));
+  while (stream->Read(&response)) {
+  }
+  EXPECT_TRUE(stream->Finish().ok());
 }
 
 // Stops the shared worker: keep it last.
