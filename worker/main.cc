@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <future>
 #include <string>
 #include <thread>
@@ -54,7 +55,9 @@ const std::vector<cli::FlagSpec>& WorkerFlags() {
       {"tls-cert", "server certificate chain (PEM); with --tls-key enables TLS"},
       {"tls-key", "server private key (PEM)"},
       {"tls-client-ca", "CA (PEM) that must have signed client certificates (mutual TLS)"},
-      {"auth-token-file", "file holding a bearer token every Worker call must present"},
+      {"auth-token-file",
+       "file holding a bearer token every Worker call must present (or the token itself in "
+       "LLMW_AUTH_TOKEN)"},
   };
   return *specs;
 }
@@ -103,6 +106,8 @@ absl::StatusOr<WorkerConfig> ReadConfig(const std::vector<std::string>& args) {
   c.security.tls_client_ca_file = flags.Get("tls-client-ca").value_or("");
   if (std::optional<std::string> token_file = flags.Get("auth-token-file")) {
     ASSIGN_OR_RETURN(c.security.auth_token, ReadTokenFile(*token_file));
+  } else if (const char* token = std::getenv("LLMW_AUTH_TOKEN"); token && *token) {
+    c.security.auth_token = token;  // the token itself, for secrets mounted as environment
   }
   c.scheduler = flags.Get("scheduler").value_or("");
   c.worker_id = flags.Get("worker-id").value_or(Hostname());

@@ -63,4 +63,13 @@ grep -q "bearer token" err || fail "no UNAUTHENTICATED message: $(cat err)"
 "$LLMW" generate --server "$server" --auth-token-file token "${ask[@]}" >/dev/null 2>err &&
   fail "served a plaintext client"
 
+# The token may also come from the environment.
+kill -9 "$worker_pid"
+LLMW_AUTH_TOKEN="s3cret-token" start_worker env-worker.log --metrics-listen off \
+  --kv-cache-memory 100000000
+server="127.0.0.1:$port"
+"$LLMW" generate --server "$server" --auth-token-file token "${ask[@]}" >/dev/null 2>err ||
+  fail "token from LLMW_AUTH_TOKEN refused: $(cat err)"
+"$LLMW" generate --server "$server" "${ask[@]}" >/dev/null 2>err && fail "served without a token"
+
 finish worker.log
