@@ -39,6 +39,13 @@ struct ForwardBatch {
   int64_t num_logit_rows() const;
 };
 
+// Checks a batch against a model's limits: token count within
+// `max_batch_tokens`, positions within `context_length`, token ids within
+// `vocab_size`, block tables covering every position, a large enough logits
+// buffer. Shared by every family's Forward.
+absl::Status ValidateBatch(const ForwardBatch& batch, const KvCache& kv, std::span<float> logits,
+                           int64_t max_batch_tokens, int64_t context_length, int64_t vocab_size);
+
 class Model {
  public:
   virtual ~Model() = default;

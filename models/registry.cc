@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "kernels/status_macros.h"
 #include "models/formats/gguf_file.h"
+#include "models/quantized/gemma/gguf_gemma.h"
 #include "models/quantized/llama/gguf_llama.h"
 
 namespace llmw {
@@ -19,6 +20,7 @@ using GgufLoader = std::function<absl::StatusOr<std::unique_ptr<Model>>(std::sha
 
 const std::map<std::string, GgufLoader>& GgufLoaders() {
   static const auto* loaders = new std::map<std::string, GgufLoader>{
+      {"gemma3", LoadGgufGemma},
       {"llama", LoadGgufLlama},
   };
   return *loaders;

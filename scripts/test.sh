@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 scripts/fetch-model.sh > /dev/null
+scripts/fetch-model.sh gemma3 > /dev/null
 
 BUILD_DIR="${LLMW_BUILD_DIR:-build}"
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLLMW_CUDA="${LLMW_CUDA:-AUTO}"

@@ -68,45 +68,12 @@ void LlamaModel::Matmul(const Tensor& w, const float* x, int64_t n, float* y) {
   }
 }
 
-absl::Status LlamaModel::Validate(const ForwardBatch& batch, const KvCache& kv,
-                                  std::span<float> logits) const {
-  const int64_t n_tokens = batch.num_tokens();
-  if (n_tokens == 0) return absl::InvalidArgumentError("forward: empty batch");
-  if (n_tokens > max_batch_tokens_) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "forward: batch of ", n_tokens, " tokens exceeds max_batch_tokens ", max_batch_tokens_));
-  }
-  const int64_t logit_elems = batch.num_logit_rows() * config_.vocab_size;
-  if (static_cast<int64_t>(logits.size()) < logit_elems) {
-    return absl::InvalidArgumentError(absl::StrCat("forward: logits buffer holds ", logits.size(),
-                                                   " floats, ", logit_elems, " needed"));
-  }
-  for (const SequenceChunk& chunk : batch.chunks) {
-    if (chunk.tokens.empty() || chunk.blocks == nullptr) {
-      return absl::InvalidArgumentError("forward: chunk without tokens or block table");
-    }
-    const int64_t end = chunk.start_pos + static_cast<int64_t>(chunk.tokens.size());
-    if (chunk.start_pos < 0 || end > config_.context_length) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "forward: positions up to ", end, " exceed the context length ", config_.context_length));
-    }
-    if (chunk.blocks->capacity_tokens(kv.block_size()) < end) {
-      return absl::InvalidArgumentError(absl::StrCat("forward: block table covers ",
-                                                     chunk.blocks->capacity_tokens(kv.block_size()),
-                                                     " positions, ", end, " needed"));
-    }
-    for (int32_t token : chunk.tokens) {
-      if (token < 0 || token >= config_.vocab_size) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "forward: token id ", token, " outside the vocabulary of ", config_.vocab_size));
-      }
-    }
-  }
-  return absl::OkStatus();
-}
-
 absl::Status LlamaModel::Forward(const ForwardBatch& batch, KvCache& kv, std::span<float> logits) {
-  if (absl::Status s = Validate(batch, kv, logits); !s.ok()) return s;
+  if (absl::Status s = ValidateBatch(batch, kv, logits, max_batch_tokens_, config_.context_length,
+                                     config_.vocab_size);
+      !s.ok()) {
+    return s;
+  }
   const int64_t n_tokens = batch.num_tokens();
   int64_t t = 0;
   for (const SequenceChunk& chunk : batch.chunks) {

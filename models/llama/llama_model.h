@@ -36,8 +36,6 @@ class LlamaModel : public Model {
     cpu::MatmulScratch matmul;
   };
 
-  absl::Status Validate(const ForwardBatch& batch, const KvCache& kv,
-                        std::span<float> logits) const;
   void Embed(int64_t n_tokens);
   void AttentionBlock(const LlamaLayerWeights& w, int64_t layer, const ForwardBatch& batch,
                       KvCache& kv);

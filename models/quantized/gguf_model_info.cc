@@ -5,6 +5,21 @@
 #include <map>
 
 namespace llmw {
+namespace {
+
+// Names of `general.file_type` values (llama.cpp's file types): the mix a
+// quantizer chose, which the dominant tensor type alone does not tell.
+std::string FileTypeName(uint64_t file_type) {
+  static const auto* names = new std::map<uint64_t, std::string>{
+      {0, "F32"},     {1, "F16"},     {2, "Q4_0"},    {3, "Q4_1"},    {7, "Q8_0"},
+      {8, "Q5_0"},    {9, "Q5_1"},    {10, "Q2_K"},   {11, "Q3_K_S"}, {12, "Q3_K_M"},
+      {13, "Q3_K_L"}, {14, "Q4_K_S"}, {15, "Q4_K_M"}, {16, "Q5_K_S"}, {17, "Q5_K_M"},
+      {18, "Q6_K"},   {32, "BF16"}};
+  const auto it = names->find(file_type);
+  return it == names->end() ? "" : it->second;
+}
+
+}  // namespace
 
 ModelInfo GgufModelInfo(const GgufFile& file, const std::string& architecture,
                         int64_t context_length, int64_t vocab_size) {
@@ -17,7 +32,8 @@ ModelInfo GgufModelInfo(const GgufFile& file, const std::string& architecture,
   absl::StatusOr<std::string_view> tmpl = file.GetString("tokenizer.chat_template");
   if (tmpl.ok()) info.chat_template = std::string(*tmpl);
 
-  // The quantization is the type holding the most parameters among matrices.
+  // The quantization is the file type the quantizer recorded, else the type
+  // holding the most parameters among matrices.
   std::map<DType, int64_t> params_by_type;
   for (const GgufTensorInfo& t : file.tensors()) {
     int64_t elems = 1;
@@ -31,6 +47,10 @@ ModelInfo GgufModelInfo(const GgufFile& file, const std::string& architecture,
       best = elems;
       info.quantization = std::string(DTypeName(type));
     }
+  }
+  absl::StatusOr<uint64_t> file_type = file.GetUint("general.file_type");
+  if (file_type.ok() && !FileTypeName(*file_type).empty()) {
+    info.quantization = FileTypeName(*file_type);
   }
   return info;
 }

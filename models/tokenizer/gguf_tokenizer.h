@@ -6,6 +6,7 @@
 #include "absl/status/statusor.h"
 #include "models/formats/gguf_file.h"
 #include "models/tokenizer/bpe_tokenizer.h"
+#include "models/tokenizer/spm_tokenizer.h"
 #include "models/tokenizer/tokenizer.h"
 
 namespace llmw {
@@ -14,9 +15,13 @@ namespace llmw {
 // or mistyped required keys, unknown `pre`, token types out of range, special ids out of range.
 absl::StatusOr<BpeVocab> BpeVocabFromGguf(const GgufFile& file);
 
-// The model's tokenizer. UNIMPLEMENTED for SentencePiece ("llama") and other known models not
-// supported yet, INVALID_ARGUMENT for unknown ones; otherwise as BpeVocabFromGguf and
-// BpeTokenizer::Create.
+// The SentencePiece vocabulary (`tokenizer.ggml.model` = "llama"). Without their keys, BOS, EOS
+// and unknown are ids 1, 2 and 0, add_bos_token and add_space_prefix true, as in the reference.
+absl::StatusOr<SpmVocab> SpmVocabFromGguf(const GgufFile& file);
+
+// The model's tokenizer: BPE for "gpt2", SentencePiece for "llama". UNIMPLEMENTED for other known
+// models not supported yet, INVALID_ARGUMENT for unknown ones; otherwise as the *VocabFromGguf
+// functions and the tokenizers' Create.
 absl::StatusOr<std::unique_ptr<Tokenizer>> TokenizerFromGguf(const GgufFile& file);
 
 }  // namespace llmw

@@ -16,6 +16,7 @@
 #include "kernels/cpu/thread_pool.h"
 #include "models/registry.h"
 #include "nlohmann/json.hpp"
+#include "tests/integration/reference_cases.h"
 #include "tests/test_models.h"
 #include "worker/engine/sampler.h"
 #include "worker/engine/sequence_runner.h"
@@ -39,42 +40,6 @@ constexpr double kMaxReferenceMatmulDiff = 2e-3;
 // above may legitimately go the other way; greedy comparison stops there.
 constexpr double kNearTie = 0.5;
 constexpr double kExactNearTie = 0.01;
-constexpr int kTopSet = 5;
-
-struct Case {
-  std::string name;
-  std::string prompt;
-  std::vector<int32_t> prompt_ids;
-  std::vector<std::pair<int32_t, double>> top_logits;
-  std::vector<int32_t> greedy;
-  std::vector<double> greedy_margins;
-  std::vector<std::pair<int32_t, double>> exact_top_logits;
-  std::vector<int32_t> exact_greedy;  // empty when not recorded for this prompt
-  std::vector<double> exact_greedy_margins;
-};
-
-std::vector<Case> LoadCases() {
-  const char* source_dir = std::getenv("LLMW_SOURCE_DIR");
-  const std::string path =
-      std::string(source_dir ? source_dir : ".") + "/tests/fixtures/smollm2/reference.json";
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << "cannot read " << path;
-  const nlohmann::json doc = nlohmann::json::parse(in);
-  std::vector<Case> cases;
-  for (const auto& c : doc["cases"]) {
-    Case k{c["name"], c["prompt"], c["prompt_ids"], {}, c["greedy"], c["greedy_margins"]};
-    for (const auto& pair : c["top_logits"]) k.top_logits.emplace_back(pair[0], pair[1]);
-    for (const auto& pair : c["exact_top_logits"]) {
-      k.exact_top_logits.emplace_back(pair[0], pair[1]);
-    }
-    if (c.contains("exact_greedy")) {
-      k.exact_greedy = c["exact_greedy"].get<std::vector<int32_t>>();
-      k.exact_greedy_margins = c["exact_greedy_margins"].get<std::vector<double>>();
-    }
-    cases.push_back(std::move(k));
-  }
-  return cases;
-}
 
 class SmolLM2ReferenceTest : public ::testing::Test {
  protected:
@@ -88,7 +53,7 @@ class SmolLM2ReferenceTest : public ::testing::Test {
     model = LoadModel(path, LoadOptions{pool_.get(), 128, /*reference_matmul=*/true});
     ASSERT_TRUE(model.ok()) << model.status();
     reference_model_ = std::move(*model);
-    cases_ = LoadCases();
+    cases_ = LoadCases("smollm2");
     ASSERT_GE(cases_.size(), 6u);
   }
 
@@ -98,63 +63,11 @@ class SmolLM2ReferenceTest : public ::testing::Test {
   std::vector<Case> cases_;
 };
 
-std::vector<int32_t> TopK(std::span<const float> logits, int k) {
-  std::vector<int32_t> ids(logits.size());
-  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int32_t>(i);
-  std::partial_sort(ids.begin(), ids.begin() + k, ids.end(), [&](int32_t a, int32_t b) {
-    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
-  });
-  ids.resize(k);
-  return ids;
-}
-
 TEST_F(SmolLM2ReferenceTest, PromptTokenIdsMatch) {
   for (const Case& c : cases_) {
     EXPECT_EQ(model_->tokenizer().Encode(c.prompt, /*add_bos=*/true, /*parse_special=*/true),
               c.prompt_ids)
         << c.name;
-  }
-}
-
-double MaxDiff(std::span<const float> logits,
-               const std::vector<std::pair<int32_t, double>>& expected) {
-  double max_diff = 0;
-  for (const auto& [id, value] : expected) {
-    max_diff = std::max(max_diff, std::abs(logits[id] - value));
-  }
-  return max_diff;
-}
-
-// Logits after `prompt`, or a failed status.
-absl::StatusOr<std::vector<float>> LastLogits(Model& model, const std::vector<int32_t>& prompt) {
-  absl::StatusOr<std::unique_ptr<SequenceRunner>> runner =
-      SequenceRunner::Create(model, prompt.size());
-  if (!runner.ok()) return runner.status();
-  absl::StatusOr<std::span<const float>> logits = (*runner)->Append(prompt);
-  if (!logits.ok()) return logits.status();
-  return std::vector<float>(logits->begin(), logits->end());
-}
-
-// Greedy decoding compared step by step with `expected`; stops quietly at the
-// first difference when the reference's margin there is under `near_tie`.
-void ExpectGreedy(Model& model, const Case& c, const std::vector<int32_t>& expected,
-                  const std::vector<double>& margins, double near_tie) {
-  auto runner = SequenceRunner::Create(model, c.prompt_ids.size() + expected.size());
-  ASSERT_TRUE(runner.ok()) << runner.status();
-  absl::StatusOr<std::span<const float>> logits = (*runner)->Append(c.prompt_ids);
-  ASSERT_TRUE(logits.ok()) << logits.status();
-  for (size_t step = 0; step < expected.size(); ++step) {
-    const int32_t token = ArgMax(*logits);
-    if (token != expected[step]) {
-      EXPECT_LT(margins[step], near_tie) << "step " << step << ": got " << token << ", reference "
-                                         << expected[step] << " with a margin of " << margins[step];
-      std::cout << c.name << ": same as the reference for " << step
-                << " tokens, then a near-tie (margin " << margins[step] << ")\n";
-      return;
-    }
-    const int32_t next[] = {token};
-    logits = (*runner)->Append(next);
-    ASSERT_TRUE(logits.ok()) << logits.status();
   }
 }
 
@@ -164,19 +77,7 @@ TEST_F(SmolLM2ReferenceTest, LastPositionLogitsMatch) {
     absl::StatusOr<std::vector<float>> logits = LastLogits(*model_, c.prompt_ids);
     ASSERT_TRUE(logits.ok()) << logits.status();
 
-    const std::vector<int32_t> ours = TopK(*logits, kTopSet);
-    EXPECT_EQ(ours[0], c.top_logits[0].first) << "top-1 differs";
-    // Top-5 sets: a token may swap in only when it ties the reference's 5th.
-    std::set<int32_t> ref_set;
-    for (int i = 0; i < kTopSet; ++i) ref_set.insert(c.top_logits[i].first);
-    for (int32_t id : ours) {
-      if (ref_set.count(id)) continue;
-      const auto it = std::find_if(c.top_logits.begin(), c.top_logits.end(),
-                                   [&](const auto& p) { return p.first == id; });
-      ASSERT_NE(it, c.top_logits.end()) << "token " << id << " is not in the reference top-20";
-      EXPECT_LT(c.top_logits[kTopSet - 1].second - it->second, kNearTie)
-          << "token " << id << " in our top-5 is well below the reference's 5th";
-    }
+    ExpectSameTop(*logits, c, kNearTie);
 
     const double vs_llamacpp = MaxDiff(*logits, c.top_logits);
     const double vs_exact = MaxDiff(*logits, c.exact_top_logits);

@@ -55,7 +55,7 @@ class FakeScheduler final : public pb::Scheduler::Service {
 
   // Waits up to `timeout` for `done()` (called under the lock) to hold.
   template <typename Pred>
-  bool WaitFor(Pred done, std::chrono::milliseconds timeout = seconds(30)) {
+  bool WaitFor(Pred done, std::chrono::milliseconds timeout = seconds(120)) {
     std::unique_lock<std::mutex> lock(mu_);
     return cv_.wait_for(lock, timeout, [&] { return done(*this); });
   }
@@ -138,6 +138,11 @@ TEST(WorkerRegistrationTest, RegistersHeartbeatsReRegistersAndDeregisters) {
   EXPECT_TRUE(
       scheduler.WaitFor([](FakeScheduler& s) { return s.registrations_.size() >= 2; }, seconds(60)))
       << worker->process().Log();
+  // Heartbeats on the new lease show that the worker holds it (a SIGTERM while
+  // the Register answer is still in flight would leave nothing to deregister).
+  EXPECT_TRUE(scheduler.WaitFor([](FakeScheduler& s) {
+    return !s.heartbeats_.empty() && s.leases_.contains(s.heartbeats_.back().lease_id());
+  })) << worker->process().Log();
 
   // SIGTERM: the worker deregisters its current lease and exits 0.
   ASSERT_TRUE(worker->process().Signal(SIGTERM));

@@ -79,5 +79,19 @@ TEST(OpsTest, SiluMulAndSoftmax) {
   EXPECT_NEAR(x[2], std::exp(2.0) / z, 1e-6);
 }
 
+TEST(OpsTest, GeluTanhMulAndScale) {
+  std::vector<float> g = {0, 1, -3}, up = {2, 2, 1};
+  GeluTanhMul(g.data(), up.data(), 3);
+  auto gelu = [](double x) {
+    return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+  };
+  EXPECT_FLOAT_EQ(g[0], 0);
+  EXPECT_NEAR(g[1], 2 * gelu(1), 1e-6);
+  EXPECT_NEAR(g[2], gelu(-3), 1e-6);
+  std::vector<float> x = {1, -2};
+  Scale(x.data(), 0.5f, 2);
+  EXPECT_EQ(x, (std::vector<float>{0.5f, -1}));
+}
+
 }  // namespace
 }  // namespace llmw::cpu

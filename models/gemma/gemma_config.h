@@ -1,0 +1,58 @@
+// Hyper-parameters and weights of Gemma 3: pre- and post-norms around both
+// blocks, per-head RMSNorm of queries and keys, GeGLU (tanh GELU), embeddings
+// scaled by √hidden, and sliding-window layers with every 6th layer global
+// (local layers use their own RoPE base).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/tensor.h"
+
+namespace llmw {
+
+struct GemmaConfig {
+  int64_t n_layers = 0;
+  int64_t hidden = 0;
+  int64_t ffn_hidden = 0;
+  int64_t n_heads = 0;
+  int64_t n_kv_heads = 0;
+  int64_t head_dim = 0;  // not hidden / n_heads in general (Gemma 3 270M: 256 vs 160)
+  float rms_eps = 1e-6f;
+  float attention_scale = 0;  // query_pre_attn_scalar^-1/2
+  float rope_base_global = 1e6f;
+  float rope_base_local = 1e4f;
+  float rope_scale_global = 1;  // positions are divided by this on global layers
+  int64_t sliding_window = 0;
+  int64_t global_every = 6;  // layer il is global when (il + 1) % global_every == 0
+  int64_t context_length = 0;
+  int64_t vocab_size = 0;
+
+  bool IsGlobal(int64_t layer) const { return (layer + 1) % global_every == 0; }
+};
+
+// Norm weights are used as stored: the GGUF converter already added the 1 of
+// Gemma's (1 + w) RMSNorm.
+struct GemmaLayerWeights {
+  std::vector<float> attn_norm;            // [hidden]
+  Tensor wq;                               // [n_heads * head_dim, hidden]
+  Tensor wk;                               // [n_kv_heads * head_dim, hidden]
+  Tensor wv;                               // [n_kv_heads * head_dim, hidden]
+  std::vector<float> q_norm;               // [head_dim]
+  std::vector<float> k_norm;               // [head_dim]
+  Tensor wo;                               // [hidden, n_heads * head_dim]
+  std::vector<float> post_attention_norm;  // [hidden]
+  std::vector<float> ffn_norm;             // [hidden]
+  Tensor w_gate;                           // [ffn_hidden, hidden]
+  Tensor w_up;                             // [ffn_hidden, hidden]
+  Tensor w_down;                           // [hidden, ffn_hidden]
+  std::vector<float> post_ffw_norm;        // [hidden]
+};
+
+struct GemmaWeights {
+  Tensor token_embd;                      // [vocab, hidden]; also the LM head (tied)
+  std::vector<GemmaLayerWeights> layers;  // [n_layers]
+  std::vector<float> output_norm;         // [hidden]
+};
+
+}  // namespace llmw

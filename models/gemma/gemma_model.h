@@ -1,0 +1,54 @@
+// The Gemma 3 forward pass over a batch of sequence chunks and the paged KV cache.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "kernels/cpu/matmul.h"
+#include "kernels/cpu/thread_pool.h"
+#include "models/gemma/gemma_config.h"
+#include "models/load_options.h"
+#include "models/model.h"
+
+namespace llmw {
+
+class GemmaModel : public Model {
+ public:
+  // `storage` keeps the memory the weight tensors point into alive.
+  GemmaModel(ModelInfo info, GemmaConfig config, GemmaWeights weights,
+             std::unique_ptr<Tokenizer> tokenizer, std::shared_ptr<const void> storage,
+             cpu::ThreadPool& pool, const LoadOptions& options);
+
+  const ModelInfo& info() const override { return info_; }
+  const Tokenizer& tokenizer() const override { return *tokenizer_; }
+  KvCacheShape kv_shape() const override;
+  int64_t max_batch_tokens() const override { return max_batch_tokens_; }
+  absl::Status Forward(const ForwardBatch& batch, KvCache& kv, std::span<float> logits) override;
+
+ private:
+  struct Workspace {
+    std::vector<float> x, xn, q, k, v, attn, gate, up;
+    std::vector<float> cos_local, sin_local, cos_global, sin_global;
+    std::vector<int32_t> tokens, positions;
+    std::vector<float> inv_freq_local, inv_freq_global;
+    cpu::MatmulScratch matmul;
+  };
+
+  void AttentionBlock(const GemmaLayerWeights& w, int64_t layer, const ForwardBatch& batch,
+                      KvCache& kv);
+  void MlpBlock(const GemmaLayerWeights& w, int64_t n_tokens);
+  void Logits(const ForwardBatch& batch, std::span<float> logits);
+  void Matmul(const Tensor& w, const float* x, int64_t n, float* y);
+
+  ModelInfo info_;
+  GemmaConfig config_;
+  GemmaWeights weights_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::shared_ptr<const void> storage_;
+  cpu::ThreadPool& pool_;
+  int64_t max_batch_tokens_;
+  bool reference_matmul_;
+  Workspace ws_;
+};
+
+}  // namespace llmw

@@ -1,0 +1,345 @@
+// SentencePiece-style BPE: vocabulary checks, special-token partition, score-ordered merging of
+// UTF-8 characters with byte fallback, decoding.
+#include "models/tokenizer/spm_tokenizer.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <queue>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "kernels/status_macros.h"
+
+namespace llmw {
+namespace {
+
+constexpr std::string_view kSpace = "\xE2\x96\x81";  // U+2581, how pieces spell a space
+constexpr std::string_view kEndOfTurnTexts[] = {"<|im_end|>", "<|endoftext|>", "<|eot_id|>",
+                                                "<|end|>",    "<end_of_turn>", "<|eom_id|>"};
+
+absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+// The length of the UTF-8 character that starts with `byte`, read from its high bits only (a
+// stray continuation byte counts as one), as the reference splits text.
+size_t Utf8LengthFromFirstByte(uint8_t byte) {
+  static constexpr uint8_t kLengths[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
+  return kLengths[byte >> 4];
+}
+
+std::string Unescape(std::string_view piece) {
+  std::string out;
+  out.reserve(piece.size());
+  for (size_t i = 0; i < piece.size();) {
+    if (piece.substr(i, kSpace.size()) == kSpace) {
+      out.push_back(' ');
+      i += kSpace.size();
+    } else {
+      out.push_back(piece[i++]);
+    }
+  }
+  return out;
+}
+
+// The byte a `<0xXX>` token stands for.
+std::optional<uint8_t> ByteOfToken(std::string_view text) {
+  if (text.size() != 6 || text.substr(0, 3) != "<0x" || text[5] != '>') return std::nullopt;
+  int value = 0;
+  for (char c : text.substr(3, 2)) {
+    int digit;
+    if (c >= '0' && c <= '9') {
+      digit = c - '0';
+    } else if (c >= 'A' && c <= 'F') {
+      digit = c - 'A' + 10;
+    } else if (c >= 'a' && c <= 'f') {
+      digit = c - 'a' + 10;
+    } else {
+      return std::nullopt;
+    }
+    value = value * 16 + digit;
+  }
+  return static_cast<uint8_t>(value);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SpmTokenizer>> SpmTokenizer::Create(SpmVocab vocab) {
+  std::unique_ptr<SpmTokenizer> t(new SpmTokenizer());
+  RETURN_IF_ERROR(t->Init(std::move(vocab)));
+  return t;
+}
+
+absl::Status SpmTokenizer::Init(SpmVocab v) {
+  const size_t n = v.tokens.size();
+  if (n == 0 || n > static_cast<size_t>(INT32_MAX)) {
+    return absl::InvalidArgumentError(absl::StrCat("bad vocabulary size ", n));
+  }
+  if (!v.types.empty() && v.types.size() != n) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(v.types.size(), " token types for ", n, " tokens"));
+  }
+  if (!v.scores.empty() && v.scores.size() != n) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(v.scores.size(), " token scores for ", n, " tokens"));
+  }
+  for (auto [name, id] : {std::pair{"BOS", v.bos_id},
+                          {"EOS", v.eos_id},
+                          {"EOT", v.eot_id},
+                          {"EOM", v.eom_id},
+                          {"padding", v.pad_id},
+                          {"unknown", v.unk_id}}) {
+    if (id && (*id < 0 || static_cast<size_t>(*id) >= n)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, " token id ", *id, " is out of range (vocabulary size ", n, ")"));
+    }
+  }
+  texts_ = std::move(v.tokens);
+  scores_ = std::move(v.scores);
+  scores_.resize(n, 0.0f);
+  AddTokens(v.types);
+  for (std::optional<int32_t> id : {v.eos_id, v.eot_id, v.eom_id}) {
+    if (id) end_of_generation_[*id] = 1;
+  }
+  IndexSpecials();
+  for (int b = 0; b < 256; ++b) {
+    char name[8];
+    std::snprintf(name, sizeof(name), "<0x%02X>", b);
+    std::optional<int32_t> id = Lookup(name);
+    if (!id) id = Lookup(std::string(1, static_cast<char>(b)));  // the byte as a piece
+    byte_ids_[b] = id.value_or(-1);
+  }
+  bos_id_ = v.bos_id;
+  eos_id_ = v.eos_id;
+  unk_id_ = v.unk_id;
+  add_bos_ = v.add_bos;
+  add_eos_ = v.add_eos;
+  add_space_prefix_ = v.add_space_prefix;
+  return absl::OkStatus();
+}
+
+void SpmTokenizer::AddTokens(const std::vector<TokenType>& types) {
+  const size_t n = texts_.size();
+  decoded_.resize(n);
+  render_.resize(n, Render::kNever);
+  end_of_generation_.assign(n, 0);
+  ids_.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    const auto id = static_cast<int32_t>(i);
+    const TokenType type = types.empty() ? TokenType::kNormal : types[i];
+    const std::string& text = texts_[i];
+    ids_.insert_or_assign(text, id);  // on duplicates the last one wins, as in the reference
+    switch (type) {
+      case TokenType::kControl:
+      case TokenType::kUnknown:
+        decoded_[i] = text;
+        render_[i] = Render::kIfSpecial;
+        if (!text.empty()) specials_.push_back({id, /*control=*/true});
+        break;
+      case TokenType::kUserDefined:
+        decoded_[i] = text;
+        render_[i] = Render::kAlways;
+        if (!text.empty()) specials_.push_back({id, /*control=*/false});
+        break;
+      case TokenType::kUnused:
+        break;
+      case TokenType::kByte:
+        if (std::optional<uint8_t> b = ByteOfToken(text)) {
+          decoded_[i] = std::string(1, static_cast<char>(*b));
+          render_[i] = Render::kAlways;
+        }
+        break;
+      default:
+        decoded_[i] = Unescape(text);
+        render_[i] = Render::kAlways;
+    }
+    if (type == TokenType::kControl &&
+        std::find(std::begin(kEndOfTurnTexts), std::end(kEndOfTurnTexts), text) !=
+            std::end(kEndOfTurnTexts)) {
+      end_of_generation_[i] = 1;
+    }
+  }
+}
+
+void SpmTokenizer::IndexSpecials() {
+  // Longest first, as the reference matches them: a longer token wins over one inside it.
+  std::sort(specials_.begin(), specials_.end(), [&](const Special& a, const Special& b) {
+    const size_t la = texts_[a.id].size(), lb = texts_[b.id].size();
+    return la != lb ? la > lb : a.id < b.id;
+  });
+  for (size_t i = 0; i < specials_.size(); ++i) {
+    const std::string& text = texts_[specials_[i].id];
+    special_index_.try_emplace(text, static_cast<int32_t>(i));
+    special_first_bytes_.set(static_cast<uint8_t>(text[0]));
+    if (special_lengths_.empty() || special_lengths_.back() != text.size()) {
+      special_lengths_.push_back(text.size());
+    }
+  }
+}
+
+std::optional<int32_t> SpmTokenizer::Lookup(std::string_view text) const {
+  auto it = ids_.find(AbslView(text));
+  if (it == ids_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<int32_t> SpmTokenizer::Encode(std::string_view text, bool add_bos,
+                                          bool parse_special) const {
+  std::vector<int32_t> out;
+  out.reserve(text.size() / 3 + 2);
+  if (add_bos && add_bos_ && bos_id_) out.push_back(*bos_id_);
+  bool after_special = true;  // the text's start counts as following a special token
+  std::string escaped;
+  Partition(
+      text, parse_special,
+      [&](std::string_view raw) {
+        escaped.clear();
+        if (add_space_prefix_ && after_special) escaped.append(kSpace);
+        for (char c : raw) {
+          if (c == ' ') {
+            escaped.append(kSpace);
+          } else {
+            escaped.push_back(c);
+          }
+        }
+        EncodeRun(escaped, &out);
+        after_special = false;
+      },
+      [&](int32_t id) {
+        out.push_back(id);
+        after_special = true;
+      });
+  if (add_bos && add_eos_ && eos_id_) out.push_back(*eos_id_);
+  return out;
+}
+
+template <typename RawFn, typename TokenFn>
+void SpmTokenizer::Partition(std::string_view text, bool parse_special, RawFn raw,
+                             TokenFn token) const {
+  // Every occurrence of every special token, then the reference's order: tokens longest first,
+  // each one's occurrences left to right, each taken unless it overlaps one already taken.
+  std::vector<std::pair<int32_t, size_t>> found;  // (index in specials_, start)
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (!special_first_bytes_.test(static_cast<uint8_t>(text[i]))) continue;
+    for (size_t len : special_lengths_) {
+      if (len > text.size() - i) continue;
+      auto it = special_index_.find(AbslView(text.substr(i, len)));
+      if (it == special_index_.end()) continue;
+      if (parse_special || !specials_[it->second].control) found.emplace_back(it->second, i);
+    }
+  }
+  if (found.empty()) {
+    if (!text.empty()) raw(text);
+    return;
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<uint8_t> taken(text.size(), 0);
+  std::vector<std::pair<size_t, int32_t>> accepted;  // (start, id)
+  for (auto [index, start] : found) {
+    const int32_t id = specials_[index].id;
+    const size_t len = texts_[id].size();
+    if (std::find(taken.begin() + start, taken.begin() + start + len, 1) !=
+        taken.begin() + start + len) {
+      continue;
+    }
+    std::fill(taken.begin() + start, taken.begin() + start + len, 1);
+    accepted.emplace_back(start, id);
+  }
+  std::sort(accepted.begin(), accepted.end());
+  size_t pos = 0;
+  for (auto [start, id] : accepted) {
+    if (start > pos) raw(text.substr(pos, start - pos));
+    token(id);
+    pos = start + texts_[id].size();
+  }
+  if (pos < text.size()) raw(text.substr(pos));
+}
+
+void SpmTokenizer::EncodeRun(std::string_view text, std::vector<int32_t>* out) const {
+  // Symbols are adjacent byte ranges of `text` in a linked list; a merged-away one has len 0.
+  struct Symbol {
+    size_t start, len;
+    int32_t prev, next;
+  };
+  std::vector<Symbol> symbols;
+  for (size_t i = 0; i < text.size();) {
+    const size_t len =
+        std::min(Utf8LengthFromFirstByte(static_cast<uint8_t>(text[i])), text.size() - i);
+    const auto index = static_cast<int32_t>(symbols.size());
+    symbols.push_back({i, len, index - 1, -1});
+    if (index > 0) symbols[index - 1].next = index;
+    i += len;
+  }
+  struct Pair {
+    float score;
+    int32_t left, right;
+    size_t len;  // of the joined text, to recognise pairs made stale by other merges
+    bool operator<(const Pair& o) const {  // the queue's top: highest score, then leftmost
+      return score != o.score ? score < o.score : left > o.left;
+    }
+  };
+  std::priority_queue<Pair> queue;
+  auto consider = [&](int32_t left, int32_t right) {
+    if (left < 0 || right < 0) return;
+    const size_t len = symbols[left].len + symbols[right].len;
+    if (std::optional<int32_t> id = Lookup(text.substr(symbols[left].start, len))) {
+      queue.push({scores_[*id], left, right, len});
+    }
+  };
+  for (int32_t i = 1; i < static_cast<int32_t>(symbols.size()); ++i) consider(i - 1, i);
+  while (!queue.empty()) {
+    const Pair p = queue.top();
+    queue.pop();
+    Symbol& left = symbols[p.left];
+    Symbol& right = symbols[p.right];
+    if (left.len == 0 || right.len == 0 || left.len + right.len != p.len) continue;  // stale
+    left.len = p.len;
+    right.len = 0;
+    left.next = right.next;
+    if (right.next >= 0) symbols[right.next].prev = p.left;
+    consider(left.prev, p.left);
+    consider(p.left, left.next);
+  }
+  for (int32_t i = symbols.empty() ? -1 : 0; i >= 0; i = symbols[i].next) {
+    AppendSymbol(text.substr(symbols[i].start, symbols[i].len), out);
+  }
+}
+
+void SpmTokenizer::AppendSymbol(std::string_view symbol, std::vector<int32_t>* out) const {
+  if (std::optional<int32_t> id = Lookup(symbol)) {
+    out->push_back(*id);
+    return;
+  }
+  // Only single characters can be missing (every merge makes a token): spell out their bytes.
+  for (char c : symbol) {
+    const int32_t id = byte_ids_[static_cast<uint8_t>(c)];
+    if (id >= 0) {
+      out->push_back(id);
+    } else if (unk_id_) {
+      out->push_back(*unk_id_);
+    }
+  }
+}
+
+std::string SpmTokenizer::TokenText(int32_t id) const {
+  if (id < 0 || id >= vocab_size()) return "";
+  return decoded_[id];
+}
+
+std::string SpmTokenizer::Decode(std::span<const int32_t> ids, bool render_special) const {
+  std::string out;
+  for (int32_t id : ids) {
+    if (id < 0 || id >= vocab_size()) continue;
+    if (render_[id] == Render::kAlways || (render_[id] == Render::kIfSpecial && render_special)) {
+      out += decoded_[id];
+    }
+  }
+  return out;
+}
+
+bool SpmTokenizer::IsEndOfGeneration(int32_t id) const {
+  return id >= 0 && id < vocab_size() && end_of_generation_[id];
+}
+
+std::optional<int32_t> SpmTokenizer::FindToken(std::string_view text) const { return Lookup(text); }
+
+}  // namespace llmw
