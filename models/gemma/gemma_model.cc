@@ -10,9 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
-#include "kernels/block_formats.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/ops.h"
 #include "models/llama/llama_config.h"
@@ -29,7 +27,7 @@ GemmaModel::GemmaModel(ModelInfo info, GemmaConfig config, GemmaWeights weights,
       storage_(std::move(storage)),
       pool_(pool),
       max_batch_tokens_(options.max_batch_tokens),
-      reference_matmul_(options.reference_matmul) {
+      matmul_(pool, options.reference_matmul) {
   const int64_t n = max_batch_tokens_;
   const int64_t q_width = config_.n_heads * config_.head_dim;
   const int64_t kv_width = config_.n_kv_heads * config_.head_dim;
@@ -50,19 +48,11 @@ GemmaModel::GemmaModel(ModelInfo info, GemmaConfig config, GemmaWeights weights,
   ws_.inv_freq_local = RopeInverseFrequencies(config_.head_dim, config_.rope_base_local, {});
   ws_.inv_freq_global = RopeInverseFrequencies(config_.head_dim, config_.rope_base_global, {});
   for (float& f : ws_.inv_freq_global) f /= config_.rope_scale_global;
-  ws_.matmul.Reserve(n, std::max({config_.hidden, config_.ffn_hidden, q_width}));
+  matmul_.Reserve(n, std::max({config_.hidden, config_.ffn_hidden, q_width}));
 }
 
 KvCacheShape GemmaModel::kv_shape() const {
   return KvCacheShape{config_.n_layers, config_.n_kv_heads, config_.head_dim};
-}
-
-void GemmaModel::Matmul(const Tensor& w, const float* x, int64_t n, float* y) {
-  if (reference_matmul_) {
-    cpu::MatmulReference(w, x, n, y);
-  } else {
-    cpu::Matmul(w, x, n, y, pool_, ws_.matmul);
-  }
 }
 
 absl::Status GemmaModel::Forward(const ForwardBatch& batch, KvCache& kv, std::span<float> logits) {
@@ -72,18 +62,8 @@ absl::Status GemmaModel::Forward(const ForwardBatch& batch, KvCache& kv, std::sp
     return s;
   }
   const int64_t n = batch.num_tokens();
-  int64_t t = 0;
-  for (const SequenceChunk& chunk : batch.chunks) {
-    for (size_t i = 0; i < chunk.tokens.size(); ++i, ++t) {
-      ws_.tokens[t] = chunk.tokens[i];
-      ws_.positions[t] = static_cast<int32_t>(chunk.start_pos + i);
-    }
-  }
-  const Tensor& table = weights_.token_embd;
-  for (int64_t i = 0; i < n; ++i) {
-    DequantizeRow(table.dtype(), table.row(ws_.tokens[i]), ws_.x.data() + i * config_.hidden,
-                  config_.hidden);
-  }
+  LayOutBatch(batch, ws_.tokens.data(), ws_.positions.data());
+  EmbedTokens(weights_.token_embd, ws_.tokens.data(), n, config_.hidden, ws_.x.data());
   cpu::Scale(ws_.x.data(), std::sqrt(static_cast<float>(config_.hidden)), n * config_.hidden);
   const int64_t half = config_.head_dim / 2;
   cpu::RopeAngles(ws_.positions.data(), n, ws_.inv_freq_local.data(), half, ws_.cos_local.data(),
@@ -103,14 +83,12 @@ void GemmaModel::AttentionBlock(const GemmaLayerWeights& w, int64_t layer,
                                 const ForwardBatch& batch, KvCache& kv) {
   const int64_t n = batch.num_tokens();
   const int64_t hd = config_.head_dim;
-  const int64_t q_width = config_.n_heads * hd;
-  const int64_t kv_width = config_.n_kv_heads * hd;
   const bool global = config_.IsGlobal(layer);
 
   cpu::RmsNorm(ws_.x.data(), w.attn_norm.data(), n, config_.hidden, config_.rms_eps, ws_.xn.data());
-  Matmul(w.wq, ws_.xn.data(), n, ws_.q.data());
-  Matmul(w.wk, ws_.xn.data(), n, ws_.k.data());
-  Matmul(w.wv, ws_.xn.data(), n, ws_.v.data());
+  matmul_(w.wq, ws_.xn.data(), n, ws_.q.data());
+  matmul_(w.wk, ws_.xn.data(), n, ws_.k.data());
+  matmul_(w.wv, ws_.xn.data(), n, ws_.v.data());
   cpu::RmsNorm(ws_.q.data(), w.q_norm.data(), n * config_.n_heads, hd, config_.rms_eps,
                ws_.q.data());
   cpu::RmsNorm(ws_.k.data(), w.k_norm.data(), n * config_.n_kv_heads, hd, config_.rms_eps,
@@ -120,25 +98,11 @@ void GemmaModel::AttentionBlock(const GemmaLayerWeights& w, int64_t layer,
   cpu::Rope(ws_.q.data(), n, config_.n_heads, hd, hd, cpu::RopePairing::kRotateHalf, cos, sin);
   cpu::Rope(ws_.k.data(), n, config_.n_kv_heads, hd, hd, cpu::RopePairing::kRotateHalf, cos, sin);
 
-  const cpu::PagedKvLayer cache = kv.Layer(layer);
   const cpu::AttentionParams params{config_.n_heads, config_.attention_scale,
                                     global ? 0 : config_.sliding_window};
-  int64_t t = 0;
-  for (const SequenceChunk& chunk : batch.chunks) {
-    const int64_t len = static_cast<int64_t>(chunk.tokens.size());
-    const int32_t* blocks = chunk.blocks->data();
-    for (int64_t i = 0; i < len; ++i) {
-      const int64_t pos = chunk.start_pos + i;
-      std::memcpy(cache.KeyAt(blocks, pos), ws_.k.data() + (t + i) * kv_width,
-                  kv_width * sizeof(float));
-      std::memcpy(cache.ValueAt(blocks, pos), ws_.v.data() + (t + i) * kv_width,
-                  kv_width * sizeof(float));
-    }
-    cpu::PagedAttention(ws_.q.data() + t * q_width, len, chunk.start_pos, blocks, cache, params,
-                        ws_.attn.data() + t * q_width, pool_);
-    t += len;
-  }
-  Matmul(w.wo, ws_.attn.data(), n, ws_.xn.data());
+  AttendChunks(batch, ws_.q.data(), ws_.k.data(), ws_.v.data(), kv, layer, params, ws_.attn.data(),
+               pool_);
+  matmul_(w.wo, ws_.attn.data(), n, ws_.xn.data());
   cpu::RmsNorm(ws_.xn.data(), w.post_attention_norm.data(), n, config_.hidden, config_.rms_eps,
                ws_.xn.data());
   cpu::AddInPlace(ws_.x.data(), ws_.xn.data(), n * config_.hidden);
@@ -146,10 +110,10 @@ void GemmaModel::AttentionBlock(const GemmaLayerWeights& w, int64_t layer,
 
 void GemmaModel::MlpBlock(const GemmaLayerWeights& w, int64_t n) {
   cpu::RmsNorm(ws_.x.data(), w.ffn_norm.data(), n, config_.hidden, config_.rms_eps, ws_.xn.data());
-  Matmul(w.w_gate, ws_.xn.data(), n, ws_.gate.data());
-  Matmul(w.w_up, ws_.xn.data(), n, ws_.up.data());
+  matmul_(w.w_gate, ws_.xn.data(), n, ws_.gate.data());
+  matmul_(w.w_up, ws_.xn.data(), n, ws_.up.data());
   cpu::GeluTanhMul(ws_.gate.data(), ws_.up.data(), n * config_.ffn_hidden);
-  Matmul(w.w_down, ws_.gate.data(), n, ws_.xn.data());
+  matmul_(w.w_down, ws_.gate.data(), n, ws_.xn.data());
   cpu::RmsNorm(ws_.xn.data(), w.post_ffw_norm.data(), n, config_.hidden, config_.rms_eps,
                ws_.xn.data());
   cpu::AddInPlace(ws_.x.data(), ws_.xn.data(), n * config_.hidden);
@@ -157,18 +121,9 @@ void GemmaModel::MlpBlock(const GemmaLayerWeights& w, int64_t n) {
 
 void GemmaModel::Logits(const ForwardBatch& batch, std::span<float> logits) {
   const int64_t h = config_.hidden;
-  int64_t t = 0;
-  int64_t rows = 0;
-  for (const SequenceChunk& chunk : batch.chunks) {
-    const int64_t len = static_cast<int64_t>(chunk.tokens.size());
-    const int64_t first = chunk.all_logits ? 0 : len - 1;
-    for (int64_t i = first; i < len; ++i, ++rows) {
-      std::memmove(ws_.x.data() + rows * h, ws_.x.data() + (t + i) * h, h * sizeof(float));
-    }
-    t += len;
-  }
+  const int64_t rows = GatherLogitRows(batch, ws_.x.data(), h);
   cpu::RmsNorm(ws_.x.data(), weights_.output_norm.data(), rows, h, config_.rms_eps, ws_.xn.data());
-  Matmul(weights_.token_embd, ws_.xn.data(), rows, logits.data());
+  matmul_(weights_.token_embd, ws_.xn.data(), rows, logits.data());
 }
 
 }  // namespace llmw

@@ -4,8 +4,8 @@
 #include <memory>
 #include <vector>
 
-#include "kernels/cpu/matmul.h"
 #include "kernels/cpu/thread_pool.h"
+#include "models/decoder_steps.h"
 #include "models/gemma/gemma_config.h"
 #include "models/load_options.h"
 #include "models/model.h"
@@ -31,14 +31,12 @@ class GemmaModel : public Model {
     std::vector<float> cos_local, sin_local, cos_global, sin_global;
     std::vector<int32_t> tokens, positions;
     std::vector<float> inv_freq_local, inv_freq_global;
-    cpu::MatmulScratch matmul;
   };
 
   void AttentionBlock(const GemmaLayerWeights& w, int64_t layer, const ForwardBatch& batch,
                       KvCache& kv);
   void MlpBlock(const GemmaLayerWeights& w, int64_t n_tokens);
   void Logits(const ForwardBatch& batch, std::span<float> logits);
-  void Matmul(const Tensor& w, const float* x, int64_t n, float* y);
 
   ModelInfo info_;
   GemmaConfig config_;
@@ -47,7 +45,7 @@ class GemmaModel : public Model {
   std::shared_ptr<const void> storage_;
   cpu::ThreadPool& pool_;
   int64_t max_batch_tokens_;
-  bool reference_matmul_;
+  LayerMatmul matmul_;
   Workspace ws_;
 };
 

@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "kernels/block_formats.h"
@@ -37,7 +36,7 @@ LlamaModel::LlamaModel(ModelInfo info, LlamaConfig config, LlamaWeights weights,
       storage_(std::move(storage)),
       pool_(pool),
       max_batch_tokens_(options.max_batch_tokens),
-      reference_matmul_(options.reference_matmul) {
+      matmul_(pool, options.reference_matmul) {
   const int64_t n = max_batch_tokens_;
   const int64_t q_width = config_.n_heads * config_.head_dim;
   const int64_t kv_width = config_.n_kv_heads * config_.head_dim;
@@ -53,19 +52,11 @@ LlamaModel::LlamaModel(ModelInfo info, LlamaConfig config, LlamaWeights weights,
   ws_.sin.resize(n * config_.rope_dim / 2);
   ws_.tokens.resize(n);
   ws_.positions.resize(n);
-  ws_.matmul.Reserve(n, std::max({config_.hidden, config_.ffn_hidden, q_width}));
+  matmul_.Reserve(n, std::max({config_.hidden, config_.ffn_hidden, q_width}));
 }
 
 KvCacheShape LlamaModel::kv_shape() const {
   return KvCacheShape{config_.n_layers, config_.n_kv_heads, config_.head_dim};
-}
-
-void LlamaModel::Matmul(const Tensor& w, const float* x, int64_t n, float* y) {
-  if (reference_matmul_) {
-    cpu::MatmulReference(w, x, n, y);
-  } else {
-    cpu::Matmul(w, x, n, y, pool_, ws_.matmul);
-  }
 }
 
 absl::Status LlamaModel::Forward(const ForwardBatch& batch, KvCache& kv, std::span<float> logits) {
@@ -75,14 +66,8 @@ absl::Status LlamaModel::Forward(const ForwardBatch& batch, KvCache& kv, std::sp
     return s;
   }
   const int64_t n_tokens = batch.num_tokens();
-  int64_t t = 0;
-  for (const SequenceChunk& chunk : batch.chunks) {
-    for (size_t i = 0; i < chunk.tokens.size(); ++i, ++t) {
-      ws_.tokens[t] = chunk.tokens[i];
-      ws_.positions[t] = static_cast<int32_t>(chunk.start_pos + i);
-    }
-  }
-  Embed(n_tokens);
+  LayOutBatch(batch, ws_.tokens.data(), ws_.positions.data());
+  EmbedTokens(weights_.token_embd, ws_.tokens.data(), n_tokens, config_.hidden, ws_.x.data());
   cpu::RopeAngles(ws_.positions.data(), n_tokens, weights_.rope_inv_freq.data(),
                   config_.rope_dim / 2, ws_.cos.data(), ws_.sin.data());
   for (int64_t layer = 0; layer < config_.n_layers; ++layer) {
@@ -94,76 +79,43 @@ absl::Status LlamaModel::Forward(const ForwardBatch& batch, KvCache& kv, std::sp
   return absl::OkStatus();
 }
 
-void LlamaModel::Embed(int64_t n_tokens) {
-  const Tensor& table = weights_.token_embd;
-  for (int64_t t = 0; t < n_tokens; ++t) {
-    DequantizeRow(table.dtype(), table.row(ws_.tokens[t]), ws_.x.data() + t * config_.hidden,
-                  config_.hidden);
-  }
-}
-
 void LlamaModel::AttentionBlock(const LlamaLayerWeights& w, int64_t layer,
                                 const ForwardBatch& batch, KvCache& kv) {
   const int64_t n = batch.num_tokens();
   const int64_t hd = config_.head_dim;
-  const int64_t q_width = config_.n_heads * hd;
-  const int64_t kv_width = config_.n_kv_heads * hd;
 
   cpu::RmsNorm(ws_.x.data(), w.attn_norm.data(), n, config_.hidden, config_.rms_eps, ws_.xn.data());
-  Matmul(w.wq, ws_.xn.data(), n, ws_.q.data());
-  Matmul(w.wk, ws_.xn.data(), n, ws_.k.data());
-  Matmul(w.wv, ws_.xn.data(), n, ws_.v.data());
+  matmul_(w.wq, ws_.xn.data(), n, ws_.q.data());
+  matmul_(w.wk, ws_.xn.data(), n, ws_.k.data());
+  matmul_(w.wv, ws_.xn.data(), n, ws_.v.data());
   cpu::Rope(ws_.q.data(), n, config_.n_heads, hd, config_.rope_dim, config_.rope_pairing,
             ws_.cos.data(), ws_.sin.data());
   cpu::Rope(ws_.k.data(), n, config_.n_kv_heads, hd, config_.rope_dim, config_.rope_pairing,
             ws_.cos.data(), ws_.sin.data());
 
-  const cpu::PagedKvLayer cache = kv.Layer(layer);
   const cpu::AttentionParams params{config_.n_heads, 1.0f / std::sqrt(static_cast<float>(hd)),
                                     config_.sliding_window};
-  int64_t t = 0;
-  for (const SequenceChunk& chunk : batch.chunks) {
-    const int64_t len = static_cast<int64_t>(chunk.tokens.size());
-    const int32_t* table = chunk.blocks->data();
-    for (int64_t i = 0; i < len; ++i) {
-      const int64_t pos = chunk.start_pos + i;
-      std::memcpy(cache.KeyAt(table, pos), ws_.k.data() + (t + i) * kv_width,
-                  kv_width * sizeof(float));
-      std::memcpy(cache.ValueAt(table, pos), ws_.v.data() + (t + i) * kv_width,
-                  kv_width * sizeof(float));
-    }
-    cpu::PagedAttention(ws_.q.data() + t * q_width, len, chunk.start_pos, table, cache, params,
-                        ws_.attn.data() + t * q_width, pool_);
-    t += len;
-  }
-  Matmul(w.wo, ws_.attn.data(), n, ws_.xn.data());
+  AttendChunks(batch, ws_.q.data(), ws_.k.data(), ws_.v.data(), kv, layer, params, ws_.attn.data(),
+               pool_);
+  matmul_(w.wo, ws_.attn.data(), n, ws_.xn.data());
   cpu::AddInPlace(ws_.x.data(), ws_.xn.data(), n * config_.hidden);
 }
 
 void LlamaModel::MlpBlock(const LlamaLayerWeights& w, int64_t n) {
   cpu::RmsNorm(ws_.x.data(), w.ffn_norm.data(), n, config_.hidden, config_.rms_eps, ws_.xn.data());
-  Matmul(w.w_gate, ws_.xn.data(), n, ws_.gate.data());
-  Matmul(w.w_up, ws_.xn.data(), n, ws_.up.data());
+  matmul_(w.w_gate, ws_.xn.data(), n, ws_.gate.data());
+  matmul_(w.w_up, ws_.xn.data(), n, ws_.up.data());
   cpu::SiluMul(ws_.gate.data(), ws_.up.data(), n * config_.ffn_hidden);
-  Matmul(w.w_down, ws_.gate.data(), n, ws_.xn.data());
+  matmul_(w.w_down, ws_.gate.data(), n, ws_.xn.data());
   cpu::AddInPlace(ws_.x.data(), ws_.xn.data(), n * config_.hidden);
 }
 
 void LlamaModel::Logits(const ForwardBatch& batch, std::span<float> logits) {
-  // Gather the rows that need logits, then norm and project only those.
+  // Norm and project only the rows that need logits.
   const int64_t h = config_.hidden;
-  int64_t t = 0;
-  int64_t rows = 0;
-  for (const SequenceChunk& chunk : batch.chunks) {
-    const int64_t len = static_cast<int64_t>(chunk.tokens.size());
-    const int64_t first = chunk.all_logits ? 0 : len - 1;
-    for (int64_t i = first; i < len; ++i, ++rows) {
-      std::memmove(ws_.x.data() + rows * h, ws_.x.data() + (t + i) * h, h * sizeof(float));
-    }
-    t += len;
-  }
+  const int64_t rows = GatherLogitRows(batch, ws_.x.data(), h);
   cpu::RmsNorm(ws_.x.data(), weights_.output_norm.data(), rows, h, config_.rms_eps, ws_.xn.data());
-  Matmul(weights_.output, ws_.xn.data(), rows, logits.data());
+  matmul_(weights_.output, ws_.xn.data(), rows, logits.data());
 }
 
 }  // namespace llmw

@@ -4,8 +4,8 @@
 #include <memory>
 #include <vector>
 
-#include "kernels/cpu/matmul.h"
 #include "kernels/cpu/thread_pool.h"
+#include "models/decoder_steps.h"
 #include "models/llama/llama_config.h"
 #include "models/load_options.h"
 #include "models/model.h"
@@ -33,15 +33,12 @@ class LlamaModel : public Model {
   struct Workspace {
     std::vector<float> x, xn, q, k, v, attn, gate, up, cos, sin;
     std::vector<int32_t> tokens, positions;
-    cpu::MatmulScratch matmul;
   };
 
-  void Embed(int64_t n_tokens);
   void AttentionBlock(const LlamaLayerWeights& w, int64_t layer, const ForwardBatch& batch,
                       KvCache& kv);
   void MlpBlock(const LlamaLayerWeights& w, int64_t n_tokens);
   void Logits(const ForwardBatch& batch, std::span<float> logits);
-  void Matmul(const Tensor& w, const float* x, int64_t n, float* y);
 
   ModelInfo info_;
   LlamaConfig config_;
@@ -50,7 +47,7 @@ class LlamaModel : public Model {
   std::shared_ptr<const void> storage_;
   cpu::ThreadPool& pool_;
   int64_t max_batch_tokens_;
-  bool reference_matmul_;
+  LayerMatmul matmul_;
   Workspace ws_;
 };
 
