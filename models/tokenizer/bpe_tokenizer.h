@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "models/tokenizer/pretokenizer.h"
+#include "models/tokenizer/special_tokens.h"
 #include "models/tokenizer/tokenizer.h"
 
 namespace llmw {
@@ -54,20 +55,12 @@ class BpeTokenizer final : public Tokenizer {
     uint32_t rank;
     int32_t result;
   };
-  struct Special {
-    int32_t id;
-    bool control;  // matched only with parse_special
-  };
   enum class Render : uint8_t { kNever, kAlways, kIfSpecial };
 
   BpeTokenizer() = default;
   absl::Status Init(BpeVocab vocab);
   void AddTokens(const std::vector<TokenType>& types);
-  void IndexSpecials();
   absl::Status AddMerges(const std::vector<std::string>& merges);
-  // Calls raw(text) and token(id) for the runs of plain text and the special tokens, in order.
-  template <typename RawFn, typename TokenFn>
-  void Partition(std::string_view text, bool parse_special, RawFn raw, TokenFn token) const;
   void EncodeRaw(std::string_view text, std::vector<int32_t>* out) const;
   void EncodeWord(std::string_view word, std::vector<int32_t>* out) const;
   void MergeWord(std::string_view word, std::vector<int32_t>* out) const;
@@ -80,11 +73,7 @@ class BpeTokenizer final : public Tokenizer {
   absl::flat_hash_map<uint64_t, Merge> merges_;    // (left id << 32 | right id) → merge
   std::array<int32_t, 256> byte_ids_{};            // token of each single byte, or -1
 
-  // Special tokens sorted longest first (then by id), found by text.
-  std::vector<Special> specials_;
-  absl::flat_hash_map<std::string, int32_t> special_index_;  // text → index in specials_
-  std::vector<size_t> special_lengths_;                      // distinct lengths, longest first
-  std::bitset<256> special_first_bytes_;
+  SpecialTokens specials_;
 
   PreTokenizer pre_ = PreTokenizer::kGpt2;
   std::optional<int32_t> bos_id_, eos_id_, unk_id_;

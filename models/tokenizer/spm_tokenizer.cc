@@ -100,7 +100,7 @@ absl::Status SpmTokenizer::Init(SpmVocab v) {
   for (std::optional<int32_t> id : {v.eos_id, v.eot_id, v.eom_id}) {
     if (id) end_of_generation_[*id] = 1;
   }
-  IndexSpecials();
+  specials_.Index();
   for (int b = 0; b < 256; ++b) {
     char name[8];
     std::snprintf(name, sizeof(name), "<0x%02X>", b);
@@ -133,12 +133,12 @@ void SpmTokenizer::AddTokens(const std::vector<TokenType>& types) {
       case TokenType::kUnknown:
         decoded_[i] = text;
         render_[i] = Render::kIfSpecial;
-        if (!text.empty()) specials_.push_back({id, /*control=*/true});
+        specials_.Add(id, text, /*control=*/true);
         break;
       case TokenType::kUserDefined:
         decoded_[i] = text;
         render_[i] = Render::kAlways;
-        if (!text.empty()) specials_.push_back({id, /*control=*/false});
+        specials_.Add(id, text, /*control=*/false);
         break;
       case TokenType::kUnused:
         break;
@@ -160,22 +160,6 @@ void SpmTokenizer::AddTokens(const std::vector<TokenType>& types) {
   }
 }
 
-void SpmTokenizer::IndexSpecials() {
-  // Longest first, as the reference matches them: a longer token wins over one inside it.
-  std::sort(specials_.begin(), specials_.end(), [&](const Special& a, const Special& b) {
-    const size_t la = texts_[a.id].size(), lb = texts_[b.id].size();
-    return la != lb ? la > lb : a.id < b.id;
-  });
-  for (size_t i = 0; i < specials_.size(); ++i) {
-    const std::string& text = texts_[specials_[i].id];
-    special_index_.try_emplace(text, static_cast<int32_t>(i));
-    special_first_bytes_.set(static_cast<uint8_t>(text[0]));
-    if (special_lengths_.empty() || special_lengths_.back() != text.size()) {
-      special_lengths_.push_back(text.size());
-    }
-  }
-}
-
 std::optional<int32_t> SpmTokenizer::Lookup(std::string_view text) const {
   auto it = ids_.find(AbslView(text));
   if (it == ids_.end()) return std::nullopt;
@@ -189,7 +173,7 @@ std::vector<int32_t> SpmTokenizer::Encode(std::string_view text, bool add_bos,
   if (add_bos && add_bos_ && bos_id_) out.push_back(*bos_id_);
   bool after_special = true;  // the text's start counts as following a special token
   std::string escaped;
-  Partition(
+  specials_.Partition(
       text, parse_special,
       [&](std::string_view raw) {
         escaped.clear();
@@ -210,48 +194,6 @@ std::vector<int32_t> SpmTokenizer::Encode(std::string_view text, bool add_bos,
       });
   if (add_bos && add_eos_ && eos_id_) out.push_back(*eos_id_);
   return out;
-}
-
-template <typename RawFn, typename TokenFn>
-void SpmTokenizer::Partition(std::string_view text, bool parse_special, RawFn raw,
-                             TokenFn token) const {
-  // Every occurrence of every special token, then the reference's order: tokens longest first,
-  // each one's occurrences left to right, each taken unless it overlaps one already taken.
-  std::vector<std::pair<int32_t, size_t>> found;  // (index in specials_, start)
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (!special_first_bytes_.test(static_cast<uint8_t>(text[i]))) continue;
-    for (size_t len : special_lengths_) {
-      if (len > text.size() - i) continue;
-      auto it = special_index_.find(AbslView(text.substr(i, len)));
-      if (it == special_index_.end()) continue;
-      if (parse_special || !specials_[it->second].control) found.emplace_back(it->second, i);
-    }
-  }
-  if (found.empty()) {
-    if (!text.empty()) raw(text);
-    return;
-  }
-  std::sort(found.begin(), found.end());
-  std::vector<uint8_t> taken(text.size(), 0);
-  std::vector<std::pair<size_t, int32_t>> accepted;  // (start, id)
-  for (auto [index, start] : found) {
-    const int32_t id = specials_[index].id;
-    const size_t len = texts_[id].size();
-    if (std::find(taken.begin() + start, taken.begin() + start + len, 1) !=
-        taken.begin() + start + len) {
-      continue;
-    }
-    std::fill(taken.begin() + start, taken.begin() + start + len, 1);
-    accepted.emplace_back(start, id);
-  }
-  std::sort(accepted.begin(), accepted.end());
-  size_t pos = 0;
-  for (auto [start, id] : accepted) {
-    if (start > pos) raw(text.substr(pos, start - pos));
-    token(id);
-    pos = start + texts_[id].size();
-  }
-  if (pos < text.size()) raw(text.substr(pos));
 }
 
 void SpmTokenizer::EncodeRun(std::string_view text, std::vector<int32_t>* out) const {

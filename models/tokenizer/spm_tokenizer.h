@@ -18,6 +18,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "models/tokenizer/special_tokens.h"
 #include "models/tokenizer/tokenizer.h"
 
 namespace llmw {
@@ -53,19 +54,11 @@ class SpmTokenizer final : public Tokenizer {
   bool add_space_prefix() const { return add_space_prefix_; }
 
  private:
-  struct Special {
-    int32_t id;
-    bool control;  // matched only with parse_special
-  };
   enum class Render : uint8_t { kNever, kAlways, kIfSpecial };
 
   SpmTokenizer() = default;
   absl::Status Init(SpmVocab vocab);
   void AddTokens(const std::vector<TokenType>& types);
-  void IndexSpecials();
-  // Calls raw(text) and token(id) for the runs of plain text and the special tokens, in order.
-  template <typename RawFn, typename TokenFn>
-  void Partition(std::string_view text, bool parse_special, RawFn raw, TokenFn token) const;
   // Merges `text` (spaces already escaped) and appends its tokens.
   void EncodeRun(std::string_view text, std::vector<int32_t>* out) const;
   void AppendSymbol(std::string_view symbol, std::vector<int32_t>* out) const;
@@ -79,11 +72,7 @@ class SpmTokenizer final : public Tokenizer {
   absl::flat_hash_map<std::string, int32_t> ids_;  // vocabulary entry → id
   std::array<int32_t, 256> byte_ids_{};            // `<0xXX>` token of each byte, or -1
 
-  // Special tokens sorted longest first (then by id), found by text.
-  std::vector<Special> specials_;
-  absl::flat_hash_map<std::string, int32_t> special_index_;  // text → index in specials_
-  std::vector<size_t> special_lengths_;                      // distinct lengths, longest first
-  std::bitset<256> special_first_bytes_;
+  SpecialTokens specials_;
 
   std::optional<int32_t> bos_id_, eos_id_, unk_id_;
   bool add_bos_ = true, add_eos_ = false, add_space_prefix_ = true;
