@@ -86,6 +86,10 @@ void Scale(float* x, float scale, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= scale;
 }
 
+void AddRowBias(float* x, const float* bias, int64_t rows, int64_t width) {
+  for (int64_t r = 0; r < rows; ++r) AddInPlace(x + r * width, bias, width);
+}
+
 void AddInPlace(float* x, const float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] += y[i];
 }

@@ -38,6 +38,9 @@ void GeluTanhMul(float* gate, const float* up, int64_t n);
 // x[i] *= scale over n elements.
 void Scale(float* x, float scale, int64_t n);
 
+// x[r][i] += bias[i] for `rows` rows of `width`.
+void AddRowBias(float* x, const float* bias, int64_t rows, int64_t width);
+
 // x[i] += y[i] over n elements.
 void AddInPlace(float* x, const float* y, int64_t n);
 

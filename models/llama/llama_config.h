@@ -24,19 +24,21 @@ struct LlamaConfig {
   int64_t context_length = 0;
   int64_t vocab_size = 0;
   int64_t sliding_window = 0;  // 0: full attention
+  bool qkv_bias = false;       // Q, K and V projections have biases (qwen2)
   cpu::RopePairing rope_pairing = cpu::RopePairing::kAdjacent;
 };
 
 struct LlamaLayerWeights {
-  std::vector<float> attn_norm;  // [hidden]
-  Tensor wq;                     // [n_heads * head_dim, hidden]
-  Tensor wk;                     // [n_kv_heads * head_dim, hidden]
-  Tensor wv;                     // [n_kv_heads * head_dim, hidden]
-  Tensor wo;                     // [hidden, n_heads * head_dim]
-  std::vector<float> ffn_norm;   // [hidden]
-  Tensor w_gate;                 // [ffn_hidden, hidden]
-  Tensor w_up;                   // [ffn_hidden, hidden]
-  Tensor w_down;                 // [hidden, ffn_hidden]
+  std::vector<float> attn_norm;   // [hidden]
+  Tensor wq;                      // [n_heads * head_dim, hidden]
+  Tensor wk;                      // [n_kv_heads * head_dim, hidden]
+  Tensor wv;                      // [n_kv_heads * head_dim, hidden]
+  std::vector<float> bq, bk, bv;  // [n_heads * head_dim], [n_kv_heads * head_dim] ×2; qkv_bias
+  Tensor wo;                      // [hidden, n_heads * head_dim]
+  std::vector<float> ffn_norm;    // [hidden]
+  Tensor w_gate;                  // [ffn_hidden, hidden]
+  Tensor w_up;                    // [ffn_hidden, hidden]
+  Tensor w_down;                  // [hidden, ffn_hidden]
 };
 
 struct LlamaWeights {

@@ -88,6 +88,11 @@ void LlamaModel::AttentionBlock(const LlamaLayerWeights& w, int64_t layer,
   matmul_(w.wq, ws_.xn.data(), n, ws_.q.data());
   matmul_(w.wk, ws_.xn.data(), n, ws_.k.data());
   matmul_(w.wv, ws_.xn.data(), n, ws_.v.data());
+  if (config_.qkv_bias) {
+    cpu::AddRowBias(ws_.q.data(), w.bq.data(), n, config_.n_heads * hd);
+    cpu::AddRowBias(ws_.k.data(), w.bk.data(), n, config_.n_kv_heads * hd);
+    cpu::AddRowBias(ws_.v.data(), w.bv.data(), n, config_.n_kv_heads * hd);
+  }
   cpu::Rope(ws_.q.data(), n, config_.n_heads, hd, config_.rope_dim, config_.rope_pairing,
             ws_.cos.data(), ws_.sin.data());
   cpu::Rope(ws_.k.data(), n, config_.n_kv_heads, hd, config_.rope_dim, config_.rope_pairing,

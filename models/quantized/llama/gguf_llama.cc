@@ -1,5 +1,6 @@
-// GGUF `llama` checkpoints: metadata keys → LlamaConfig, tensor names →
-// LlamaWeights. The converter permuted Q and K so RoPE pairs adjacent dims.
+// GGUF checkpoints of the llama family: `llama` (Llama, Mistral, SmolLM2) and
+// `qwen2` (the same blocks plus Q/K/V biases, rotate-half RoPE): metadata keys
+// → LlamaConfig, tensor names → LlamaWeights.
 #include "models/quantized/llama/gguf_llama.h"
 
 #include "absl/strings/str_cat.h"
@@ -23,6 +24,11 @@ absl::StatusOr<LlamaLayerWeights> LoadLayer(const GgufWeights& weights, const Ll
   ASSIGN_OR_RETURN(w.wq, weights.Matrix(p + "attn_q.weight", {q_width, c.hidden}));
   ASSIGN_OR_RETURN(w.wk, weights.Matrix(p + "attn_k.weight", {kv_width, c.hidden}));
   ASSIGN_OR_RETURN(w.wv, weights.Matrix(p + "attn_v.weight", {kv_width, c.hidden}));
+  if (c.qkv_bias) {
+    ASSIGN_OR_RETURN(w.bq, weights.Vector(p + "attn_q.bias", q_width));
+    ASSIGN_OR_RETURN(w.bk, weights.Vector(p + "attn_k.bias", kv_width));
+    ASSIGN_OR_RETURN(w.bv, weights.Vector(p + "attn_v.bias", kv_width));
+  }
   ASSIGN_OR_RETURN(w.wo, weights.Matrix(p + "attn_output.weight", {c.hidden, q_width}));
   ASSIGN_OR_RETURN(w.ffn_norm, weights.Vector(p + "ffn_norm.weight", c.hidden));
   ASSIGN_OR_RETURN(w.w_gate, weights.Matrix(p + "ffn_gate.weight", {c.ffn_hidden, c.hidden}));
@@ -83,36 +89,41 @@ absl::Status CheckConfig(const GgufFile& file, const LlamaConfig& c) {
 
 }  // namespace
 
-absl::StatusOr<LlamaConfig> ReadGgufLlamaConfig(const GgufFile& file) {
+absl::StatusOr<LlamaConfig> ReadGgufLlamaConfig(const GgufFile& file, const std::string& arch) {
   LlamaConfig c;
-  ASSIGN_OR_RETURN(c.n_layers, file.GetUint("llama.block_count"));
-  ASSIGN_OR_RETURN(c.hidden, file.GetUint("llama.embedding_length"));
-  ASSIGN_OR_RETURN(c.ffn_hidden, file.GetUint("llama.feed_forward_length"));
-  ASSIGN_OR_RETURN(c.n_heads, file.GetUint("llama.attention.head_count"));
-  ASSIGN_OR_RETURN(c.n_kv_heads, file.GetUintOr("llama.attention.head_count_kv", c.n_heads));
-  ASSIGN_OR_RETURN(c.context_length, file.GetUint("llama.context_length"));
+  const auto key = [&](const char* name) { return absl::StrCat(arch, ".", name); };
+  ASSIGN_OR_RETURN(c.n_layers, file.GetUint(key("block_count")));
+  ASSIGN_OR_RETURN(c.hidden, file.GetUint(key("embedding_length")));
+  ASSIGN_OR_RETURN(c.ffn_hidden, file.GetUint(key("feed_forward_length")));
+  ASSIGN_OR_RETURN(c.n_heads, file.GetUint(key("attention.head_count")));
+  ASSIGN_OR_RETURN(c.n_kv_heads, file.GetUintOr(key("attention.head_count_kv"), c.n_heads));
+  ASSIGN_OR_RETURN(c.context_length, file.GetUint(key("context_length")));
   const int64_t default_head_dim = c.n_heads > 0 ? c.hidden / c.n_heads : 0;
-  ASSIGN_OR_RETURN(c.head_dim, file.GetUintOr("llama.attention.key_length", default_head_dim));
-  ASSIGN_OR_RETURN(c.rope_dim, file.GetUintOr("llama.rope.dimension_count", c.head_dim));
-  ASSIGN_OR_RETURN(double rope_base, file.GetFloatOr("llama.rope.freq_base", 10000.0));
+  ASSIGN_OR_RETURN(c.head_dim, file.GetUintOr(key("attention.key_length"), default_head_dim));
+  ASSIGN_OR_RETURN(c.rope_dim, file.GetUintOr(key("rope.dimension_count"), c.head_dim));
+  ASSIGN_OR_RETURN(double rope_base, file.GetFloatOr(key("rope.freq_base"), 10000.0));
   c.rope_base = static_cast<float>(rope_base);
-  ASSIGN_OR_RETURN(double eps, file.GetFloat("llama.attention.layer_norm_rms_epsilon"));
+  ASSIGN_OR_RETURN(double eps, file.GetFloat(key("attention.layer_norm_rms_epsilon")));
   c.rms_eps = static_cast<float>(eps);
-  ASSIGN_OR_RETURN(c.sliding_window, file.GetUintOr("llama.attention.sliding_window", 0));
+  ASSIGN_OR_RETURN(c.sliding_window, file.GetUintOr(key("attention.sliding_window"), 0));
   const GgufTensorInfo* embd = file.FindTensor("token_embd.weight");
   if (embd == nullptr || embd->dims.size() != 2) {
     return absl::NotFoundError(
         absl::StrCat(file.path(), ": missing 2-D tensor 'token_embd.weight'"));
   }
   c.vocab_size = embd->dims[1];
-  c.rope_pairing = cpu::RopePairing::kAdjacent;
+  // The converter permuted llama's Q and K for adjacent pairs; qwen2 keeps
+  // the Hugging Face rotate-half layout.
+  c.rope_pairing = arch == "llama" ? cpu::RopePairing::kAdjacent : cpu::RopePairing::kRotateHalf;
   RETURN_IF_ERROR(CheckConfig(file, c));
   return c;
 }
 
-absl::StatusOr<std::unique_ptr<Model>> LoadGgufLlama(std::shared_ptr<GgufFile> file,
-                                                     const LoadOptions& options) {
-  ASSIGN_OR_RETURN(LlamaConfig config, ReadGgufLlamaConfig(*file));
+absl::StatusOr<std::unique_ptr<Model>> LoadGgufLlamaFamily(std::shared_ptr<GgufFile> file,
+                                                           const LoadOptions& options,
+                                                           const std::string& arch) {
+  ASSIGN_OR_RETURN(LlamaConfig config, ReadGgufLlamaConfig(*file, arch));
+  config.qkv_bias = arch == "qwen2";
   ASSIGN_OR_RETURN(LlamaWeights weights, LoadWeights(*file, config));
   ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, TokenizerFromGguf(*file));
   if (tokenizer->vocab_size() != config.vocab_size) {
@@ -120,10 +131,20 @@ absl::StatusOr<std::unique_ptr<Model>> LoadGgufLlama(std::shared_ptr<GgufFile> f
         absl::StrCat(file->path(), ": tokenizer has ", tokenizer->vocab_size(),
                      " tokens but token_embd.weight has ", config.vocab_size, " rows"));
   }
-  ModelInfo info = GgufModelInfo(*file, "llama", config.context_length, config.vocab_size);
+  ModelInfo info = GgufModelInfo(*file, arch, config.context_length, config.vocab_size);
   return std::unique_ptr<Model>(new LlamaModel(std::move(info), config, std::move(weights),
                                                std::move(tokenizer), std::move(file), *options.pool,
                                                options));
+}
+
+absl::StatusOr<std::unique_ptr<Model>> LoadGgufLlama(std::shared_ptr<GgufFile> file,
+                                                     const LoadOptions& options) {
+  return LoadGgufLlamaFamily(std::move(file), options, "llama");
+}
+
+absl::StatusOr<std::unique_ptr<Model>> LoadGgufQwen2(std::shared_ptr<GgufFile> file,
+                                                     const LoadOptions& options) {
+  return LoadGgufLlamaFamily(std::move(file), options, "qwen2");
 }
 
 }  // namespace llmw
