@@ -1,10 +1,10 @@
 // Tensor shape arithmetic and printing.
 #include "kernels/tensor.h"
 
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-
-#include <vector>
 
 namespace llmw {
 
@@ -18,6 +18,13 @@ int64_t Tensor::rows() const {
   int64_t n = 1;
   for (int i = 0; i + 1 < rank_; ++i) n *= shape_[i];
   return n;
+}
+
+Tensor Tensor::SliceRows(int64_t first, int64_t count) const {
+  Tensor slice = *this;
+  slice.shape_[0] = count;
+  slice.data_ = static_cast<uint8_t*>(data_) + first * row_bytes();
+  return slice;
 }
 
 std::string Tensor::DebugString() const {

@@ -23,8 +23,7 @@ class Tensor {
   static constexpr int kMaxDims = 4;
 
   Tensor() = default;
-  Tensor(DType dtype, std::span<const int64_t> shape, void* data,
-         Device device = Device::kCpu);
+  Tensor(DType dtype, std::span<const int64_t> shape, void* data, Device device = Device::kCpu);
   Tensor(DType dtype, std::initializer_list<int64_t> shape, void* data,
          Device device = Device::kCpu)
       : Tensor(dtype, std::span<const int64_t>(shape.begin(), shape.size()), data, device) {}
@@ -50,6 +49,9 @@ class Tensor {
   const uint8_t* row(int64_t r) const {
     return static_cast<const uint8_t*>(data_) + r * row_bytes();
   }
+
+  // Rows [first, first + count) of a matrix, as a view of the same memory.
+  Tensor SliceRows(int64_t first, int64_t count) const;
 
   // "Q4_1[576, 1536]"
   std::string DebugString() const;

@@ -22,6 +22,7 @@ const std::map<std::string, GgufLoader>& GgufLoaders() {
   static const auto* loaders = new std::map<std::string, GgufLoader>{
       {"gemma3", LoadGgufGemma},
       {"llama", LoadGgufLlama},
+      {"phi3", LoadGgufPhi3},
       {"qwen2", LoadGgufQwen2},
   };
   return *loaders;

@@ -1,6 +1,7 @@
-// GGUF checkpoints of the llama family: `llama` (Llama, Mistral, SmolLM2) and
-// `qwen2` (the same blocks plus Q/K/V biases, rotate-half RoPE): metadata keys
-// → LlamaConfig, tensor names → LlamaWeights.
+// GGUF checkpoints of the llama family: `llama` (Llama, Mistral, SmolLM2),
+// `qwen2` (the same blocks plus Q/K/V biases, rotate-half RoPE) and `phi3`
+// (fused QKV and gate|up projections, rotate-half RoPE): metadata keys →
+// LlamaConfig, tensor names → LlamaWeights.
 #include "models/quantized/llama/gguf_llama.h"
 
 #include "absl/strings/str_cat.h"
@@ -15,15 +16,31 @@ namespace llmw {
 namespace {
 
 absl::StatusOr<LlamaLayerWeights> LoadLayer(const GgufWeights& weights, const LlamaConfig& c,
-                                            int64_t layer) {
+                                            bool fused, int64_t layer) {
   const std::string p = absl::StrCat("blk.", layer, ".");
   const int64_t q_width = c.n_heads * c.head_dim;
   const int64_t kv_width = c.n_kv_heads * c.head_dim;
   LlamaLayerWeights w;
   ASSIGN_OR_RETURN(w.attn_norm, weights.Vector(p + "attn_norm.weight", c.hidden));
-  ASSIGN_OR_RETURN(w.wq, weights.Matrix(p + "attn_q.weight", {q_width, c.hidden}));
-  ASSIGN_OR_RETURN(w.wk, weights.Matrix(p + "attn_k.weight", {kv_width, c.hidden}));
-  ASSIGN_OR_RETURN(w.wv, weights.Matrix(p + "attn_v.weight", {kv_width, c.hidden}));
+  if (fused) {
+    // phi3: one [q | k | v] projection and one [gate | up] projection, used
+    // as row views of the stored tensors.
+    ASSIGN_OR_RETURN(Tensor qkv,
+                     weights.Matrix(p + "attn_qkv.weight", {q_width + 2 * kv_width, c.hidden}));
+    w.wq = qkv.SliceRows(0, q_width);
+    w.wk = qkv.SliceRows(q_width, kv_width);
+    w.wv = qkv.SliceRows(q_width + kv_width, kv_width);
+    ASSIGN_OR_RETURN(Tensor gate_up,
+                     weights.Matrix(p + "ffn_up.weight", {2 * c.ffn_hidden, c.hidden}));
+    w.w_gate = gate_up.SliceRows(0, c.ffn_hidden);
+    w.w_up = gate_up.SliceRows(c.ffn_hidden, c.ffn_hidden);
+  } else {
+    ASSIGN_OR_RETURN(w.wq, weights.Matrix(p + "attn_q.weight", {q_width, c.hidden}));
+    ASSIGN_OR_RETURN(w.wk, weights.Matrix(p + "attn_k.weight", {kv_width, c.hidden}));
+    ASSIGN_OR_RETURN(w.wv, weights.Matrix(p + "attn_v.weight", {kv_width, c.hidden}));
+    ASSIGN_OR_RETURN(w.w_gate, weights.Matrix(p + "ffn_gate.weight", {c.ffn_hidden, c.hidden}));
+    ASSIGN_OR_RETURN(w.w_up, weights.Matrix(p + "ffn_up.weight", {c.ffn_hidden, c.hidden}));
+  }
   if (c.qkv_bias) {
     ASSIGN_OR_RETURN(w.bq, weights.Vector(p + "attn_q.bias", q_width));
     ASSIGN_OR_RETURN(w.bk, weights.Vector(p + "attn_k.bias", kv_width));
@@ -31,13 +48,11 @@ absl::StatusOr<LlamaLayerWeights> LoadLayer(const GgufWeights& weights, const Ll
   }
   ASSIGN_OR_RETURN(w.wo, weights.Matrix(p + "attn_output.weight", {c.hidden, q_width}));
   ASSIGN_OR_RETURN(w.ffn_norm, weights.Vector(p + "ffn_norm.weight", c.hidden));
-  ASSIGN_OR_RETURN(w.w_gate, weights.Matrix(p + "ffn_gate.weight", {c.ffn_hidden, c.hidden}));
-  ASSIGN_OR_RETURN(w.w_up, weights.Matrix(p + "ffn_up.weight", {c.ffn_hidden, c.hidden}));
   ASSIGN_OR_RETURN(w.w_down, weights.Matrix(p + "ffn_down.weight", {c.hidden, c.ffn_hidden}));
   return w;
 }
 
-absl::StatusOr<LlamaWeights> LoadWeights(const GgufFile& file, const LlamaConfig& c) {
+absl::StatusOr<LlamaWeights> LoadWeights(const GgufFile& file, const LlamaConfig& c, bool fused) {
   const GgufWeights weights(file);
   LlamaWeights w;
   ASSIGN_OR_RETURN(w.token_embd, weights.Matrix("token_embd.weight", {c.vocab_size, c.hidden}));
@@ -53,7 +68,7 @@ absl::StatusOr<LlamaWeights> LoadWeights(const GgufFile& file, const LlamaConfig
   }
   w.rope_inv_freq = RopeInverseFrequencies(c.rope_dim, c.rope_base, rope_factors);
   for (int64_t layer = 0; layer < c.n_layers; ++layer) {
-    ASSIGN_OR_RETURN(LlamaLayerWeights lw, LoadLayer(weights, c, layer));
+    ASSIGN_OR_RETURN(LlamaLayerWeights lw, LoadLayer(weights, c, fused, layer));
     w.layers.push_back(std::move(lw));
   }
   return w;
@@ -124,7 +139,11 @@ absl::StatusOr<std::unique_ptr<Model>> LoadGgufLlamaFamily(std::shared_ptr<GgufF
                                                            const std::string& arch) {
   ASSIGN_OR_RETURN(LlamaConfig config, ReadGgufLlamaConfig(*file, arch));
   config.qkv_bias = arch == "qwen2";
-  ASSIGN_OR_RETURN(LlamaWeights weights, LoadWeights(*file, config));
+  if (file->FindTensor("rope_factors_long.weight") != nullptr) {
+    return absl::UnimplementedError(
+        absl::StrCat(file->path(), ": LongRoPE (rope_factors_long/short) is not supported yet"));
+  }
+  ASSIGN_OR_RETURN(LlamaWeights weights, LoadWeights(*file, config, /*fused=*/arch == "phi3"));
   ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, TokenizerFromGguf(*file));
   if (tokenizer->vocab_size() != config.vocab_size) {
     return absl::InvalidArgumentError(
@@ -145,6 +164,11 @@ absl::StatusOr<std::unique_ptr<Model>> LoadGgufLlama(std::shared_ptr<GgufFile> f
 absl::StatusOr<std::unique_ptr<Model>> LoadGgufQwen2(std::shared_ptr<GgufFile> file,
                                                      const LoadOptions& options) {
   return LoadGgufLlamaFamily(std::move(file), options, "qwen2");
+}
+
+absl::StatusOr<std::unique_ptr<Model>> LoadGgufPhi3(std::shared_ptr<GgufFile> file,
+                                                    const LoadOptions& options) {
+  return LoadGgufLlamaFamily(std::move(file), options, "phi3");
 }
 
 }  // namespace llmw

@@ -23,5 +23,8 @@ absl::StatusOr<std::unique_ptr<Model>> LoadGgufLlama(std::shared_ptr<GgufFile> f
 // general.architecture `qwen2` (Qwen2 / Qwen2.5).
 absl::StatusOr<std::unique_ptr<Model>> LoadGgufQwen2(std::shared_ptr<GgufFile> file,
                                                      const LoadOptions& options);
+// general.architecture `phi3` (Phi-3 without LongRoPE).
+absl::StatusOr<std::unique_ptr<Model>> LoadGgufPhi3(std::shared_ptr<GgufFile> file,
+                                                    const LoadOptions& options);
 
 }  // namespace llmw
