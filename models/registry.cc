@@ -11,6 +11,7 @@
 #include "models/formats/gguf_file.h"
 #include "models/quantized/gemma/gguf_gemma.h"
 #include "models/quantized/llama/gguf_llama.h"
+#include "models/quantized/phi/gguf_phi2.h"
 
 namespace llmw {
 namespace {
@@ -20,10 +21,8 @@ using GgufLoader = std::function<absl::StatusOr<std::unique_ptr<Model>>(std::sha
 
 const std::map<std::string, GgufLoader>& GgufLoaders() {
   static const auto* loaders = new std::map<std::string, GgufLoader>{
-      {"gemma3", LoadGgufGemma},
-      {"llama", LoadGgufLlama},
-      {"phi3", LoadGgufPhi3},
-      {"qwen2", LoadGgufQwen2},
+      {"gemma3", LoadGgufGemma}, {"llama", LoadGgufLlama}, {"phi2", LoadGgufPhi2},
+      {"phi3", LoadGgufPhi3},    {"qwen2", LoadGgufQwen2},
   };
   return *loaders;
 }

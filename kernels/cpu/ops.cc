@@ -74,12 +74,21 @@ void SiluMul(float* gate, const float* up, int64_t n) {
   }
 }
 
-void GeluTanhMul(float* gate, const float* up, int64_t n) {
+namespace {
+
+float GeluTanhOf(float x) {
   constexpr float kSqrt2OverPi = 0.7978845608028654f;
-  for (int64_t i = 0; i < n; ++i) {
-    const float x = gate[i];
-    gate[i] = 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x))) * up[i];
-  }
+  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
+}
+
+}  // namespace
+
+void GeluTanh(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = GeluTanhOf(x[i]);
+}
+
+void GeluTanhMul(float* gate, const float* up, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) gate[i] = GeluTanhOf(gate[i]) * up[i];
 }
 
 void Scale(float* x, float scale, int64_t n) {

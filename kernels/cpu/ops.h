@@ -31,6 +31,9 @@ void RopeAngles(const int32_t* positions, int64_t rows, const float* inv_freq, i
 // gate[i] = silu(gate[i]) * up[i] over n elements.
 void SiluMul(float* gate, const float* up, int64_t n);
 
+// x[i] = gelu_tanh(x[i]) over n elements.
+void GeluTanh(float* x, int64_t n);
+
 // gate[i] = gelu_tanh(gate[i]) * up[i] over n elements (GeGLU with the tanh
 // approximation: 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³)))).
 void GeluTanhMul(float* gate, const float* up, int64_t n);
