@@ -17,8 +17,6 @@ namespace {
 
 constexpr size_t kCacheEntries = 1 << 16;
 constexpr size_t kCacheMaxWordBytes = 64;
-constexpr std::string_view kEndOfTurnTexts[] = {"<|im_end|>", "<|endoftext|>", "<|eot_id|>",
-                                                "<|end|>",    "<end_of_turn>", "<|eom_id|>"};
 
 absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
@@ -35,37 +33,25 @@ absl::StatusOr<std::unique_ptr<BpeTokenizer>> BpeTokenizer::Create(BpeVocab voca
 }
 
 absl::Status BpeTokenizer::Init(BpeVocab v) {
-  const size_t n = v.tokens.size();
-  if (n == 0 || n > static_cast<size_t>(INT32_MAX)) {
-    return absl::InvalidArgumentError(absl::StrCat("bad vocabulary size ", n));
-  }
-  if (!v.types.empty() && v.types.size() != n) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(v.types.size(), " token types for ", n, " tokens"));
-  }
-  for (auto [name, id] : {std::pair{"BOS", v.bos_id},
-                          {"EOS", v.eos_id},
-                          {"EOT", v.eot_id},
-                          {"EOM", v.eom_id},
-                          {"padding", v.pad_id},
-                          {"unknown", v.unk_id}}) {
-    if (id && (*id < 0 || static_cast<size_t>(*id) >= n)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(name, " token id ", *id, " is out of range (vocabulary size ", n, ")"));
-    }
-  }
-  texts_ = std::move(v.tokens);
-  AddTokens(v.types);
-  for (std::optional<int32_t> id : {v.eos_id, v.eot_id, v.eom_id}) {
-    if (id) end_of_generation_[*id] = 1;
-  }
-  specials_.Index();
+  RETURN_IF_ERROR(table_.Build({std::move(v.tokens),
+                                std::move(v.types),
+                                {{"BOS", v.bos_id},
+                                 {"EOS", v.eos_id},
+                                 {"EOT", v.eot_id},
+                                 {"EOM", v.eom_id},
+                                 {"padding", v.pad_id},
+                                 {"unknown", v.unk_id}},
+                                {v.eos_id, v.eot_id, v.eom_id},
+                                [](TokenType, std::string_view text) {
+                                  std::string bytes;
+                                  AppendUnicodeAsBytes(text, &bytes);
+                                  return std::optional<std::string>(std::move(bytes));
+                                }}));
   for (int b = 0; b < 256; ++b) {
     std::string mapped;
     const char byte = static_cast<char>(b);
     AppendBytesAsUnicode(std::string_view(&byte, 1), &mapped);
-    auto it = ids_.find(mapped);
-    byte_ids_[b] = it == ids_.end() ? -1 : it->second;
+    byte_ids_[b] = table_.Find(mapped).value_or(-1);
   }
   RETURN_IF_ERROR(AddMerges(v.merges));
   pre_ = v.pre;
@@ -75,43 +61,6 @@ absl::Status BpeTokenizer::Init(BpeVocab v) {
   add_bos_ = v.add_bos;
   add_eos_ = v.add_eos;
   return absl::OkStatus();
-}
-
-void BpeTokenizer::AddTokens(const std::vector<TokenType>& types) {
-  const size_t n = texts_.size();
-  decoded_.resize(n);
-  render_.resize(n, Render::kNever);
-  end_of_generation_.assign(n, 0);
-  ids_.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    const auto id = static_cast<int32_t>(i);
-    const TokenType type = types.empty() ? TokenType::kNormal : types[i];
-    const std::string& text = texts_[i];
-    ids_.insert_or_assign(text, id);  // on duplicates the last one wins, as in the reference
-    switch (type) {
-      case TokenType::kControl:
-      case TokenType::kUnknown:
-        decoded_[i] = text;
-        render_[i] = Render::kIfSpecial;
-        specials_.Add(id, text, /*control=*/true);
-        break;
-      case TokenType::kUserDefined:
-        decoded_[i] = text;
-        render_[i] = Render::kAlways;
-        specials_.Add(id, text, /*control=*/false);
-        break;
-      case TokenType::kUnused:
-        break;
-      default:
-        AppendUnicodeAsBytes(text, &decoded_[i]);
-        render_[i] = Render::kAlways;
-    }
-    if (type == TokenType::kControl &&
-        std::find(std::begin(kEndOfTurnTexts), std::end(kEndOfTurnTexts), text) !=
-            std::end(kEndOfTurnTexts)) {
-      end_of_generation_[i] = 1;
-    }
-  }
 }
 
 absl::Status BpeTokenizer::AddMerges(const std::vector<std::string>& merges) {
@@ -128,12 +77,12 @@ absl::Status BpeTokenizer::AddMerges(const std::vector<std::string>& merges) {
     int32_t ids[3];
     for (int k = 0; k < 3; ++k) {
       const std::string_view s = k == 0 ? left : k == 1 ? right : std::string_view(merged);
-      auto it = ids_.find(AbslView(s));
-      if (it == ids_.end()) {
+      std::optional<int32_t> id = table_.Find(s);
+      if (!id) {
         return absl::InvalidArgumentError(absl::StrCat("merge ", r, " '", m, "': token '",
                                                        AbslView(s), "' is not in the vocabulary"));
       }
-      ids[k] = it->second;
+      ids[k] = *id;
     }
     // A repeated pair keeps its first (lowest) rank.
     merges_.try_emplace(PairKey(ids[0], ids[1]), Merge{static_cast<uint32_t>(r), ids[2]});
@@ -146,7 +95,7 @@ std::vector<int32_t> BpeTokenizer::Encode(std::string_view text, bool add_bos,
   std::vector<int32_t> out;
   out.reserve(text.size() / 3 + 2);
   if (add_bos && add_bos_ && bos_id_) out.push_back(*bos_id_);
-  specials_.Partition(
+  table_.specials().Partition(
       text, parse_special, [&](std::string_view raw) { EncodeRaw(raw, &out); },
       [&](int32_t id) { out.push_back(id); });
   if (add_bos && add_eos_ && eos_id_) out.push_back(*eos_id_);
@@ -167,8 +116,8 @@ void BpeTokenizer::EncodeWord(std::string_view word, std::vector<int32_t>* out) 
   if (pre_ == PreTokenizer::kLlama3) {  // ignore_merges: a piece that is a token is used whole
     std::string mapped;
     AppendBytesAsUnicode(word, &mapped);
-    if (auto it = ids_.find(mapped); it != ids_.end()) {
-      out->push_back(it->second);
+    if (std::optional<int32_t> id = table_.Find(mapped)) {
+      out->push_back(*id);
       return;
     }
   }
@@ -232,32 +181,6 @@ void BpeTokenizer::MergeWord(std::string_view word, std::vector<int32_t>* out) c
       out->push_back(*unk_id_);  // a byte with no token of its own
     }
   }
-}
-
-std::string BpeTokenizer::TokenText(int32_t id) const {
-  if (id < 0 || id >= vocab_size()) return "";
-  return decoded_[id];
-}
-
-std::string BpeTokenizer::Decode(std::span<const int32_t> ids, bool render_special) const {
-  std::string out;
-  for (int32_t id : ids) {
-    if (id < 0 || id >= vocab_size()) continue;
-    if (render_[id] == Render::kAlways || (render_[id] == Render::kIfSpecial && render_special)) {
-      out += decoded_[id];
-    }
-  }
-  return out;
-}
-
-bool BpeTokenizer::IsEndOfGeneration(int32_t id) const {
-  return id >= 0 && id < vocab_size() && end_of_generation_[id];
-}
-
-std::optional<int32_t> BpeTokenizer::FindToken(std::string_view text) const {
-  auto it = ids_.find(AbslView(text));
-  if (it == ids_.end()) return std::nullopt;
-  return it->second;
 }
 
 }  // namespace llmw

@@ -17,7 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "models/tokenizer/pretokenizer.h"
-#include "models/tokenizer/special_tokens.h"
+#include "models/tokenizer/token_table.h"
 #include "models/tokenizer/tokenizer.h"
 
 namespace llmw {
@@ -40,13 +40,17 @@ class BpeTokenizer final : public Tokenizer {
 
   std::vector<int32_t> Encode(std::string_view text, bool add_bos,
                               bool parse_special) const override;
-  std::string TokenText(int32_t id) const override;
-  std::string Decode(std::span<const int32_t> ids, bool render_special) const override;
-  int32_t vocab_size() const override { return static_cast<int32_t>(texts_.size()); }
+  std::string TokenText(int32_t id) const override { return table_.TokenText(id); }
+  std::string Decode(std::span<const int32_t> ids, bool render_special) const override {
+    return table_.Decode(ids, render_special);
+  }
+  int32_t vocab_size() const override { return table_.size(); }
   std::optional<int32_t> bos_id() const override { return bos_id_; }
   std::optional<int32_t> eos_id() const override { return eos_id_; }
-  bool IsEndOfGeneration(int32_t id) const override;
-  std::optional<int32_t> FindToken(std::string_view text) const override;
+  bool IsEndOfGeneration(int32_t id) const override { return table_.IsEndOfGeneration(id); }
+  std::optional<int32_t> FindToken(std::string_view text) const override {
+    return table_.Find(text);
+  }
 
   PreTokenizer pre_tokenizer() const { return pre_; }
 
@@ -55,25 +59,17 @@ class BpeTokenizer final : public Tokenizer {
     uint32_t rank;
     int32_t result;
   };
-  enum class Render : uint8_t { kNever, kAlways, kIfSpecial };
 
   BpeTokenizer() = default;
   absl::Status Init(BpeVocab vocab);
-  void AddTokens(const std::vector<TokenType>& types);
   absl::Status AddMerges(const std::vector<std::string>& merges);
   void EncodeRaw(std::string_view text, std::vector<int32_t>* out) const;
   void EncodeWord(std::string_view word, std::vector<int32_t>* out) const;
   void MergeWord(std::string_view word, std::vector<int32_t>* out) const;
 
-  std::vector<std::string> texts_;    // vocabulary entries
-  std::vector<std::string> decoded_;  // the bytes each token stands for
-  std::vector<Render> render_;        // whether Decode shows each token
-  std::vector<uint8_t> end_of_generation_;
-  absl::flat_hash_map<std::string, int32_t> ids_;  // vocabulary entry → id
-  absl::flat_hash_map<uint64_t, Merge> merges_;    // (left id << 32 | right id) → merge
-  std::array<int32_t, 256> byte_ids_{};            // token of each single byte, or -1
-
-  SpecialTokens specials_;
+  TokenTable table_;
+  absl::flat_hash_map<uint64_t, Merge> merges_;  // (left id << 32 | right id) → merge
+  std::array<int32_t, 256> byte_ids_{};          // token of each single byte, or -1
 
   PreTokenizer pre_ = PreTokenizer::kGpt2;
   std::optional<int32_t> bos_id_, eos_id_, unk_id_;

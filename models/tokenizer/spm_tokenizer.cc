@@ -15,10 +15,6 @@ namespace llmw {
 namespace {
 
 constexpr std::string_view kSpace = "\xE2\x96\x81";  // U+2581, how pieces spell a space
-constexpr std::string_view kEndOfTurnTexts[] = {"<|im_end|>", "<|endoftext|>", "<|eot_id|>",
-                                                "<|end|>",    "<end_of_turn>", "<|eom_id|>"};
-
-absl::string_view AbslView(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 // The length of the UTF-8 character that starts with `byte`, read from its high bits only (a
 // stray continuation byte counts as one), as the reference splits text.
@@ -71,41 +67,35 @@ absl::StatusOr<std::unique_ptr<SpmTokenizer>> SpmTokenizer::Create(SpmVocab voca
 
 absl::Status SpmTokenizer::Init(SpmVocab v) {
   const size_t n = v.tokens.size();
-  if (n == 0 || n > static_cast<size_t>(INT32_MAX)) {
-    return absl::InvalidArgumentError(absl::StrCat("bad vocabulary size ", n));
-  }
-  if (!v.types.empty() && v.types.size() != n) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(v.types.size(), " token types for ", n, " tokens"));
-  }
   if (!v.scores.empty() && v.scores.size() != n) {
     return absl::InvalidArgumentError(
         absl::StrCat(v.scores.size(), " token scores for ", n, " tokens"));
   }
-  for (auto [name, id] : {std::pair{"BOS", v.bos_id},
-                          {"EOS", v.eos_id},
-                          {"EOT", v.eot_id},
-                          {"EOM", v.eom_id},
-                          {"padding", v.pad_id},
-                          {"unknown", v.unk_id}}) {
-    if (id && (*id < 0 || static_cast<size_t>(*id) >= n)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(name, " token id ", *id, " is out of range (vocabulary size ", n, ")"));
-    }
-  }
-  texts_ = std::move(v.tokens);
+  RETURN_IF_ERROR(table_.Build({std::move(v.tokens),
+                                std::move(v.types),
+                                {{"BOS", v.bos_id},
+                                 {"EOS", v.eos_id},
+                                 {"EOT", v.eot_id},
+                                 {"EOM", v.eom_id},
+                                 {"padding", v.pad_id},
+                                 {"unknown", v.unk_id}},
+                                {v.eos_id, v.eot_id, v.eom_id},
+                                [](TokenType type, std::string_view text) {
+                                  if (type != TokenType::kByte) {
+                                    return std::optional<std::string>(Unescape(text));
+                                  }
+                                  std::optional<uint8_t> b = ByteOfToken(text);
+                                  if (!b) return std::optional<std::string>();
+                                  return std::optional<std::string>(
+                                      std::string(1, static_cast<char>(*b)));
+                                }}));
   scores_ = std::move(v.scores);
   scores_.resize(n, 0.0f);
-  AddTokens(v.types);
-  for (std::optional<int32_t> id : {v.eos_id, v.eot_id, v.eom_id}) {
-    if (id) end_of_generation_[*id] = 1;
-  }
-  specials_.Index();
   for (int b = 0; b < 256; ++b) {
     char name[8];
     std::snprintf(name, sizeof(name), "<0x%02X>", b);
-    std::optional<int32_t> id = Lookup(name);
-    if (!id) id = Lookup(std::string(1, static_cast<char>(b)));  // the byte as a piece
+    std::optional<int32_t> id = table_.Find(name);
+    if (!id) id = table_.Find(std::string(1, static_cast<char>(b)));  // the byte as a piece
     byte_ids_[b] = id.value_or(-1);
   }
   bos_id_ = v.bos_id;
@@ -117,55 +107,6 @@ absl::Status SpmTokenizer::Init(SpmVocab v) {
   return absl::OkStatus();
 }
 
-void SpmTokenizer::AddTokens(const std::vector<TokenType>& types) {
-  const size_t n = texts_.size();
-  decoded_.resize(n);
-  render_.resize(n, Render::kNever);
-  end_of_generation_.assign(n, 0);
-  ids_.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    const auto id = static_cast<int32_t>(i);
-    const TokenType type = types.empty() ? TokenType::kNormal : types[i];
-    const std::string& text = texts_[i];
-    ids_.insert_or_assign(text, id);  // on duplicates the last one wins, as in the reference
-    switch (type) {
-      case TokenType::kControl:
-      case TokenType::kUnknown:
-        decoded_[i] = text;
-        render_[i] = Render::kIfSpecial;
-        specials_.Add(id, text, /*control=*/true);
-        break;
-      case TokenType::kUserDefined:
-        decoded_[i] = text;
-        render_[i] = Render::kAlways;
-        specials_.Add(id, text, /*control=*/false);
-        break;
-      case TokenType::kUnused:
-        break;
-      case TokenType::kByte:
-        if (std::optional<uint8_t> b = ByteOfToken(text)) {
-          decoded_[i] = std::string(1, static_cast<char>(*b));
-          render_[i] = Render::kAlways;
-        }
-        break;
-      default:
-        decoded_[i] = Unescape(text);
-        render_[i] = Render::kAlways;
-    }
-    if (type == TokenType::kControl &&
-        std::find(std::begin(kEndOfTurnTexts), std::end(kEndOfTurnTexts), text) !=
-            std::end(kEndOfTurnTexts)) {
-      end_of_generation_[i] = 1;
-    }
-  }
-}
-
-std::optional<int32_t> SpmTokenizer::Lookup(std::string_view text) const {
-  auto it = ids_.find(AbslView(text));
-  if (it == ids_.end()) return std::nullopt;
-  return it->second;
-}
-
 std::vector<int32_t> SpmTokenizer::Encode(std::string_view text, bool add_bos,
                                           bool parse_special) const {
   std::vector<int32_t> out;
@@ -173,7 +114,7 @@ std::vector<int32_t> SpmTokenizer::Encode(std::string_view text, bool add_bos,
   if (add_bos && add_bos_ && bos_id_) out.push_back(*bos_id_);
   bool after_special = true;  // the text's start counts as following a special token
   std::string escaped;
-  specials_.Partition(
+  table_.specials().Partition(
       text, parse_special,
       [&](std::string_view raw) {
         escaped.clear();
@@ -223,7 +164,7 @@ void SpmTokenizer::EncodeRun(std::string_view text, std::vector<int32_t>* out) c
   auto consider = [&](int32_t left, int32_t right) {
     if (left < 0 || right < 0) return;
     const size_t len = symbols[left].len + symbols[right].len;
-    if (std::optional<int32_t> id = Lookup(text.substr(symbols[left].start, len))) {
+    if (std::optional<int32_t> id = table_.Find(text.substr(symbols[left].start, len))) {
       queue.push({scores_[*id], left, right, len});
     }
   };
@@ -247,7 +188,7 @@ void SpmTokenizer::EncodeRun(std::string_view text, std::vector<int32_t>* out) c
 }
 
 void SpmTokenizer::AppendSymbol(std::string_view symbol, std::vector<int32_t>* out) const {
-  if (std::optional<int32_t> id = Lookup(symbol)) {
+  if (std::optional<int32_t> id = table_.Find(symbol)) {
     out->push_back(*id);
     return;
   }
@@ -261,27 +202,5 @@ void SpmTokenizer::AppendSymbol(std::string_view symbol, std::vector<int32_t>* o
     }
   }
 }
-
-std::string SpmTokenizer::TokenText(int32_t id) const {
-  if (id < 0 || id >= vocab_size()) return "";
-  return decoded_[id];
-}
-
-std::string SpmTokenizer::Decode(std::span<const int32_t> ids, bool render_special) const {
-  std::string out;
-  for (int32_t id : ids) {
-    if (id < 0 || id >= vocab_size()) continue;
-    if (render_[id] == Render::kAlways || (render_[id] == Render::kIfSpecial && render_special)) {
-      out += decoded_[id];
-    }
-  }
-  return out;
-}
-
-bool SpmTokenizer::IsEndOfGeneration(int32_t id) const {
-  return id >= 0 && id < vocab_size() && end_of_generation_[id];
-}
-
-std::optional<int32_t> SpmTokenizer::FindToken(std::string_view text) const { return Lookup(text); }
 
 }  // namespace llmw

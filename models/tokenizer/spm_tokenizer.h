@@ -18,7 +18,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "models/tokenizer/special_tokens.h"
+#include "models/tokenizer/token_table.h"
 #include "models/tokenizer/tokenizer.h"
 
 namespace llmw {
@@ -41,38 +41,32 @@ class SpmTokenizer final : public Tokenizer {
 
   std::vector<int32_t> Encode(std::string_view text, bool add_bos,
                               bool parse_special) const override;
-  std::string TokenText(int32_t id) const override;
+  std::string TokenText(int32_t id) const override { return table_.TokenText(id); }
   // Every token as it reads, a leading space included (as the reference streams tokens): with
   // add_space_prefix, the text of Encode(s) decodes to " " + s.
-  std::string Decode(std::span<const int32_t> ids, bool render_special) const override;
-  int32_t vocab_size() const override { return static_cast<int32_t>(texts_.size()); }
+  std::string Decode(std::span<const int32_t> ids, bool render_special) const override {
+    return table_.Decode(ids, render_special);
+  }
+  int32_t vocab_size() const override { return table_.size(); }
   std::optional<int32_t> bos_id() const override { return bos_id_; }
   std::optional<int32_t> eos_id() const override { return eos_id_; }
-  bool IsEndOfGeneration(int32_t id) const override;
-  std::optional<int32_t> FindToken(std::string_view text) const override;
+  bool IsEndOfGeneration(int32_t id) const override { return table_.IsEndOfGeneration(id); }
+  std::optional<int32_t> FindToken(std::string_view text) const override {
+    return table_.Find(text);
+  }
 
   bool add_space_prefix() const { return add_space_prefix_; }
 
  private:
-  enum class Render : uint8_t { kNever, kAlways, kIfSpecial };
-
   SpmTokenizer() = default;
   absl::Status Init(SpmVocab vocab);
-  void AddTokens(const std::vector<TokenType>& types);
   // Merges `text` (spaces already escaped) and appends its tokens.
   void EncodeRun(std::string_view text, std::vector<int32_t>* out) const;
   void AppendSymbol(std::string_view symbol, std::vector<int32_t>* out) const;
-  std::optional<int32_t> Lookup(std::string_view text) const;
 
-  std::vector<std::string> texts_;    // vocabulary entries
-  std::vector<float> scores_;         // one per token
-  std::vector<std::string> decoded_;  // the bytes each token stands for
-  std::vector<Render> render_;        // whether Decode shows each token
-  std::vector<uint8_t> end_of_generation_;
-  absl::flat_hash_map<std::string, int32_t> ids_;  // vocabulary entry → id
-  std::array<int32_t, 256> byte_ids_{};            // `<0xXX>` token of each byte, or -1
-
-  SpecialTokens specials_;
+  TokenTable table_;
+  std::vector<float> scores_;            // one per token
+  std::array<int32_t, 256> byte_ids_{};  // `<0xXX>` token of each byte, or -1
 
   std::optional<int32_t> bos_id_, eos_id_, unk_id_;
   bool add_bos_ = true, add_eos_ = false, add_space_prefix_ = true;
