@@ -29,14 +29,9 @@ std::vector<float> RopeInverseFrequencies(int64_t rope_dim, float base,
 LlamaModel::LlamaModel(ModelInfo info, LlamaConfig config, LlamaWeights weights,
                        std::unique_ptr<Tokenizer> tokenizer, std::shared_ptr<const void> storage,
                        cpu::ThreadPool& pool, const LoadOptions& options)
-    : info_(std::move(info)),
+    : DecoderModel(std::move(info), std::move(tokenizer), std::move(storage), pool, options),
       config_(config),
-      weights_(std::move(weights)),
-      tokenizer_(std::move(tokenizer)),
-      storage_(std::move(storage)),
-      pool_(pool),
-      max_batch_tokens_(options.max_batch_tokens),
-      matmul_(pool, options.reference_matmul) {
+      weights_(std::move(weights)) {
   const int64_t n = max_batch_tokens_;
   const int64_t q_width = config_.n_heads * config_.head_dim;
   const int64_t kv_width = config_.n_kv_heads * config_.head_dim;
@@ -60,11 +55,7 @@ KvCacheShape LlamaModel::kv_shape() const {
 }
 
 absl::Status LlamaModel::Forward(const ForwardBatch& batch, KvCache& kv, std::span<float> logits) {
-  if (absl::Status s = ValidateBatch(batch, kv, logits, max_batch_tokens_, config_.context_length,
-                                     config_.vocab_size);
-      !s.ok()) {
-    return s;
-  }
+  if (absl::Status s = Validate(batch, kv, logits); !s.ok()) return s;
   const int64_t n_tokens = batch.num_tokens();
   LayOutBatch(batch, ws_.tokens.data(), ws_.positions.data());
   EmbedTokens(weights_.token_embd, ws_.tokens.data(), n_tokens, config_.hidden, ws_.x.data());

@@ -18,14 +18,9 @@ namespace llmw {
 Phi2Model::Phi2Model(ModelInfo info, Phi2Config config, Phi2Weights weights,
                      std::unique_ptr<Tokenizer> tokenizer, std::shared_ptr<const void> storage,
                      cpu::ThreadPool& pool, const LoadOptions& options)
-    : info_(std::move(info)),
+    : DecoderModel(std::move(info), std::move(tokenizer), std::move(storage), pool, options),
       config_(config),
-      weights_(std::move(weights)),
-      tokenizer_(std::move(tokenizer)),
-      storage_(std::move(storage)),
-      pool_(pool),
-      max_batch_tokens_(options.max_batch_tokens),
-      matmul_(pool, options.reference_matmul) {
+      weights_(std::move(weights)) {
   const int64_t n = max_batch_tokens_;
   const int64_t q_width = config_.n_heads * config_.head_dim;
   const int64_t kv_width = config_.n_kv_heads * config_.head_dim;
@@ -50,11 +45,7 @@ KvCacheShape Phi2Model::kv_shape() const {
 }
 
 absl::Status Phi2Model::Forward(const ForwardBatch& batch, KvCache& kv, std::span<float> logits) {
-  if (absl::Status s = ValidateBatch(batch, kv, logits, max_batch_tokens_, config_.context_length,
-                                     config_.vocab_size);
-      !s.ok()) {
-    return s;
-  }
+  if (absl::Status s = Validate(batch, kv, logits); !s.ok()) return s;
   const int64_t n = batch.num_tokens();
   LayOutBatch(batch, ws_.tokens.data(), ws_.positions.data());
   EmbedTokens(weights_.token_embd, ws_.tokens.data(), n, config_.hidden, ws_.x.data());

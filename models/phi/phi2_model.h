@@ -5,24 +5,20 @@
 #include <vector>
 
 #include "kernels/cpu/thread_pool.h"
-#include "models/decoder_steps.h"
+#include "models/decoder_model.h"
 #include "models/load_options.h"
-#include "models/model.h"
 #include "models/phi/phi2_config.h"
 
 namespace llmw {
 
-class Phi2Model : public Model {
+class Phi2Model : public DecoderModel {
  public:
   // `storage` keeps the memory the weight tensors point into alive.
   Phi2Model(ModelInfo info, Phi2Config config, Phi2Weights weights,
             std::unique_ptr<Tokenizer> tokenizer, std::shared_ptr<const void> storage,
             cpu::ThreadPool& pool, const LoadOptions& options);
 
-  const ModelInfo& info() const override { return info_; }
-  const Tokenizer& tokenizer() const override { return *tokenizer_; }
   KvCacheShape kv_shape() const override;
-  int64_t max_batch_tokens() const override { return max_batch_tokens_; }
   absl::Status Forward(const ForwardBatch& batch, KvCache& kv, std::span<float> logits) override;
 
  private:
@@ -33,14 +29,8 @@ class Phi2Model : public Model {
 
   void Layer(const Phi2LayerWeights& w, int64_t layer, const ForwardBatch& batch, KvCache& kv);
 
-  ModelInfo info_;
   Phi2Config config_;
   Phi2Weights weights_;
-  std::unique_ptr<Tokenizer> tokenizer_;
-  std::shared_ptr<const void> storage_;
-  cpu::ThreadPool& pool_;
-  int64_t max_batch_tokens_;
-  LayerMatmul matmul_;
   Workspace ws_;
 };
 

@@ -4,6 +4,9 @@
 #include <filesystem>
 #include <map>
 
+#include "absl/strings/str_cat.h"
+#include "models/tokenizer/gguf_tokenizer.h"
+
 namespace llmw {
 namespace {
 
@@ -53,6 +56,27 @@ ModelInfo GgufModelInfo(const GgufFile& file, const std::string& architecture,
     info.quantization = FileTypeName(*file_type);
   }
   return info;
+}
+
+absl::StatusOr<int64_t> GgufVocabSize(const GgufFile& file) {
+  const GgufTensorInfo* embd = file.FindTensor("token_embd.weight");
+  if (embd == nullptr || embd->dims.size() != 2) {
+    return absl::NotFoundError(
+        absl::StrCat(file.path(), ": missing 2-D tensor 'token_embd.weight'"));
+  }
+  return embd->dims[1];
+}
+
+absl::StatusOr<std::unique_ptr<Tokenizer>> GgufTokenizerFor(const GgufFile& file,
+                                                            int64_t vocab_size) {
+  absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer = TokenizerFromGguf(file);
+  if (!tokenizer.ok()) return tokenizer.status();
+  if ((*tokenizer)->vocab_size() != vocab_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(file.path(), ": tokenizer has ", (*tokenizer)->vocab_size(),
+                     " tokens but token_embd.weight has ", vocab_size, " rows"));
+  }
+  return tokenizer;
 }
 
 }  // namespace llmw

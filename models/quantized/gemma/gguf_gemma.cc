@@ -10,7 +10,6 @@
 #include "models/gemma/gemma_model.h"
 #include "models/quantized/gguf_model_info.h"
 #include "models/quantized/gguf_weights.h"
-#include "models/tokenizer/gguf_tokenizer.h"
 
 namespace llmw {
 namespace {
@@ -75,12 +74,7 @@ absl::StatusOr<GemmaConfig> ReadGgufGemmaConfig(const GgufFile& file) {
   // Scale 1/√head_dim, as llama.cpp applies for every size but 27B
   // (query_pre_attn_scalar equals head_dim for those).
   c.attention_scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-  const GgufTensorInfo* embd = file.FindTensor("token_embd.weight");
-  if (embd == nullptr || embd->dims.size() != 2) {
-    return absl::NotFoundError(
-        absl::StrCat(file.path(), ": missing 2-D tensor 'token_embd.weight'"));
-  }
-  c.vocab_size = embd->dims[1];
+  ASSIGN_OR_RETURN(c.vocab_size, GgufVocabSize(file));
   if (c.n_layers <= 0 || c.hidden <= 0 || c.ffn_hidden <= 0 || c.context_length <= 0 ||
       c.n_heads <= 0 || c.n_kv_heads <= 0 || c.n_heads % c.n_kv_heads != 0 || c.head_dim <= 0 ||
       c.head_dim % 2 != 0 || c.head_dim > cpu::kMaxAttentionHeadDim || !(c.rms_eps > 0) ||
@@ -96,12 +90,8 @@ absl::StatusOr<std::unique_ptr<Model>> LoadGgufGemma(std::shared_ptr<GgufFile> f
                                                      const LoadOptions& options) {
   ASSIGN_OR_RETURN(GemmaConfig config, ReadGgufGemmaConfig(*file));
   ASSIGN_OR_RETURN(GemmaWeights weights, LoadWeights(*file, config));
-  ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, TokenizerFromGguf(*file));
-  if (tokenizer->vocab_size() != config.vocab_size) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(file->path(), ": tokenizer has ", tokenizer->vocab_size(),
-                     " tokens but token_embd.weight has ", config.vocab_size, " rows"));
-  }
+  ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer,
+                   GgufTokenizerFor(*file, config.vocab_size));
   ModelInfo info = GgufModelInfo(*file, "gemma3", config.context_length, config.vocab_size);
   return std::unique_ptr<Model>(new GemmaModel(std::move(info), config, std::move(weights),
                                                std::move(tokenizer), std::move(file), *options.pool,

@@ -10,7 +10,6 @@
 #include "models/llama/llama_model.h"
 #include "models/quantized/gguf_model_info.h"
 #include "models/quantized/gguf_weights.h"
-#include "models/tokenizer/gguf_tokenizer.h"
 
 namespace llmw {
 namespace {
@@ -121,12 +120,7 @@ absl::StatusOr<LlamaConfig> ReadGgufLlamaConfig(const GgufFile& file, const std:
   ASSIGN_OR_RETURN(double eps, file.GetFloat(key("attention.layer_norm_rms_epsilon")));
   c.rms_eps = static_cast<float>(eps);
   ASSIGN_OR_RETURN(c.sliding_window, file.GetUintOr(key("attention.sliding_window"), 0));
-  const GgufTensorInfo* embd = file.FindTensor("token_embd.weight");
-  if (embd == nullptr || embd->dims.size() != 2) {
-    return absl::NotFoundError(
-        absl::StrCat(file.path(), ": missing 2-D tensor 'token_embd.weight'"));
-  }
-  c.vocab_size = embd->dims[1];
+  ASSIGN_OR_RETURN(c.vocab_size, GgufVocabSize(file));
   // The converter permuted llama's Q and K for adjacent pairs; qwen2 keeps
   // the Hugging Face rotate-half layout.
   c.rope_pairing = arch == "llama" ? cpu::RopePairing::kAdjacent : cpu::RopePairing::kRotateHalf;
@@ -144,12 +138,8 @@ absl::StatusOr<std::unique_ptr<Model>> LoadGgufLlamaFamily(std::shared_ptr<GgufF
         absl::StrCat(file->path(), ": LongRoPE (rope_factors_long/short) is not supported yet"));
   }
   ASSIGN_OR_RETURN(LlamaWeights weights, LoadWeights(*file, config, /*fused=*/arch == "phi3"));
-  ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, TokenizerFromGguf(*file));
-  if (tokenizer->vocab_size() != config.vocab_size) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(file->path(), ": tokenizer has ", tokenizer->vocab_size(),
-                     " tokens but token_embd.weight has ", config.vocab_size, " rows"));
-  }
+  ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer,
+                   GgufTokenizerFor(*file, config.vocab_size));
   ModelInfo info = GgufModelInfo(*file, arch, config.context_length, config.vocab_size);
   return std::unique_ptr<Model>(new LlamaModel(std::move(info), config, std::move(weights),
                                                std::move(tokenizer), std::move(file), *options.pool,

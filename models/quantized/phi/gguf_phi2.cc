@@ -8,7 +8,6 @@
 #include "models/phi/phi2_model.h"
 #include "models/quantized/gguf_model_info.h"
 #include "models/quantized/gguf_weights.h"
-#include "models/tokenizer/gguf_tokenizer.h"
 
 namespace llmw {
 namespace {
@@ -27,12 +26,7 @@ absl::StatusOr<Phi2Config> ReadConfig(const GgufFile& file) {
   c.rope_base = static_cast<float>(base);
   ASSIGN_OR_RETURN(double eps, file.GetFloat("phi2.attention.layer_norm_epsilon"));
   c.norm_eps = static_cast<float>(eps);
-  const GgufTensorInfo* embd = file.FindTensor("token_embd.weight");
-  if (embd == nullptr || embd->dims.size() != 2) {
-    return absl::NotFoundError(
-        absl::StrCat(file.path(), ": missing 2-D tensor 'token_embd.weight'"));
-  }
-  c.vocab_size = embd->dims[1];
+  ASSIGN_OR_RETURN(c.vocab_size, GgufVocabSize(file));
   if (c.n_layers <= 0 || c.hidden <= 0 || c.ffn_hidden <= 0 || c.context_length <= 0 ||
       c.n_heads <= 0 || c.n_kv_heads <= 0 || c.n_heads % c.n_kv_heads != 0 ||
       c.hidden % c.n_heads != 0 || c.head_dim > cpu::kMaxAttentionHeadDim || c.rope_dim <= 0 ||
@@ -100,12 +94,8 @@ absl::StatusOr<std::unique_ptr<Model>> LoadGgufPhi2(std::shared_ptr<GgufFile> fi
                                                     const LoadOptions& options) {
   ASSIGN_OR_RETURN(Phi2Config config, ReadConfig(*file));
   ASSIGN_OR_RETURN(Phi2Weights weights, LoadWeights(*file, config));
-  ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, TokenizerFromGguf(*file));
-  if (tokenizer->vocab_size() != config.vocab_size) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(file->path(), ": tokenizer has ", tokenizer->vocab_size(),
-                     " tokens but token_embd.weight has ", config.vocab_size, " rows"));
-  }
+  ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer,
+                   GgufTokenizerFor(*file, config.vocab_size));
   ModelInfo info = GgufModelInfo(*file, "phi2", config.context_length, config.vocab_size);
   return std::unique_ptr<Model>(new Phi2Model(std::move(info), config, std::move(weights),
                                               std::move(tokenizer), std::move(file), *options.pool,
