@@ -9,6 +9,10 @@
 #include "absl/strings/str_join.h"
 #include "kernels/status_macros.h"
 #include "models/formats/gguf_file.h"
+#include "models/gemma/hf_gemma.h"
+#include "models/hf/hf_checkpoint.h"
+#include "models/llama/hf_llama.h"
+#include "models/phi/hf_phi2.h"
 #include "models/quantized/gemma/gguf_gemma.h"
 #include "models/quantized/llama/gguf_llama.h"
 #include "models/quantized/phi/gguf_phi2.h"
@@ -27,7 +31,37 @@ const std::map<std::string, GgufLoader>& GgufLoaders() {
   return *loaders;
 }
 
+using HfLoader =
+    std::function<absl::StatusOr<std::unique_ptr<Model>>(HfCheckpoint, const LoadOptions&)>;
+
+// Keyed by config.json's model_type.
+const std::map<std::string, HfLoader>& HfLoaders() {
+  static const auto* loaders = new std::map<std::string, HfLoader>{
+      {"gemma3_text", LoadHfGemma}, {"llama", LoadHfLlama}, {"mistral", LoadHfLlama},
+      {"phi", LoadHfPhi2},          {"phi3", LoadHfLlama},  {"qwen2", LoadHfLlama},
+  };
+  return *loaders;
+}
+
+absl::StatusOr<std::unique_ptr<Model>> LoadHfDirectory(const std::string& path,
+                                                       const LoadOptions& options) {
+  ASSIGN_OR_RETURN(HfCheckpoint checkpoint, OpenHfCheckpoint(path));
+  const auto it = HfLoaders().find(checkpoint.model_type);
+  if (it == HfLoaders().end()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, "/config.json: unsupported model_type '", checkpoint.model_type,
+                     "'; supported: ", absl::StrJoin(SupportedHfModelTypes(), ", ")));
+  }
+  return it->second(std::move(checkpoint), options);
+}
+
 }  // namespace
+
+std::vector<std::string> SupportedHfModelTypes() {
+  std::vector<std::string> names;
+  for (const auto& [name, loader] : HfLoaders()) names.push_back(name);
+  return names;
+}
 
 std::vector<std::string> SupportedGgufArchitectures() {
   std::vector<std::string> names;
@@ -42,10 +76,7 @@ absl::StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path,
     return absl::InvalidArgumentError("LoadModel: max_batch_tokens must be positive");
   }
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    return absl::UnimplementedError(absl::StrCat(
-        path, ": Hugging Face safetensors directories are not supported yet; pass a .gguf file"));
-  }
+  if (std::filesystem::is_directory(path, ec)) return LoadHfDirectory(path, options);
   ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> opened, GgufFile::Open(path));
   std::shared_ptr<GgufFile> file = std::move(opened);
   ASSIGN_OR_RETURN(std::string_view arch, file->GetString("general.architecture"));

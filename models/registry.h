@@ -1,6 +1,7 @@
 // Picks the model module for a checkpoint and loads it: a .gguf file by its
-// `general.architecture`. Unknown architectures are refused with the list of
-// supported ones.
+// `general.architecture`, a Hugging Face directory (config.json, safetensors,
+// tokenizer files) by config.json's `model_type`. Unknown architectures are
+// refused with the list of supported ones.
 #pragma once
 
 #include <memory>
@@ -18,5 +19,7 @@ absl::StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path,
 
 // GGUF architectures LoadModel accepts.
 std::vector<std::string> SupportedGgufArchitectures();
+// Hugging Face model types LoadModel accepts.
+std::vector<std::string> SupportedHfModelTypes();
 
 }  // namespace llmw

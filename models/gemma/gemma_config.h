@@ -24,15 +24,15 @@ struct GemmaConfig {
   float rope_base_local = 1e4f;
   float rope_scale_global = 1;  // positions are divided by this on global layers
   int64_t sliding_window = 0;
-  int64_t global_every = 6;  // layer il is global when (il + 1) % global_every == 0
+  std::vector<bool> global_layers;  // per layer: full attention and the global RoPE base
   int64_t context_length = 0;
   int64_t vocab_size = 0;
 
-  bool IsGlobal(int64_t layer) const { return (layer + 1) % global_every == 0; }
+  bool IsGlobal(int64_t layer) const { return global_layers[layer]; }
 };
 
-// Norm weights are used as stored: the GGUF converter already added the 1 of
-// Gemma's (1 + w) RMSNorm.
+// Norm weights are the whole multiplier: the GGUF converter already added the 1
+// of Gemma's (1 + w) RMSNorm; the safetensors loader adds it.
 struct GemmaLayerWeights {
   std::vector<float> attn_norm;            // [hidden]
   Tensor wq;                               // [n_heads * head_dim, hidden]

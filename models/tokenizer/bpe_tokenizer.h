@@ -3,8 +3,6 @@
 // by pair, lowest merge rank first. Built from a plain vocabulary, independent of file formats.
 #pragma once
 
-#include <array>
-#include <bitset>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -13,9 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "models/tokenizer/bpe_model.h"
 #include "models/tokenizer/pretokenizer.h"
 #include "models/tokenizer/token_table.h"
 #include "models/tokenizer/tokenizer.h"
@@ -55,29 +52,17 @@ class BpeTokenizer final : public Tokenizer {
   PreTokenizer pre_tokenizer() const { return pre_; }
 
  private:
-  struct Merge {
-    uint32_t rank;
-    int32_t result;
-  };
-
   BpeTokenizer() = default;
   absl::Status Init(BpeVocab vocab);
   absl::Status AddMerges(const std::vector<std::string>& merges);
   void EncodeRaw(std::string_view text, std::vector<int32_t>* out) const;
-  void EncodeWord(std::string_view word, std::vector<int32_t>* out) const;
-  void MergeWord(std::string_view word, std::vector<int32_t>* out) const;
 
   TokenTable table_;
-  absl::flat_hash_map<uint64_t, Merge> merges_;  // (left id << 32 | right id) → merge
-  std::array<int32_t, 256> byte_ids_{};          // token of each single byte, or -1
+  BpeModel model_;  // reads table_
 
   PreTokenizer pre_ = PreTokenizer::kGpt2;
-  std::optional<int32_t> bos_id_, eos_id_, unk_id_;
+  std::optional<int32_t> bos_id_, eos_id_;
   bool add_bos_ = false, add_eos_ = false;
-
-  // Recent words → ids. Bounded: cleared when full.
-  mutable absl::Mutex cache_mu_;
-  mutable absl::flat_hash_map<std::string, std::vector<int32_t>> cache_ ABSL_GUARDED_BY(cache_mu_);
 };
 
 }  // namespace llmw

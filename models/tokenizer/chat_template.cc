@@ -1,65 +1,34 @@
-// ChatML (<|im_start|>role\ncontent<|im_end|>\n), as used by SmolLM2 and
-// Qwen, including a default system message when the template injects one.
+// Recognises a chat template's family from its text and hands the rendering
+// to that family's renderer.
 #include "models/tokenizer/chat_template.h"
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
+#include "models/tokenizer/chat_families.h"
+#include "models/tokenizer/chat_template_util.h"
 
 namespace llmw {
-namespace {
 
-class ChatMlTemplate : public ChatTemplate {
- public:
-  explicit ChatMlTemplate(std::string default_system)
-      : default_system_(std::move(default_system)) {}
-
-  std::string Render(const std::vector<ChatMessage>& messages,
-                     bool add_generation_prompt) const override {
-    std::string out;
-    const bool has_system = !messages.empty() && messages[0].role == "system";
-    if (!has_system && !default_system_.empty()) {
-      absl::StrAppend(&out, "<|im_start|>system\n", default_system_, "<|im_end|>\n");
-    }
-    for (const ChatMessage& m : messages) {
-      absl::StrAppend(&out, "<|im_start|>", m.role, "\n", m.content, "<|im_end|>\n");
-    }
-    if (add_generation_prompt) out += "<|im_start|>assistant\n";
-    return out;
-  }
-
- private:
-  std::string default_system_;
-};
-
-// The system text a ChatML template inserts when the conversation has none:
-// the literal between "<|im_start|>system\n" and "<|im_end|>", when the
-// template guards it with a test on the first message's role.
-std::string DefaultSystemMessage(const std::string& text) {
-  if (text.find("messages[0]['role'] != 'system'") == std::string::npos) return "";
-  for (const std::string opening : {"<|im_start|>system\n", "<|im_start|>system\\n"}) {
-    const size_t start = text.find(opening);
-    if (start == std::string::npos) continue;
-    const size_t body = start + opening.size();
-    const size_t end = text.find("<|im_end|>", body);
-    if (end == std::string::npos) return "";
-    return absl::StrReplaceAll(text.substr(body, end - body), {{"\\n", "\n"}});
-  }
-  return "";
+absl::StatusOr<std::string> ChatTemplate::Render(const std::vector<ChatMessage>& messages,
+                                                 bool add_generation_prompt) const {
+  if (messages.empty()) return absl::InvalidArgumentError("the chat has no messages");
+  return RenderMessages(messages, add_generation_prompt);
 }
 
-}  // namespace
-
 absl::StatusOr<std::unique_ptr<ChatTemplate>> ChatTemplateFromText(
-    const std::string& template_text) {
-  if (template_text.find("<|im_start|>") != std::string::npos) {
-    return std::make_unique<ChatMlTemplate>(DefaultSystemMessage(template_text));
-  }
+    const std::string& template_text, const ChatTemplateContext& context) {
   if (template_text.empty()) {
     return absl::InvalidArgumentError("the model has no chat template");
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("unrecognised chat template (supported: ChatML); it starts with: ",
-                   template_text.substr(0, 80)));
+  const std::string canonical = chat::Canonical(template_text);
+  for (auto family : {chat::ChatMlTemplate, chat::Llama3Template, chat::InstTemplate,
+                      chat::TaggedTemplate, chat::GemmaTemplate}) {
+    if (std::unique_ptr<ChatTemplate> renderer = family(canonical, context)) return renderer;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unrecognised chat template (supported: ChatML as in SmolLM2 and Qwen2/2.5, Llama 2, "
+      "Llama 3/3.1/3.2, Mistral Instruct v0.1-v0.3, Phi-3/3.5, Zephyr/TinyLlama, Gemma 1-3); "
+      "it starts with: ",
+      template_text.substr(0, 80)));
 }
 
 }  // namespace llmw

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -45,12 +46,19 @@ class CodePoints {
   std::vector<size_t> offsets_;  // byte offset of each code point, then the text size
 };
 
-char32_t AsciiLower(char32_t c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+enum class Case { kExact, kAscii, kUnicode };
+
+char32_t Lower(char32_t c, Case fold) {
+  if (fold == Case::kExact) return c;
+  if (c >= 'A' && c <= 'Z') return c + 32;
+  if (fold == Case::kUnicode && c == 0x17F) return 's';  // the only other fold in these words
+  return c;
+}
 
 // 's|'t|'re|'ve|'m|'ll|'d at `pos`: the end of the match, or `pos` when none.
-size_t MatchContraction(const CodePoints& t, size_t pos, size_t end, bool any_case) {
+size_t MatchContraction(const CodePoints& t, size_t pos, size_t end, Case fold) {
   if (t.cp(pos, end) != '\'') return pos;
-  auto at = [&](size_t p) { return any_case ? AsciiLower(t.cp(p, end)) : t.cp(p, end); };
+  auto at = [&](size_t p) { return Lower(t.cp(p, end), fold); };
   const char32_t a = at(pos + 1);
   if (a == 's' || a == 't' || a == 'm' || a == 'd') return pos + 2;
   const char32_t b = at(pos + 2);
@@ -68,7 +76,7 @@ size_t MatchSpaces(const CodePoints& t, size_t pos, size_t end) {
 }
 
 size_t MatchGpt2(const CodePoints& t, size_t pos, size_t end) {
-  if (size_t m = MatchContraction(t, pos, end, false); m != pos) return m;
+  if (size_t m = MatchContraction(t, pos, end, Case::kExact); m != pos) return m;
   const size_t p = pos + (t.cp(pos, end) == ' ' ? 1 : 0);
   for (uint8_t cls : {kLetter, kNumber}) {
     if (t.Is(p, end, cls)) {
@@ -85,8 +93,8 @@ size_t MatchGpt2(const CodePoints& t, size_t pos, size_t end) {
   return MatchSpaces(t, pos, end);
 }
 
-size_t MatchLlama3(const CodePoints& t, size_t pos, size_t end, size_t max_digits) {
-  if (size_t m = MatchContraction(t, pos, end, true); m != pos) return m;
+size_t MatchLlama3(const CodePoints& t, size_t pos, size_t end, size_t max_digits, Case fold) {
+  if (size_t m = MatchContraction(t, pos, end, fold); m != pos) return m;
   const char32_t c = t.cp(pos, end);
   const bool newline = c == '\r' || c == '\n';
   // [^\r\n\p{L}\p{N}]?\p{L}+
@@ -118,24 +126,24 @@ size_t MatchLlama3(const CodePoints& t, size_t pos, size_t end, size_t max_digit
   return MatchSpaces(t, pos, end);
 }
 
-size_t Match(PreTokenizer kind, const CodePoints& t, size_t pos, size_t end) {
+size_t Match(PreTokenizer kind, const CodePoints& t, size_t pos, size_t end, Case fold) {
   switch (kind) {
     case PreTokenizer::kGpt2:
     case PreTokenizer::kSmolLm:
       return MatchGpt2(t, pos, end);
     case PreTokenizer::kLlama3:
-      return MatchLlama3(t, pos, end, 3);
+      return MatchLlama3(t, pos, end, 3, fold);
     case PreTokenizer::kQwen2:
-      return MatchLlama3(t, pos, end, 1);
+      return MatchLlama3(t, pos, end, 1, fold);
   }
   return end;
 }
 
 // Splits code points [begin, end) and appends the pieces.
-void Split(PreTokenizer kind, const CodePoints& t, std::string_view text, size_t begin, size_t end,
-           std::vector<std::string_view>* out) {
+void Split(PreTokenizer kind, Case fold, const CodePoints& t, std::string_view text, size_t begin,
+           size_t end, std::vector<std::string_view>* out) {
   for (size_t pos = begin; pos < end;) {
-    size_t next = Match(kind, t, pos, end);
+    size_t next = Match(kind, t, pos, end, fold);
     if (next <= pos) next = pos + 1;  // every code point matches some alternative; be safe
     out->push_back(text.substr(t.offset(pos), t.offset(next) - t.offset(pos)));
     pos = next;
@@ -154,17 +162,36 @@ absl::StatusOr<PreTokenizer> PreTokenizerFromName(std::string_view name) {
                    "'; supported: gpt-2, phi-2, smollm, llama-bpe, llama3, qwen2"));
 }
 
-std::vector<std::string_view> PreTokenize(PreTokenizer kind, std::string_view text) {
+std::optional<PreTokenizer> PreTokenizerFromRegex(std::string_view regex) {
+  static constexpr std::pair<std::string_view, PreTokenizer> kKnown[] = {
+      {R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)",
+       PreTokenizer::kGpt2},
+      {R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|)"
+       R"( ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)",
+       PreTokenizer::kLlama3},
+      {R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}|)"
+       R"( ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)",
+       PreTokenizer::kQwen2},
+  };
+  for (const auto& [text, kind] : kKnown) {
+    if (regex == text) return kind;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string_view> PreTokenize(PreTokenizer kind, std::string_view text,
+                                          bool unicode_case) {
   const CodePoints t(text);
+  const Case fold = unicode_case ? Case::kUnicode : Case::kAscii;
   std::vector<std::string_view> pieces;
   if (kind != PreTokenizer::kSmolLm) {
-    Split(kind, t, text, 0, t.size(), &pieces);
+    Split(kind, fold, t, text, 0, t.size(), &pieces);
     return pieces;
   }
   size_t begin = 0;
   for (size_t pos = 0; pos <= t.size(); ++pos) {
     if (pos < t.size() && !t.Is(pos, t.size(), kNumber)) continue;
-    Split(kind, t, text, begin, pos, &pieces);
+    Split(kind, fold, t, text, begin, pos, &pieces);
     if (pos < t.size())
       pieces.push_back(text.substr(t.offset(pos), t.offset(pos + 1) - t.offset(pos)));
     begin = pos + 1;

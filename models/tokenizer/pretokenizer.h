@@ -3,6 +3,7 @@
 // semantics of its regex (leftmost alternative first, greedy), not a regex engine.
 #pragma once
 
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -27,8 +28,15 @@ enum class PreTokenizer {
 // "qwen2". INVALID_ARGUMENT naming the value and listing these for any other.
 absl::StatusOr<PreTokenizer> PreTokenizerFromName(std::string_view name);
 
+// From a tokenizer.json Split regex, exactly as the models publish it: GPT-2's, Llama 3's and
+// Qwen2's (whose contractions are written (?i:'s|'t|...)). nullopt for any other.
+std::optional<PreTokenizer> PreTokenizerFromRegex(std::string_view regex);
+
 // Splits `text` into consecutive non-empty pieces that cover it. The text is read as UTF-8 with
 // DecodeUtf8Lenient; pass text cleaned by CleanUtf8ForEncoding to get the reference's pieces.
-std::vector<std::string_view> PreTokenize(PreTokenizer kind, std::string_view text);
+// `unicode_case`: the case-insensitive contractions of kLlama3 and kQwen2 fold Unicode case as
+// the published (?i:...) regex does, so that 'ſ (U+017F) counts as 's; llama.cpp folds ASCII.
+std::vector<std::string_view> PreTokenize(PreTokenizer kind, std::string_view text,
+                                          bool unicode_case = false);
 
 }  // namespace llmw

@@ -39,15 +39,18 @@ absl::Status TokenTable::Build(TokenTableSpec spec) {
     const TokenType type = spec.types.empty() ? TokenType::kNormal : spec.types[i];
     const std::string& text = texts_[i];
     ids_.insert_or_assign(text, id);  // on duplicates the last one wins, as in the reference
+    auto special_text = [&] {
+      return spec.decode_all ? spec.decode(type, text).value_or(text) : text;
+    };
     switch (type) {
       case TokenType::kControl:
       case TokenType::kUnknown:
-        decoded_[i] = text;
+        decoded_[i] = special_text();
         render_[i] = Render::kIfSpecial;
         specials_.Add(id, text, /*control=*/true);
         break;
       case TokenType::kUserDefined:
-        decoded_[i] = text;
+        decoded_[i] = special_text();
         render_[i] = Render::kAlways;
         specials_.Add(id, text, /*control=*/false);
         break;

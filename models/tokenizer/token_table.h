@@ -28,6 +28,9 @@ struct TokenTableSpec {
   std::vector<std::optional<int32_t>> end_of_generation_ids;
   // The bytes a normal (or byte) token stands for; nullopt: it is never shown.
   std::function<std::optional<std::string>(TokenType type, std::string_view text)> decode;
+  // Control, unknown and user-defined tokens decode through `decode` too (as tokenizer.json
+  // decoders treat every token) instead of standing for their text.
+  bool decode_all = false;
 };
 
 class TokenTable {

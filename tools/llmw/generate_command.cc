@@ -14,6 +14,7 @@
 #include "kernels/cpu/thread_pool.h"
 #include "kernels/status_macros.h"
 #include "models/registry.h"
+#include "models/tokenizer/chat_prompt.h"
 #include "models/tokenizer/chat_template.h"
 #include "models/tokenizer/stream_decoder.h"
 #include "tools/llmw/remote_generate.h"
@@ -98,9 +99,12 @@ absl::StatusOr<GenerateOptions> ReadOptions(const std::vector<std::string>& args
 absl::StatusOr<std::vector<int32_t>> PromptTokens(const Model& model, const GenerateOptions& o) {
   if (!o.chat) return model.tokenizer().Encode(o.prompt, /*add_bos=*/true, /*parse_special=*/false);
   ASSIGN_OR_RETURN(std::unique_ptr<ChatTemplate> chat_template,
-                   ChatTemplateFromText(model.info().chat_template));
-  const std::string text = chat_template->Render({{"user", o.prompt}}, true);
-  return model.tokenizer().Encode(text, /*add_bos=*/true, /*parse_special=*/true);
+                   ChatTemplateFromText(model.info().chat_template,
+                                        ChatContextOf(model.tokenizer())));
+  const std::vector<ChatMessage> messages = {{"user", o.prompt}};
+  ASSIGN_OR_RETURN(const std::string text,
+                   chat_template->Render(messages, /*add_generation_prompt=*/true));
+  return EncodeChatPrompt(model.tokenizer(), text, /*add_special=*/true);
 }
 
 absl::Status Generate(const GenerateOptions& o) {

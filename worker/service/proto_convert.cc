@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kernels/status_macros.h"
+#include "models/tokenizer/chat_prompt.h"
 #include "models/tokenizer/stream_decoder.h"
 
 namespace llmw {
@@ -26,8 +27,9 @@ absl::StatusOr<std::vector<int32_t>> TextOrChatTokens(const Request& request,
     for (const pb::ChatMessage& m : request.chat().messages()) {
       messages.push_back({m.role(), m.content()});
     }
-    return tokenizer.Encode(model.chat_template->Render(messages, true), add_special,
-                            /*parse_special=*/true);
+    ASSIGN_OR_RETURN(const std::string prompt,
+                     model.chat_template->Render(messages, /*add_generation_prompt=*/true));
+    return EncodeChatPrompt(tokenizer, prompt, add_special);
   }
   return tokenizer.Encode(request.prompt(), add_special, /*parse_special=*/false);
 }

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "kernels/status_macros.h"
 #include "models/registry.h"
+#include "models/tokenizer/chat_prompt.h"
 
 namespace llmw {
 
@@ -56,8 +57,8 @@ absl::Status ModelSet::Add(const ModelSpec& spec, cpu::ThreadPool& pool,
                         absl::StrCat("model '", spec.name, "': ", engine.status().message()));
   }
   served->engine = std::move(*engine);
-  absl::StatusOr<std::unique_ptr<ChatTemplate>> chat_template =
-      ChatTemplateFromText(served->model->info().chat_template);
+  absl::StatusOr<std::unique_ptr<ChatTemplate>> chat_template = ChatTemplateFromText(
+      served->model->info().chat_template, ChatContextOf(served->model->tokenizer()));
   if (chat_template.ok()) {
     served->chat_template = std::move(*chat_template);
   } else {

@@ -9,14 +9,16 @@
 #include "kernels/status_macros.h"
 #include "models/gemma/gemma_model.h"
 #include "models/quantized/gguf_model_info.h"
-#include "models/quantized/gguf_weights.h"
+#include "models/weight_table.h"
 
 namespace llmw {
 namespace {
 
 constexpr float kLocalRopeBase = 10000.0f;
+constexpr int64_t kGlobalEvery = 6;
+constexpr int64_t kMaxLayers = 1024;
 
-absl::StatusOr<GemmaLayerWeights> LoadLayer(const GgufWeights& weights, const GemmaConfig& c,
+absl::StatusOr<GemmaLayerWeights> LoadLayer(const WeightTable& weights, const GemmaConfig& c,
                                             int64_t layer) {
   const std::string p = absl::StrCat("blk.", layer, ".");
   const int64_t q_width = c.n_heads * c.head_dim;
@@ -40,7 +42,7 @@ absl::StatusOr<GemmaLayerWeights> LoadLayer(const GgufWeights& weights, const Ge
 }
 
 absl::StatusOr<GemmaWeights> LoadWeights(const GgufFile& file, const GemmaConfig& c) {
-  const GgufWeights weights(file);
+  const WeightTable weights = GgufWeightTable(file);
   GemmaWeights w;
   ASSIGN_OR_RETURN(w.token_embd, weights.Matrix("token_embd.weight", {c.vocab_size, c.hidden}));
   ASSIGN_OR_RETURN(w.output_norm, weights.Vector("output_norm.weight", c.hidden));
@@ -78,10 +80,14 @@ absl::StatusOr<GemmaConfig> ReadGgufGemmaConfig(const GgufFile& file) {
   if (c.n_layers <= 0 || c.hidden <= 0 || c.ffn_hidden <= 0 || c.context_length <= 0 ||
       c.n_heads <= 0 || c.n_kv_heads <= 0 || c.n_heads % c.n_kv_heads != 0 || c.head_dim <= 0 ||
       c.head_dim % 2 != 0 || c.head_dim > cpu::kMaxAttentionHeadDim || !(c.rms_eps > 0) ||
-      !(c.rope_base_global > 0) || !(c.rope_scale_global > 0)) {
+      !(c.rope_base_global > 0) || !(c.rope_scale_global > 0) || c.n_layers > kMaxLayers) {
     return absl::InvalidArgumentError(absl::StrCat(
         file.path(), ": inconsistent gemma3 hyper-parameters (layers ", c.n_layers, ", hidden ",
         c.hidden, ", heads ", c.n_heads, "/", c.n_kv_heads, ", head_dim ", c.head_dim, ")"));
+  }
+  // llama.cpp's rule for gemma3 files: every 6th layer is global.
+  for (int64_t layer = 0; layer < c.n_layers; ++layer) {
+    c.global_layers.push_back((layer + 1) % kGlobalEvery == 0);
   }
   return c;
 }

@@ -9,12 +9,12 @@
 #include "kernels/status_macros.h"
 #include "models/llama/llama_model.h"
 #include "models/quantized/gguf_model_info.h"
-#include "models/quantized/gguf_weights.h"
+#include "models/weight_table.h"
 
 namespace llmw {
 namespace {
 
-absl::StatusOr<LlamaLayerWeights> LoadLayer(const GgufWeights& weights, const LlamaConfig& c,
+absl::StatusOr<LlamaLayerWeights> LoadLayer(const WeightTable& weights, const LlamaConfig& c,
                                             bool fused, int64_t layer) {
   const std::string p = absl::StrCat("blk.", layer, ".");
   const int64_t q_width = c.n_heads * c.head_dim;
@@ -52,7 +52,7 @@ absl::StatusOr<LlamaLayerWeights> LoadLayer(const GgufWeights& weights, const Ll
 }
 
 absl::StatusOr<LlamaWeights> LoadWeights(const GgufFile& file, const LlamaConfig& c, bool fused) {
-  const GgufWeights weights(file);
+  const WeightTable weights = GgufWeightTable(file);
   LlamaWeights w;
   ASSIGN_OR_RETURN(w.token_embd, weights.Matrix("token_embd.weight", {c.vocab_size, c.hidden}));
   ASSIGN_OR_RETURN(w.output_norm, weights.Vector("output_norm.weight", c.hidden));

@@ -7,7 +7,7 @@
 #include "kernels/status_macros.h"
 #include "models/phi/phi2_model.h"
 #include "models/quantized/gguf_model_info.h"
-#include "models/quantized/gguf_weights.h"
+#include "models/weight_table.h"
 
 namespace llmw {
 namespace {
@@ -38,7 +38,7 @@ absl::StatusOr<Phi2Config> ReadConfig(const GgufFile& file) {
   return c;
 }
 
-absl::StatusOr<Phi2LayerWeights> LoadLayer(const GgufWeights& weights, const Phi2Config& c,
+absl::StatusOr<Phi2LayerWeights> LoadLayer(const WeightTable& weights, const Phi2Config& c,
                                            int64_t layer) {
   const std::string p = absl::StrCat("blk.", layer, ".");
   const int64_t q_width = c.n_heads * c.head_dim;
@@ -74,7 +74,7 @@ absl::StatusOr<Phi2LayerWeights> LoadLayer(const GgufWeights& weights, const Phi
 }
 
 absl::StatusOr<Phi2Weights> LoadWeights(const GgufFile& file, const Phi2Config& c) {
-  const GgufWeights weights(file);
+  const WeightTable weights = GgufWeightTable(file);
   Phi2Weights w;
   ASSIGN_OR_RETURN(w.token_embd, weights.Matrix("token_embd.weight", {c.vocab_size, c.hidden}));
   ASSIGN_OR_RETURN(w.output_norm_w, weights.Vector("output_norm.weight", c.hidden));

@@ -1,0 +1,64 @@
+// Opens the parts of a Hugging Face model directory every family needs.
+#include "models/hf/hf_checkpoint.h"
+
+#include <filesystem>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "kernels/status_macros.h"
+#include "models/tokenizer/hf_tokenizer.h"
+
+namespace llmw {
+
+absl::StatusOr<HfCheckpoint> OpenHfCheckpoint(const std::string& directory) {
+  const std::string config_path = (std::filesystem::path(directory) / "config.json").string();
+  ASSIGN_OR_RETURN(HfConfig config, HfConfig::Read(config_path));
+  ASSIGN_OR_RETURN(std::string model_type, config.StringOr("model_type", ""));
+  if (model_type.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(config_path, ": missing 'model_type'"));
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<SafetensorsCheckpoint> weights,
+                   SafetensorsCheckpoint::Open(directory));
+  return HfCheckpoint{directory, std::move(config), std::move(model_type), std::move(weights)};
+}
+
+ModelInfo HfModelInfo(const HfCheckpoint& checkpoint, int64_t context_length, int64_t vocab_size) {
+  ModelInfo info;
+  std::filesystem::path path(checkpoint.directory);
+  if (!path.has_filename()) path = path.parent_path();  // "dir/" names "dir"
+  info.name = path.filename().string();
+  info.architecture = checkpoint.model_type;
+  info.context_length = context_length;
+  info.vocab_size = vocab_size;
+  std::map<DType, int64_t> params_by_type;
+  for (std::string_view name : checkpoint.weights->tensor_names()) {
+    const SafetensorsTensor* t = checkpoint.weights->Find(name);
+    int64_t elems = 1;
+    for (int64_t d : t->shape) elems *= d;
+    info.n_params += elems;
+    if (t->shape.size() >= 2 && t->type) params_by_type[*t->type] += elems;
+  }
+  int64_t best = -1;
+  for (const auto& [type, elems] : params_by_type) {
+    if (elems > best) {
+      best = elems;
+      info.quantization = std::string(DTypeName(type));
+    }
+  }
+  return info;
+}
+
+absl::StatusOr<std::unique_ptr<Tokenizer>> HfTokenizerFor(const HfCheckpoint& checkpoint,
+                                                          int64_t vocab_size, ModelInfo& info) {
+  ASSIGN_OR_RETURN(HfTokenizerFiles files, LoadHfTokenizer(checkpoint.directory));
+  // Embeddings may have more rows than the tokenizer has tokens (padded vocabularies), never fewer.
+  if (files.tokenizer->vocab_size() > vocab_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(checkpoint.directory, ": the tokenizer has ", files.tokenizer->vocab_size(),
+                     " tokens but config.json's vocab_size is ", vocab_size));
+  }
+  info.chat_template = std::move(files.chat_template);
+  return std::move(files.tokenizer);
+}
+
+}  // namespace llmw

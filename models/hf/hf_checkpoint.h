@@ -1,0 +1,34 @@
+// A Hugging Face model directory opened for a family loader: config.json, the
+// safetensors weights (single file or sharded) and the tokenizer files.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "models/formats/safetensors_checkpoint.h"
+#include "models/hf/hf_config.h"
+#include "models/model.h"
+#include "models/tokenizer/tokenizer.h"
+
+namespace llmw {
+
+struct HfCheckpoint {
+  std::string directory;
+  HfConfig config;  // config.json
+  std::string model_type;
+  std::shared_ptr<SafetensorsCheckpoint> weights;
+};
+
+// Reads `directory`/config.json (its `model_type` must be a string) and opens the weights.
+absl::StatusOr<HfCheckpoint> OpenHfCheckpoint(const std::string& directory);
+
+// Name (the directory's), architecture (model_type), dominant dtype and parameter count.
+ModelInfo HfModelInfo(const HfCheckpoint& checkpoint, int64_t context_length, int64_t vocab_size);
+
+// The directory's tokenizer, whose ids must fit a `vocab_size`-row embedding;
+// the chat template it carries goes into `info`.
+absl::StatusOr<std::unique_ptr<Tokenizer>> HfTokenizerFor(const HfCheckpoint& checkpoint,
+                                                          int64_t vocab_size, ModelInfo& info);
+
+}  // namespace llmw
