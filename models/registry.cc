@@ -45,13 +45,14 @@ const std::map<std::string, HfLoader>& HfLoaders() {
 
 absl::StatusOr<std::unique_ptr<Model>> LoadHfDirectory(const std::string& path,
                                                        const LoadOptions& options) {
-  ASSIGN_OR_RETURN(HfCheckpoint checkpoint, OpenHfCheckpoint(path));
+  ASSIGN_OR_RETURN(HfCheckpoint checkpoint, ReadHfCheckpoint(path));
   const auto it = HfLoaders().find(checkpoint.model_type);
   if (it == HfLoaders().end()) {
     return absl::InvalidArgumentError(
         absl::StrCat(path, "/config.json: unsupported model_type '", checkpoint.model_type,
                      "'; supported: ", absl::StrJoin(SupportedHfModelTypes(), ", ")));
   }
+  RETURN_IF_ERROR(OpenHfWeights(checkpoint));
   return it->second(std::move(checkpoint), options);
 }
 

@@ -10,16 +10,19 @@
 
 namespace llmw {
 
-absl::StatusOr<HfCheckpoint> OpenHfCheckpoint(const std::string& directory) {
+absl::StatusOr<HfCheckpoint> ReadHfCheckpoint(const std::string& directory) {
   const std::string config_path = (std::filesystem::path(directory) / "config.json").string();
   ASSIGN_OR_RETURN(HfConfig config, HfConfig::Read(config_path));
   ASSIGN_OR_RETURN(std::string model_type, config.StringOr("model_type", ""));
   if (model_type.empty()) {
     return absl::InvalidArgumentError(absl::StrCat(config_path, ": missing 'model_type'"));
   }
-  ASSIGN_OR_RETURN(std::shared_ptr<SafetensorsCheckpoint> weights,
-                   SafetensorsCheckpoint::Open(directory));
-  return HfCheckpoint{directory, std::move(config), std::move(model_type), std::move(weights)};
+  return HfCheckpoint{directory, std::move(config), std::move(model_type), nullptr};
+}
+
+absl::Status OpenHfWeights(HfCheckpoint& checkpoint) {
+  ASSIGN_OR_RETURN(checkpoint.weights, SafetensorsCheckpoint::Open(checkpoint.directory));
+  return absl::OkStatus();
 }
 
 ModelInfo HfModelInfo(const HfCheckpoint& checkpoint, int64_t context_length, int64_t vocab_size) {

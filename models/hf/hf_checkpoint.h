@@ -17,11 +17,14 @@ struct HfCheckpoint {
   std::string directory;
   HfConfig config;  // config.json
   std::string model_type;
-  std::shared_ptr<SafetensorsCheckpoint> weights;
+  std::shared_ptr<SafetensorsCheckpoint> weights;  // null until OpenHfWeights
 };
 
-// Reads `directory`/config.json (its `model_type` must be a string) and opens the weights.
-absl::StatusOr<HfCheckpoint> OpenHfCheckpoint(const std::string& directory);
+// Reads `directory`/config.json, whose `model_type` must be a string.
+absl::StatusOr<HfCheckpoint> ReadHfCheckpoint(const std::string& directory);
+
+// Opens the safetensors of `checkpoint` (single file or sharded).
+absl::Status OpenHfWeights(HfCheckpoint& checkpoint);
 
 // Name (the directory's), architecture (model_type), dominant dtype and parameter count.
 ModelInfo HfModelInfo(const HfCheckpoint& checkpoint, int64_t context_length, int64_t vocab_size);

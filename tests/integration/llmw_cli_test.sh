@@ -31,6 +31,19 @@ not_gguf="$(mktemp)"
 echo "this is not a model" >"$not_gguf"
 expect_error "not a GGUF file" "bad magic" --model "$not_gguf" --prompt hi
 rm -f "$not_gguf"
+empty_dir="$(mktemp -d)"
+expect_error "directory without config.json" "config.json: cannot open" --model "$empty_dir" --prompt hi
+echo '{"model_type": "bert"}' >"$empty_dir/config.json"
+expect_error "unsupported model_type" "unsupported model_type 'bert'; supported: gemma3_text" \
+  --model "$empty_dir" --prompt hi
+rm -rf "$empty_dir"
+
+# Every tiny checkpoint (Hugging Face directories and their GGUF conversions) generates.
+for model in "$SOURCE_DIR"/tests/fixtures/hf_tiny/*/ "$SOURCE_DIR"/tests/fixtures/hf_tiny/*.gguf; do
+  out="$("$LLMW" generate --model "$model" --prompt "Hello world" --max-tokens 4 2>&1)" ||
+    fail "generate on $model: $out"
+  grep -q "generated 4 tokens" <<<"$out" || fail "generate on $model: $out"
+done
 
 if [[ ! -f "$MODEL" ]]; then
   if [[ "${LLMW_REQUIRE_MODELS:-}" == "1" ]]; then fail "model $MODEL missing"; fi
