@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -13,6 +14,14 @@
 
 namespace llmw {
 
+// Sampling settings the checkpoint recommends (generation_config.json); a
+// request's own settings win, and unset ones fall back to the engine's.
+struct GenerationDefaults {
+  std::optional<float> temperature;  // 0 when the file sets do_sample false
+  std::optional<int32_t> top_k;
+  std::optional<float> top_p, min_p, typical_p, repetition_penalty;
+};
+
 struct ModelInfo {
   std::string name;          // general.name, or the file name
   std::string architecture;  // "llama", ...
@@ -21,6 +30,7 @@ struct ModelInfo {
   int64_t vocab_size = 0;
   int64_t n_params = 0;
   std::string chat_template;  // Jinja text from the checkpoint; empty when none
+  GenerationDefaults generation_defaults;
 };
 
 // New tokens of one sequence to run through the model in this step.

@@ -174,7 +174,8 @@ absl::StatusOr<std::unique_ptr<Model>> LoadHfGemma(HfCheckpoint checkpoint,
                                                    const LoadOptions& options) {
   ASSIGN_OR_RETURN(GemmaConfig config, ReadHfGemmaConfig(checkpoint));
   ASSIGN_OR_RETURN(GemmaWeights weights, LoadWeights(*checkpoint.weights, config));
-  ModelInfo info = HfModelInfo(checkpoint, config.context_length, config.vocab_size);
+  ASSIGN_OR_RETURN(ModelInfo info,
+                   HfModelInfo(checkpoint, config.context_length, config.vocab_size));
   ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer,
                    HfTokenizerFor(checkpoint, config.vocab_size, info));
   return std::unique_ptr<Model>(new GemmaModel(std::move(info), config, std::move(weights),

@@ -1,6 +1,8 @@
 // Opens the parts of a Hugging Face model directory every family needs.
 #include "models/hf/hf_checkpoint.h"
 
+#include <algorithm>
+#include <climits>
 #include <filesystem>
 #include <map>
 
@@ -25,8 +27,41 @@ absl::Status OpenHfWeights(HfCheckpoint& checkpoint) {
   return absl::OkStatus();
 }
 
-ModelInfo HfModelInfo(const HfCheckpoint& checkpoint, int64_t context_length, int64_t vocab_size) {
+namespace {
+
+absl::StatusOr<GenerationDefaults> ReadGenerationDefaults(const std::string& directory) {
+  GenerationDefaults d;
+  const std::filesystem::path path = std::filesystem::path(directory) / "generation_config.json";
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return d;
+  ASSIGN_OR_RETURN(HfConfig config, HfConfig::Read(path.string()));
+  const auto set_float = [&](const char* key, std::optional<float>& out) -> absl::Status {
+    if (!config.Has(key)) return absl::OkStatus();
+    ASSIGN_OR_RETURN(double v, config.FloatOr(key, 0));
+    out = static_cast<float>(v);
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(set_float("temperature", d.temperature));
+  RETURN_IF_ERROR(set_float("top_p", d.top_p));
+  RETURN_IF_ERROR(set_float("min_p", d.min_p));
+  RETURN_IF_ERROR(set_float("typical_p", d.typical_p));
+  RETURN_IF_ERROR(set_float("repetition_penalty", d.repetition_penalty));
+  if (config.Has("top_k")) {
+    ASSIGN_OR_RETURN(int64_t top_k, config.IntOr("top_k", 0));
+    d.top_k = static_cast<int32_t>(std::clamp<int64_t>(top_k, 0, INT32_MAX));
+  }
+  // Transformers decodes greedily unless do_sample is true.
+  ASSIGN_OR_RETURN(bool do_sample, config.BoolOr("do_sample", true));
+  if (!do_sample) d.temperature = 0.0f;
+  return d;
+}
+
+}  // namespace
+
+absl::StatusOr<ModelInfo> HfModelInfo(const HfCheckpoint& checkpoint, int64_t context_length,
+                                      int64_t vocab_size) {
   ModelInfo info;
+  ASSIGN_OR_RETURN(info.generation_defaults, ReadGenerationDefaults(checkpoint.directory));
   std::filesystem::path path(checkpoint.directory);
   if (!path.has_filename()) path = path.parent_path();  // "dir/" names "dir"
   info.name = path.filename().string();

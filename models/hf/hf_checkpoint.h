@@ -26,8 +26,10 @@ absl::StatusOr<HfCheckpoint> ReadHfCheckpoint(const std::string& directory);
 // Opens the safetensors of `checkpoint` (single file or sharded).
 absl::Status OpenHfWeights(HfCheckpoint& checkpoint);
 
-// Name (the directory's), architecture (model_type), dominant dtype and parameter count.
-ModelInfo HfModelInfo(const HfCheckpoint& checkpoint, int64_t context_length, int64_t vocab_size);
+// Name (the directory's), architecture (model_type), dominant dtype, parameter
+// count and the sampling defaults of generation_config.json (when present).
+absl::StatusOr<ModelInfo> HfModelInfo(const HfCheckpoint& checkpoint, int64_t context_length,
+                                      int64_t vocab_size);
 
 // The directory's tokenizer, whose ids must fit a `vocab_size`-row embedding;
 // the chat template it carries goes into `info`.

@@ -181,7 +181,8 @@ absl::StatusOr<std::unique_ptr<Model>> LoadHfLlama(HfCheckpoint checkpoint,
                    LoadWeights(*checkpoint.weights, config,
                                /*fused=*/checkpoint.model_type == "phi3", tied));
   weights.rope_inv_freq = std::move(rope_inv_freq);
-  ModelInfo info = HfModelInfo(checkpoint, config.context_length, config.vocab_size);
+  ASSIGN_OR_RETURN(ModelInfo info,
+                   HfModelInfo(checkpoint, config.context_length, config.vocab_size));
   ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer,
                    HfTokenizerFor(checkpoint, config.vocab_size, info));
   return std::unique_ptr<Model>(new LlamaModel(std::move(info), config, std::move(weights),

@@ -102,7 +102,8 @@ absl::StatusOr<std::unique_ptr<Model>> LoadHfPhi2(HfCheckpoint checkpoint,
                                                   const LoadOptions& options) {
   ASSIGN_OR_RETURN(Phi2Config config, ReadConfig(checkpoint.config));
   ASSIGN_OR_RETURN(Phi2Weights weights, LoadWeights(*checkpoint.weights, config));
-  ModelInfo info = HfModelInfo(checkpoint, config.context_length, config.vocab_size);
+  ASSIGN_OR_RETURN(ModelInfo info,
+                   HfModelInfo(checkpoint, config.context_length, config.vocab_size));
   ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer,
                    HfTokenizerFor(checkpoint, config.vocab_size, info));
   return std::unique_ptr<Model>(new Phi2Model(std::move(info), config, std::move(weights),

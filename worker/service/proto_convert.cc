@@ -86,12 +86,16 @@ absl::StatusOr<GenerationRequest> ToEngineRequest(const pb::GenerateRequest& req
   r.id = std::move(id);
   ASSIGN_OR_RETURN(r.prompt, PromptTokens(request, model));
   SamplingParams& s = r.sampling;
-  if (request.has_temperature()) s.temperature = request.temperature();
-  if (request.has_top_k()) s.top_k = request.top_k();
-  if (request.has_top_p()) s.top_p = request.top_p();
-  if (request.has_min_p()) s.min_p = request.min_p();
-  if (request.has_typical_p()) s.typical_p = request.typical_p();
-  if (request.has_repetition_penalty()) s.repetition_penalty = request.repetition_penalty();
+  const GenerationDefaults& d = model.model->info().generation_defaults;
+  s.temperature =
+      request.has_temperature() ? request.temperature() : d.temperature.value_or(s.temperature);
+  s.top_k = request.has_top_k() ? request.top_k() : d.top_k.value_or(s.top_k);
+  s.top_p = request.has_top_p() ? request.top_p() : d.top_p.value_or(s.top_p);
+  s.min_p = request.has_min_p() ? request.min_p() : d.min_p.value_or(s.min_p);
+  s.typical_p = request.has_typical_p() ? request.typical_p() : d.typical_p.value_or(s.typical_p);
+  s.repetition_penalty = request.has_repetition_penalty()
+                             ? request.repetition_penalty()
+                             : d.repetition_penalty.value_or(s.repetition_penalty);
   if (request.has_presence_penalty()) s.presence_penalty = request.presence_penalty();
   if (request.has_frequency_penalty()) s.frequency_penalty = request.frequency_penalty();
   for (const auto& [token, bias] : request.logit_bias()) s.logit_bias.emplace_back(token, bias);

@@ -110,6 +110,29 @@ TEST_F(HfCheckpointErrorsTest, TokenizerLargerThanEmbeddingIsRefused) {
   EXPECT_FALSE(Load().ok());
 }
 
+TEST_F(HfCheckpointErrorsTest, GenerationConfigGivesSamplingDefaults) {
+  Copy("qwen2");
+  std::ofstream(dir_ / "generation_config.json")
+      << R"({"do_sample": true, "temperature": 0.7, "top_p": 0.8, "top_k": 20,
+             "repetition_penalty": 1.05, "eos_token_id": [0]})";
+  auto model = LoadModel(dir_.string(), LoadOptions{&pool_, 8});
+  ASSERT_TRUE(model.ok()) << model.status();
+  const GenerationDefaults& d = (*model)->info().generation_defaults;
+  EXPECT_FLOAT_EQ(d.temperature.value_or(-1), 0.7f);
+  EXPECT_FLOAT_EQ(d.top_p.value_or(-1), 0.8f);
+  EXPECT_EQ(d.top_k.value_or(-1), 20);
+  EXPECT_FLOAT_EQ(d.repetition_penalty.value_or(-1), 1.05f);
+  EXPECT_FALSE(d.min_p.has_value());
+
+  std::ofstream(dir_ / "generation_config.json") << R"({"do_sample": false, "top_k": 5})";
+  model = LoadModel(dir_.string(), LoadOptions{&pool_, 8});
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ((*model)->info().generation_defaults.temperature, 0.0f);  // greedy
+
+  std::ofstream(dir_ / "generation_config.json") << R"({"temperature": "hot"})";
+  EXPECT_THAT(Load().message(), HasSubstr("'temperature' must be a number"));
+}
+
 TEST_F(HfCheckpointErrorsTest, BrokenConfigJson) {
   Copy("llama");
   std::ofstream(dir_ / "config.json") << "{ not json";
