@@ -1,64 +1,17 @@
 // config.json keys → GemmaConfig, Hugging Face tensor names → GemmaWeights.
-// Safetensors store Gemma's RMSNorm weights as w of (1 + w): the 1 is added here.
 #include "models/gemma/hf_gemma.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "kernels/cpu/attention.h"
 #include "kernels/status_macros.h"
 #include "models/gemma/gemma_model.h"
+#include "models/gemma/gemma_weights.h"
 #include "models/weight_table.h"
 
 namespace llmw {
 namespace {
-
-constexpr int64_t kMaxLayers = 1024;
-
-absl::StatusOr<std::vector<float>> Norm(const WeightTable& weights, const std::string& name,
-                                        int64_t n) {
-  ASSIGN_OR_RETURN(std::vector<float> w, weights.Vector(name, n));
-  for (float& v : w) v += 1.0f;
-  return w;
-}
-
-absl::StatusOr<GemmaLayerWeights> LoadLayer(const WeightTable& weights, const GemmaConfig& c,
-                                            int64_t layer) {
-  const std::string p = absl::StrCat("model.layers.", layer, ".");
-  const int64_t q_width = c.n_heads * c.head_dim;
-  const int64_t kv_width = c.n_kv_heads * c.head_dim;
-  GemmaLayerWeights w;
-  ASSIGN_OR_RETURN(w.attn_norm, Norm(weights, p + "input_layernorm.weight", c.hidden));
-  ASSIGN_OR_RETURN(w.wq, weights.Matrix(p + "self_attn.q_proj.weight", {q_width, c.hidden}));
-  ASSIGN_OR_RETURN(w.wk, weights.Matrix(p + "self_attn.k_proj.weight", {kv_width, c.hidden}));
-  ASSIGN_OR_RETURN(w.wv, weights.Matrix(p + "self_attn.v_proj.weight", {kv_width, c.hidden}));
-  ASSIGN_OR_RETURN(w.q_norm, Norm(weights, p + "self_attn.q_norm.weight", c.head_dim));
-  ASSIGN_OR_RETURN(w.k_norm, Norm(weights, p + "self_attn.k_norm.weight", c.head_dim));
-  ASSIGN_OR_RETURN(w.wo, weights.Matrix(p + "self_attn.o_proj.weight", {c.hidden, q_width}));
-  ASSIGN_OR_RETURN(w.post_attention_norm,
-                   Norm(weights, p + "post_attention_layernorm.weight", c.hidden));
-  ASSIGN_OR_RETURN(w.ffn_norm, Norm(weights, p + "pre_feedforward_layernorm.weight", c.hidden));
-  ASSIGN_OR_RETURN(w.w_gate, weights.Matrix(p + "mlp.gate_proj.weight", {c.ffn_hidden, c.hidden}));
-  ASSIGN_OR_RETURN(w.w_up, weights.Matrix(p + "mlp.up_proj.weight", {c.ffn_hidden, c.hidden}));
-  ASSIGN_OR_RETURN(w.w_down, weights.Matrix(p + "mlp.down_proj.weight", {c.hidden, c.ffn_hidden}));
-  ASSIGN_OR_RETURN(w.post_ffw_norm,
-                   Norm(weights, p + "post_feedforward_layernorm.weight", c.hidden));
-  return w;
-}
-
-absl::StatusOr<GemmaWeights> LoadWeights(const SafetensorsCheckpoint& checkpoint,
-                                         const GemmaConfig& c) {
-  const WeightTable weights = SafetensorsWeightTable(checkpoint);
-  GemmaWeights w;
-  ASSIGN_OR_RETURN(w.token_embd,
-                   weights.Matrix("model.embed_tokens.weight", {c.vocab_size, c.hidden}));
-  ASSIGN_OR_RETURN(w.output_norm, Norm(weights, "model.norm.weight", c.hidden));
-  for (int64_t layer = 0; layer < c.n_layers; ++layer) {
-    ASSIGN_OR_RETURN(GemmaLayerWeights lw, LoadLayer(weights, c, layer));
-    w.layers.push_back(std::move(lw));
-  }
-  return w;
-}
 
 // RoPE bases and the global layers' linear scaling: rope_parameters keyed by
 // layer type (transformers 5), or rope_theta, rope_local_base_freq and
@@ -103,7 +56,7 @@ absl::Status ReadLayerTypes(const HfConfig& config, GemmaConfig& c) {
       return absl::InvalidArgumentError(
           absl::StrCat(config.source(), ": sliding_window_pattern must be positive"));
     }
-    for (int64_t layer = 0; layer < c.n_layers; ++layer) {
+    for (int64_t layer = 0; layer < std::min(c.n_layers, kMaxGemmaLayers); ++layer) {
       c.global_layers.push_back((layer + 1) % pattern == 0);
     }
     return absl::OkStatus();
@@ -152,34 +105,22 @@ absl::StatusOr<GemmaConfig> ReadHfGemmaConfig(const HfCheckpoint& checkpoint) {
     return absl::UnimplementedError(
         absl::StrCat(config.source(), ": hidden_activation '", activation, "' is not supported"));
   }
-  if (c.n_layers <= 0 || c.n_layers > kMaxLayers || c.hidden <= 0 || c.ffn_hidden <= 0 ||
-      c.vocab_size <= 0 || c.context_length <= 0 || c.n_heads <= 0 || c.n_kv_heads <= 0 ||
-      c.n_heads % c.n_kv_heads != 0 || c.head_dim <= 0 || c.head_dim % 2 != 0 ||
-      c.head_dim > cpu::kMaxAttentionHeadDim || !(c.rms_eps > 0) || !(scalar > 0) ||
-      c.sliding_window < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        config.source(), ": inconsistent gemma3 hyper-parameters (layers ", c.n_layers, ", hidden ",
-        c.hidden, ", heads ", c.n_heads, "/", c.n_kv_heads, ", head_dim ", c.head_dim, ")"));
-  }
   RETURN_IF_ERROR(ReadRope(config, c));
-  if (!(c.rope_base_global > 0) || !(c.rope_base_local > 0) || !(c.rope_scale_global > 0)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(config.source(), ": RoPE bases and scaling factor must be positive"));
-  }
   RETURN_IF_ERROR(ReadLayerTypes(config, c));
+  RETURN_IF_ERROR(CheckGemmaConfig(c, config.source()));
   return c;
 }
 
 absl::StatusOr<std::unique_ptr<Model>> LoadHfGemma(HfCheckpoint checkpoint,
                                                    const LoadOptions& options) {
   ASSIGN_OR_RETURN(GemmaConfig config, ReadHfGemmaConfig(checkpoint));
-  ASSIGN_OR_RETURN(GemmaWeights weights, LoadWeights(*checkpoint.weights, config));
-  ASSIGN_OR_RETURN(ModelInfo info,
-                   HfModelInfo(checkpoint, config.context_length, config.vocab_size));
-  ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer,
-                   HfTokenizerFor(checkpoint, config.vocab_size, info));
-  return std::unique_ptr<Model>(new GemmaModel(std::move(info), config, std::move(weights),
-                                               std::move(tokenizer), checkpoint.weights,
+  ASSIGN_OR_RETURN(
+      GemmaWeights weights,
+      LoadGemmaWeights(SafetensorsWeightTable(*checkpoint.weights), config, HfGemmaNames()));
+  ASSIGN_OR_RETURN(HfModelParts parts,
+                   LoadHfModelParts(checkpoint, config.context_length, config.vocab_size));
+  return std::unique_ptr<Model>(new GemmaModel(std::move(parts.info), config, std::move(weights),
+                                               std::move(parts.tokenizer), checkpoint.weights,
                                                *options.pool, options));
 }
 

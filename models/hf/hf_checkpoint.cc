@@ -56,21 +56,11 @@ absl::StatusOr<GenerationDefaults> ReadGenerationDefaults(const std::string& dir
   return d;
 }
 
-}  // namespace
-
-absl::StatusOr<ModelInfo> HfModelInfo(const HfCheckpoint& checkpoint, int64_t context_length,
-                                      int64_t vocab_size) {
-  ModelInfo info;
-  ASSIGN_OR_RETURN(info.generation_defaults, ReadGenerationDefaults(checkpoint.directory));
-  std::filesystem::path path(checkpoint.directory);
-  if (!path.has_filename()) path = path.parent_path();  // "dir/" names "dir"
-  info.name = path.filename().string();
-  info.architecture = checkpoint.model_type;
-  info.context_length = context_length;
-  info.vocab_size = vocab_size;
+// The parameter count and the dtype holding most of the matrices' parameters.
+void CountParameters(const SafetensorsCheckpoint& weights, ModelInfo& info) {
   std::map<DType, int64_t> params_by_type;
-  for (std::string_view name : checkpoint.weights->tensor_names()) {
-    const SafetensorsTensor* t = checkpoint.weights->Find(name);
+  for (std::string_view name : weights.tensor_names()) {
+    const SafetensorsTensor* t = weights.Find(name);
     int64_t elems = 1;
     for (int64_t d : t->shape) elems *= d;
     info.n_params += elems;
@@ -83,11 +73,21 @@ absl::StatusOr<ModelInfo> HfModelInfo(const HfCheckpoint& checkpoint, int64_t co
       info.quantization = std::string(DTypeName(type));
     }
   }
-  return info;
 }
 
-absl::StatusOr<std::unique_ptr<Tokenizer>> HfTokenizerFor(const HfCheckpoint& checkpoint,
-                                                          int64_t vocab_size, ModelInfo& info) {
+}  // namespace
+
+absl::StatusOr<HfModelParts> LoadHfModelParts(const HfCheckpoint& checkpoint,
+                                              int64_t context_length, int64_t vocab_size) {
+  ModelInfo info;
+  ASSIGN_OR_RETURN(info.generation_defaults, ReadGenerationDefaults(checkpoint.directory));
+  std::filesystem::path path(checkpoint.directory);
+  if (!path.has_filename()) path = path.parent_path();  // "dir/" names "dir"
+  info.name = path.filename().string();
+  info.architecture = checkpoint.model_type;
+  info.context_length = context_length;
+  info.vocab_size = vocab_size;
+  CountParameters(*checkpoint.weights, info);
   ASSIGN_OR_RETURN(HfTokenizerFiles files, LoadHfTokenizer(checkpoint.directory));
   // Embeddings may have more rows than the tokenizer has tokens (padded vocabularies), never fewer.
   if (files.tokenizer->vocab_size() > vocab_size) {
@@ -96,7 +96,7 @@ absl::StatusOr<std::unique_ptr<Tokenizer>> HfTokenizerFor(const HfCheckpoint& ch
                      " tokens but config.json's vocab_size is ", vocab_size));
   }
   info.chat_template = std::move(files.chat_template);
-  return std::move(files.tokenizer);
+  return HfModelParts{std::move(info), std::move(files.tokenizer)};
 }
 
 }  // namespace llmw

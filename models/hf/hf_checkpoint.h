@@ -26,14 +26,15 @@ absl::StatusOr<HfCheckpoint> ReadHfCheckpoint(const std::string& directory);
 // Opens the safetensors of `checkpoint` (single file or sharded).
 absl::Status OpenHfWeights(HfCheckpoint& checkpoint);
 
-// Name (the directory's), architecture (model_type), dominant dtype, parameter
-// count and the sampling defaults of generation_config.json (when present).
-absl::StatusOr<ModelInfo> HfModelInfo(const HfCheckpoint& checkpoint, int64_t context_length,
-                                      int64_t vocab_size);
+// What a family model takes besides its config and weights.
+struct HfModelParts {
+  // Name (the directory's), architecture (model_type), dominant dtype, parameter
+  // count, chat template and the sampling defaults of generation_config.json.
+  ModelInfo info;
+  std::unique_ptr<Tokenizer> tokenizer;  // its ids fit a vocab_size-row embedding
+};
 
-// The directory's tokenizer, whose ids must fit a `vocab_size`-row embedding;
-// the chat template it carries goes into `info`.
-absl::StatusOr<std::unique_ptr<Tokenizer>> HfTokenizerFor(const HfCheckpoint& checkpoint,
-                                                          int64_t vocab_size, ModelInfo& info);
+absl::StatusOr<HfModelParts> LoadHfModelParts(const HfCheckpoint& checkpoint,
+                                              int64_t context_length, int64_t vocab_size);
 
 }  // namespace llmw

@@ -6,9 +6,9 @@
 #include <numbers>
 
 #include "absl/strings/str_cat.h"
-#include "kernels/cpu/attention.h"
 #include "kernels/status_macros.h"
 #include "models/llama/llama_model.h"
+#include "models/llama/llama_weights.h"
 #include "models/weight_table.h"
 
 namespace llmw {
@@ -42,95 +42,48 @@ absl::StatusOr<std::vector<float>> Llama3RopeFactors(const HfConfig& rope, int64
   return factors;
 }
 
-// rope_parameters (transformers 5) or rope_theta + rope_scaling (earlier files).
-absl::StatusOr<std::vector<float>> RopeFrequencies(const HfConfig& config, LlamaConfig& c) {
+// The RoPE settings: rope_parameters (transformers 5) or rope_theta +
+// rope_scaling (earlier files). Sets c.rope_base and c.rope_dim and returns
+// the scaling object (nullopt when there is none).
+absl::StatusOr<std::optional<HfConfig>> ReadRope(const HfConfig& config, LlamaConfig& c,
+                                                 std::string& type) {
   ASSIGN_OR_RETURN(std::optional<HfConfig> rope, config.ObjectOr("rope_parameters"));
   if (!rope) {
     ASSIGN_OR_RETURN(rope, config.ObjectOr("rope_scaling"));
   }
   ASSIGN_OR_RETURN(double base, config.FloatOr("rope_theta", 10000.0));
   ASSIGN_OR_RETURN(double partial, config.FloatOr("partial_rotary_factor", 1.0));
-  std::string type = "default";
+  type = "default";
   if (rope) {
     ASSIGN_OR_RETURN(base, rope->FloatOr("rope_theta", base));
     ASSIGN_OR_RETURN(partial, rope->FloatOr("partial_rotary_factor", partial));
     ASSIGN_OR_RETURN(type, rope->StringOr("type", type));
     ASSIGN_OR_RETURN(type, rope->StringOr("rope_type", type));
   }
-  c.rope_base = static_cast<float>(base);
-  c.rope_dim = static_cast<int64_t>(std::lround(static_cast<double>(c.head_dim) * partial));
-  if (!(base > 0) || c.rope_dim <= 0 || c.rope_dim > c.head_dim || c.rope_dim % 2 != 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(config.source(), ": rope_theta must be positive and the rotary width (",
-                     c.rope_dim, ") even and at most head_dim (", c.head_dim, ")"));
-  }
-  std::vector<float> factors;
-  if (type == "llama3") {
-    ASSIGN_OR_RETURN(factors, Llama3RopeFactors(*rope, c.rope_dim, base));
-  } else if (type == "linear") {
-    ASSIGN_OR_RETURN(double factor, rope->FloatOr("factor", 1.0));
-    factors.assign(c.rope_dim / 2, static_cast<float>(factor));
-  } else if (type != "default") {
+  if (type != "default" && type != "linear" && type != "llama3") {
     return absl::UnimplementedError(
         absl::StrCat(config.source(), ": RoPE scaling type '", type,
                      "' is not supported (supported: default, linear, llama3)"));
   }
+  c.rope_base = static_cast<float>(base);
+  c.rope_dim = static_cast<int64_t>(std::lround(static_cast<double>(c.head_dim) * partial));
+  return rope;
+}
+
+// Inverse frequencies after the scaling of `type`; `c` is checked.
+absl::StatusOr<std::vector<float>> RopeFrequencies(const std::optional<HfConfig>& rope,
+                                                   const std::string& type, const LlamaConfig& c) {
+  std::vector<float> factors;
+  if (type == "llama3") {
+    ASSIGN_OR_RETURN(factors, Llama3RopeFactors(*rope, c.rope_dim, c.rope_base));
+  } else if (type == "linear") {
+    ASSIGN_OR_RETURN(double factor, rope->FloatOr("factor", 1.0));
+    if (!(factor > 0)) {
+      return absl::InvalidArgumentError(absl::StrCat(rope->source(), ": factor must be positive"));
+    }
+    factors.assign(c.rope_dim / 2, static_cast<float>(factor));
+  }
   return RopeInverseFrequencies(c.rope_dim, c.rope_base, factors);
-}
-
-absl::StatusOr<LlamaLayerWeights> LoadLayer(const WeightTable& weights, const LlamaConfig& c,
-                                            bool fused, int64_t layer) {
-  const std::string p = absl::StrCat("model.layers.", layer, ".");
-  const int64_t q_width = c.n_heads * c.head_dim;
-  const int64_t kv_width = c.n_kv_heads * c.head_dim;
-  LlamaLayerWeights w;
-  ASSIGN_OR_RETURN(w.attn_norm, weights.Vector(p + "input_layernorm.weight", c.hidden));
-  if (fused) {
-    ASSIGN_OR_RETURN(Tensor qkv, weights.Matrix(p + "self_attn.qkv_proj.weight",
-                                                {q_width + 2 * kv_width, c.hidden}));
-    w.wq = qkv.SliceRows(0, q_width);
-    w.wk = qkv.SliceRows(q_width, kv_width);
-    w.wv = qkv.SliceRows(q_width + kv_width, kv_width);
-    ASSIGN_OR_RETURN(Tensor gate_up,
-                     weights.Matrix(p + "mlp.gate_up_proj.weight", {2 * c.ffn_hidden, c.hidden}));
-    w.w_gate = gate_up.SliceRows(0, c.ffn_hidden);
-    w.w_up = gate_up.SliceRows(c.ffn_hidden, c.ffn_hidden);
-  } else {
-    ASSIGN_OR_RETURN(w.wq, weights.Matrix(p + "self_attn.q_proj.weight", {q_width, c.hidden}));
-    ASSIGN_OR_RETURN(w.wk, weights.Matrix(p + "self_attn.k_proj.weight", {kv_width, c.hidden}));
-    ASSIGN_OR_RETURN(w.wv, weights.Matrix(p + "self_attn.v_proj.weight", {kv_width, c.hidden}));
-    ASSIGN_OR_RETURN(w.w_gate,
-                     weights.Matrix(p + "mlp.gate_proj.weight", {c.ffn_hidden, c.hidden}));
-    ASSIGN_OR_RETURN(w.w_up, weights.Matrix(p + "mlp.up_proj.weight", {c.ffn_hidden, c.hidden}));
-  }
-  if (c.qkv_bias) {
-    ASSIGN_OR_RETURN(w.bq, weights.Vector(p + "self_attn.q_proj.bias", q_width));
-    ASSIGN_OR_RETURN(w.bk, weights.Vector(p + "self_attn.k_proj.bias", kv_width));
-    ASSIGN_OR_RETURN(w.bv, weights.Vector(p + "self_attn.v_proj.bias", kv_width));
-  }
-  ASSIGN_OR_RETURN(w.wo, weights.Matrix(p + "self_attn.o_proj.weight", {c.hidden, q_width}));
-  ASSIGN_OR_RETURN(w.ffn_norm, weights.Vector(p + "post_attention_layernorm.weight", c.hidden));
-  ASSIGN_OR_RETURN(w.w_down, weights.Matrix(p + "mlp.down_proj.weight", {c.hidden, c.ffn_hidden}));
-  return w;
-}
-
-absl::StatusOr<LlamaWeights> LoadWeights(const SafetensorsCheckpoint& checkpoint,
-                                         const LlamaConfig& c, bool fused, bool tied) {
-  const WeightTable weights = SafetensorsWeightTable(checkpoint);
-  LlamaWeights w;
-  ASSIGN_OR_RETURN(w.token_embd,
-                   weights.Matrix("model.embed_tokens.weight", {c.vocab_size, c.hidden}));
-  ASSIGN_OR_RETURN(w.output_norm, weights.Vector("model.norm.weight", c.hidden));
-  if (tied && !weights.Has("lm_head.weight")) {
-    w.output = w.token_embd;
-  } else {
-    ASSIGN_OR_RETURN(w.output, weights.Matrix("lm_head.weight", {c.vocab_size, c.hidden}));
-  }
-  for (int64_t layer = 0; layer < c.n_layers; ++layer) {
-    ASSIGN_OR_RETURN(LlamaLayerWeights lw, LoadLayer(weights, c, fused, layer));
-    w.layers.push_back(std::move(lw));
-  }
-  return w;
 }
 
 }  // namespace
@@ -159,16 +112,10 @@ absl::StatusOr<LlamaConfig> ReadHfLlamaConfig(const HfCheckpoint& checkpoint,
     ASSIGN_OR_RETURN(c.qkv_bias, config.BoolOr("attention_bias", false));
   }
   c.rope_pairing = cpu::RopePairing::kRotateHalf;
-  if (c.n_layers <= 0 || c.hidden <= 0 || c.ffn_hidden <= 0 || c.vocab_size <= 0 ||
-      c.context_length <= 0 || c.n_heads <= 0 || c.n_kv_heads <= 0 ||
-      c.n_heads % c.n_kv_heads != 0 || c.head_dim <= 0 || c.head_dim % 2 != 0 ||
-      c.head_dim > cpu::kMaxAttentionHeadDim || !(c.rms_eps > 0) || c.sliding_window < 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        config.source(), ": inconsistent ", checkpoint.model_type, " hyper-parameters (layers ",
-        c.n_layers, ", hidden ", c.hidden, ", intermediate ", c.ffn_hidden, ", heads ", c.n_heads,
-        "/", c.n_kv_heads, ", head_dim ", c.head_dim, ", vocab ", c.vocab_size, ")"));
-  }
-  ASSIGN_OR_RETURN(*rope_inv_freq, RopeFrequencies(config, c));
+  std::string rope_type;
+  ASSIGN_OR_RETURN(std::optional<HfConfig> rope, ReadRope(config, c, rope_type));
+  RETURN_IF_ERROR(CheckLlamaConfig(c, config.source()));
+  ASSIGN_OR_RETURN(*rope_inv_freq, RopeFrequencies(rope, rope_type, c));
   return c;
 }
 
@@ -178,15 +125,14 @@ absl::StatusOr<std::unique_ptr<Model>> LoadHfLlama(HfCheckpoint checkpoint,
   ASSIGN_OR_RETURN(LlamaConfig config, ReadHfLlamaConfig(checkpoint, &rope_inv_freq));
   ASSIGN_OR_RETURN(bool tied, checkpoint.config.BoolOr("tie_word_embeddings", false));
   ASSIGN_OR_RETURN(LlamaWeights weights,
-                   LoadWeights(*checkpoint.weights, config,
-                               /*fused=*/checkpoint.model_type == "phi3", tied));
+                   LoadLlamaWeights(SafetensorsWeightTable(*checkpoint.weights), config,
+                                    HfLlamaNames(), /*fused=*/checkpoint.model_type == "phi3",
+                                    /*require_output=*/!tied));
   weights.rope_inv_freq = std::move(rope_inv_freq);
-  ASSIGN_OR_RETURN(ModelInfo info,
-                   HfModelInfo(checkpoint, config.context_length, config.vocab_size));
-  ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer,
-                   HfTokenizerFor(checkpoint, config.vocab_size, info));
-  return std::unique_ptr<Model>(new LlamaModel(std::move(info), config, std::move(weights),
-                                               std::move(tokenizer), checkpoint.weights,
+  ASSIGN_OR_RETURN(HfModelParts parts,
+                   LoadHfModelParts(checkpoint, config.context_length, config.vocab_size));
+  return std::unique_ptr<Model>(new LlamaModel(std::move(parts.info), config, std::move(weights),
+                                               std::move(parts.tokenizer), checkpoint.weights,
                                                *options.pool, options));
 }
 

@@ -67,7 +67,7 @@ TEST_F(HfCheckpointErrorsTest, WrongTypeNamesKeyAndValue) {
 TEST_F(HfCheckpointErrorsTest, InconsistentHeadsAreRefused) {
   Copy("qwen2");
   EditConfig([](nlohmann::json& c) { c["num_key_value_heads"] = 3; });
-  EXPECT_THAT(Load().message(), HasSubstr("inconsistent qwen2 hyper-parameters"));
+  EXPECT_THAT(Load().message(), HasSubstr("inconsistent hyper-parameters (layers 2, hidden 64, MLP 128, vocabulary"));
 }
 
 TEST_F(HfCheckpointErrorsTest, UnsupportedRopeScalingIsUnimplemented) {

@@ -1,0 +1,122 @@
+// Gemma 3's weights by tensor name, with their shapes checked.
+#include "models/gemma/gemma_weights.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "kernels/cpu/attention.h"
+#include "kernels/status_macros.h"
+
+namespace llmw {
+namespace {
+
+absl::StatusOr<std::vector<float>> Norm(const WeightTable& weights, const GemmaTensorNames& n,
+                                        const std::string& name, int64_t size) {
+  ASSIGN_OR_RETURN(std::vector<float> w, weights.Vector(name, size));
+  for (float& v : w) v += n.norm_offset;
+  return w;
+}
+
+absl::StatusOr<GemmaLayerWeights> LoadLayer(const WeightTable& weights, const GemmaConfig& c,
+                                            const GemmaTensorNames& n, int64_t layer) {
+  const std::string p = absl::StrCat(n.layer_prefix, layer, ".");
+  const int64_t q_width = c.n_heads * c.head_dim;
+  const int64_t kv_width = c.n_kv_heads * c.head_dim;
+  GemmaLayerWeights w;
+  ASSIGN_OR_RETURN(w.attn_norm, Norm(weights, n, p + n.attn_norm, c.hidden));
+  ASSIGN_OR_RETURN(w.wq, weights.Matrix(p + n.q, {q_width, c.hidden}));
+  ASSIGN_OR_RETURN(w.wk, weights.Matrix(p + n.k, {kv_width, c.hidden}));
+  ASSIGN_OR_RETURN(w.wv, weights.Matrix(p + n.v, {kv_width, c.hidden}));
+  ASSIGN_OR_RETURN(w.q_norm, Norm(weights, n, p + n.q_norm, c.head_dim));
+  ASSIGN_OR_RETURN(w.k_norm, Norm(weights, n, p + n.k_norm, c.head_dim));
+  ASSIGN_OR_RETURN(w.wo, weights.Matrix(p + n.o, {c.hidden, q_width}));
+  ASSIGN_OR_RETURN(w.post_attention_norm, Norm(weights, n, p + n.post_attention_norm, c.hidden));
+  ASSIGN_OR_RETURN(w.ffn_norm, Norm(weights, n, p + n.ffn_norm, c.hidden));
+  ASSIGN_OR_RETURN(w.w_gate, weights.Matrix(p + n.gate, {c.ffn_hidden, c.hidden}));
+  ASSIGN_OR_RETURN(w.w_up, weights.Matrix(p + n.up, {c.ffn_hidden, c.hidden}));
+  ASSIGN_OR_RETURN(w.w_down, weights.Matrix(p + n.down, {c.hidden, c.ffn_hidden}));
+  ASSIGN_OR_RETURN(w.post_ffw_norm, Norm(weights, n, p + n.post_ffw_norm, c.hidden));
+  return w;
+}
+
+}  // namespace
+
+const GemmaTensorNames& GgufGemmaNames() {
+  static const auto* names = new GemmaTensorNames{
+      .token_embd = "token_embd.weight",
+      .output_norm = "output_norm.weight",
+      .layer_prefix = "blk.",
+      .attn_norm = "attn_norm.weight",
+      .q = "attn_q.weight",
+      .k = "attn_k.weight",
+      .v = "attn_v.weight",
+      .q_norm = "attn_q_norm.weight",
+      .k_norm = "attn_k_norm.weight",
+      .o = "attn_output.weight",
+      .post_attention_norm = "post_attention_norm.weight",
+      .ffn_norm = "ffn_norm.weight",
+      .gate = "ffn_gate.weight",
+      .up = "ffn_up.weight",
+      .down = "ffn_down.weight",
+      .post_ffw_norm = "post_ffw_norm.weight",
+      .norm_offset = 0.0f,  // the converter added the 1
+  };
+  return *names;
+}
+
+const GemmaTensorNames& HfGemmaNames() {
+  static const auto* names = new GemmaTensorNames{
+      .token_embd = "model.embed_tokens.weight",
+      .output_norm = "model.norm.weight",
+      .layer_prefix = "model.layers.",
+      .attn_norm = "input_layernorm.weight",
+      .q = "self_attn.q_proj.weight",
+      .k = "self_attn.k_proj.weight",
+      .v = "self_attn.v_proj.weight",
+      .q_norm = "self_attn.q_norm.weight",
+      .k_norm = "self_attn.k_norm.weight",
+      .o = "self_attn.o_proj.weight",
+      .post_attention_norm = "post_attention_layernorm.weight",
+      .ffn_norm = "pre_feedforward_layernorm.weight",
+      .gate = "mlp.gate_proj.weight",
+      .up = "mlp.up_proj.weight",
+      .down = "mlp.down_proj.weight",
+      .post_ffw_norm = "post_feedforward_layernorm.weight",
+      .norm_offset = 1.0f,
+  };
+  return *names;
+}
+
+absl::Status CheckGemmaConfig(const GemmaConfig& c, std::string_view source) {
+  const bool sizes_ok = c.n_layers > 0 && c.n_layers <= kMaxGemmaLayers && c.hidden > 0 &&
+                        c.ffn_hidden > 0 && c.vocab_size > 0 && c.context_length > 0 &&
+                        c.sliding_window >= 0 &&
+                        static_cast<int64_t>(c.global_layers.size()) == c.n_layers;
+  const bool heads_ok = c.n_heads > 0 && c.n_kv_heads > 0 && c.n_heads % c.n_kv_heads == 0 &&
+                        c.head_dim > 0 && c.head_dim % 2 == 0 &&
+                        c.head_dim <= cpu::kMaxAttentionHeadDim &&
+                        std::isfinite(c.attention_scale) && c.attention_scale > 0;
+  const bool rope_ok =
+      c.rope_base_global > 0 && c.rope_base_local > 0 && c.rope_scale_global > 0 && c.rms_eps > 0;
+  if (sizes_ok && heads_ok && rope_ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      std::string(source), ": inconsistent gemma3 hyper-parameters (layers ", c.n_layers,
+      " (at most ", kMaxGemmaLayers, ", one type each), hidden ", c.hidden, ", MLP ", c.ffn_hidden,
+      ", vocabulary ", c.vocab_size, ", context ", c.context_length, ", heads ", c.n_heads, "/",
+      c.n_kv_heads, ", head_dim ", c.head_dim, ", RoPE bases ", c.rope_base_global, "/",
+      c.rope_base_local, ", norm epsilon ", c.rms_eps, ")"));
+}
+
+absl::StatusOr<GemmaWeights> LoadGemmaWeights(const WeightTable& weights, const GemmaConfig& c,
+                                              const GemmaTensorNames& names) {
+  GemmaWeights w;
+  ASSIGN_OR_RETURN(w.token_embd, weights.Matrix(names.token_embd, {c.vocab_size, c.hidden}));
+  ASSIGN_OR_RETURN(w.output_norm, Norm(weights, names, names.output_norm, c.hidden));
+  for (int64_t layer = 0; layer < c.n_layers; ++layer) {
+    ASSIGN_OR_RETURN(GemmaLayerWeights lw, LoadLayer(weights, c, names, layer));
+    w.layers.push_back(std::move(lw));
+  }
+  return w;
+}
+
+}  // namespace llmw

@@ -1,0 +1,39 @@
+// Loading and checking Gemma 3's weights and hyper-parameters, shared by the
+// GGUF and the safetensors loaders: the tensor names differ, and safetensors
+// store each RMSNorm weight as w of (1 + w) where GGUF stores 1 + w.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "models/gemma/gemma_config.h"
+#include "models/weight_table.h"
+
+namespace llmw {
+
+// Where one checkpoint kind keeps each tensor. Per-layer names follow
+// `layer_prefix` + the layer index + ".".
+struct GemmaTensorNames {
+  std::string token_embd, output_norm;
+  std::string layer_prefix;
+  std::string attn_norm, q, k, v, q_norm, k_norm, o, post_attention_norm;
+  std::string ffn_norm, gate, up, down, post_ffw_norm;
+  float norm_offset;  // added to every norm weight as read
+};
+
+const GemmaTensorNames& GgufGemmaNames();
+const GemmaTensorNames& HfGemmaNames();
+
+// The most layers a checkpoint may declare (bounds what is allocated before
+// the tensors are read).
+inline constexpr int64_t kMaxGemmaLayers = 1024;
+
+// INVALID_ARGUMENT starting with `source` unless the sizes are positive and
+// consistent and there is one global/local flag per layer.
+absl::Status CheckGemmaConfig(const GemmaConfig& c, std::string_view source);
+
+absl::StatusOr<GemmaWeights> LoadGemmaWeights(const WeightTable& weights, const GemmaConfig& c,
+                                              const GemmaTensorNames& names);
+
+}  // namespace llmw
