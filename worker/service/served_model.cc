@@ -17,7 +17,9 @@ absl::StatusOr<ModelSpec> ParseModelSpec(const std::string& text) {
     spec.path = text.substr(eq + 1);
   } else {
     spec.path = text;
-    spec.name = std::filesystem::path(text).stem().string();
+    std::filesystem::path path(text);
+    if (!path.has_filename()) path = path.parent_path();  // "dir/" names "dir"
+    spec.name = path.extension() == ".gguf" ? path.stem().string() : path.filename().string();
   }
   if (spec.name.empty() || spec.path.empty()) {
     return absl::InvalidArgumentError(

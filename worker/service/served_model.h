@@ -25,7 +25,8 @@ struct ServedModel {
   std::string chat_template_error;
 };
 
-// "name=path", or a bare path (the name is then the file name without .gguf).
+// "name=path", or a bare path (the name is then the file name without .gguf,
+// or the model directory's name).
 struct ModelSpec {
   std::string name;
   std::string path;

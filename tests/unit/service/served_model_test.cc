@@ -17,6 +17,10 @@ TEST(ModelSpecTest, NameEqualsPathOrBarePath) {
   auto bare = ParseModelSpec("/models/SmolLM2.Q4_1.gguf");
   ASSERT_TRUE(bare.ok());
   EXPECT_EQ(bare->name, "SmolLM2.Q4_1");
+  auto dir = ParseModelSpec("/models/Qwen2.5-0.5B-Instruct/");
+  ASSERT_TRUE(dir.ok());
+  EXPECT_EQ(dir->name, "Qwen2.5-0.5B-Instruct");
+  EXPECT_EQ(dir->path, "/models/Qwen2.5-0.5B-Instruct/");
   EXPECT_FALSE(ParseModelSpec("=x").ok());
   EXPECT_FALSE(ParseModelSpec("name=").ok());
 }
