@@ -5,16 +5,20 @@
 // (0 = all hardware threads), working set in MiB (0 = one weight matrix, reused and cache-hot;
 // otherwise that many MiB of copies, cycled, as a decode step streams a whole model).
 // Counters: GFLOP/s (2 * n * out * in per call) and weight GB/s (weight bytes read per call).
+// Block-format weights are packed once, as the models do at load (PackedWeights).
 #include <benchmark/benchmark.h>
 
 #include <atomic>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <vector>
 
 #include "kernels/block_formats.h"
+#include "kernels/cpu/huge_buffer.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/matmul_internal.h"
+#include "kernels/cpu/packed_weights.h"
 #include "kernels/cpu/thread_pool.h"
 
 namespace llmw::cpu {
@@ -49,13 +53,25 @@ void BM_Matmul(benchmark::State& state, DType type) {
   std::vector<float> x(static_cast<size_t>(n * in)), y(static_cast<size_t>(n * out));
   for (float& v : x) v = dist(rng);
 
+  std::vector<std::unique_ptr<PackedWeights>> packed;
+  if (IsPackable(type)) {
+    for (int64_t c = 0; c < copies; ++c) {
+      packed.push_back(
+          std::make_unique<PackedWeights>(Tensor(type, {out, in}, weights.data() + c * bytes)));
+    }
+  }
+
   ThreadPool pool(threads);
   MatmulScratch scratch;
   scratch.Reserve(n, in);
   int64_t next = 0;
   for (auto _ : state) {
-    const Tensor w(type, {out, in}, weights.data() + next * bytes);
-    matmul_internal::MatmulWithIsa(isa, w, x.data(), n, y.data(), pool, scratch);
+    if (packed.empty()) {
+      const Tensor w(type, {out, in}, weights.data() + next * bytes);
+      matmul_internal::MatmulWithIsa(isa, w, x.data(), n, y.data(), pool, scratch);
+    } else {
+      matmul_internal::MatmulWithIsa(isa, *packed[next], x.data(), n, y.data(), pool, scratch);
+    }
     benchmark::DoNotOptimize(y.data());
     next = (next + 1) % copies;
   }
@@ -71,7 +87,7 @@ void BM_Matmul(benchmark::State& state, DType type) {
 // {out, in, n, variant, threads, working set MiB}
 void SmolShapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"out", "in", "n", "isa", "thr", "MiB"});
-  for (int64_t n : {1, 16}) {
+  for (int64_t n : {1, 8, 16}) {
     for (int64_t mib : {0, 128}) {
       b->Args({1536, 576, n, -1, 0, mib});
       b->Args({576, 1536, n, -1, 0, mib});
@@ -79,15 +95,15 @@ void SmolShapes(benchmark::internal::Benchmark* b) {
   }
   // Each variant and a single thread on the FFN up projection, cache-hot and streamed.
   for (int isa = 0; isa < 4; ++isa) {
-    for (int64_t n : {1, 16}) b->Args({1536, 576, n, isa, 1, 0});
+    for (int64_t n : {1, 8, 16}) b->Args({1536, 576, n, isa, 1, 0});
   }
-  for (int64_t n : {1, 16}) b->Args({1536, 576, n, -1, 1, 128});
+  for (int64_t n : {1, 8, 16}) b->Args({1536, 576, n, -1, 1, 128});
   b->UseRealTime();
 }
 
 void LmHeadShapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"out", "in", "n", "isa", "thr", "MiB"});
-  for (int64_t n : {1, 16}) b->Args({49152, 576, n, -1, 0, 0});
+  for (int64_t n : {1, 8, 16}) b->Args({49152, 576, n, -1, 0, 0});
   b->Args({49152, 576, 1, -1, 1, 0});
   b->UseRealTime();
 }
@@ -138,6 +154,22 @@ void BM_SmolLM2StepMatmuls(benchmark::State& state) {
     }
     total_bytes += static_cast<int64_t>(weights.back().size());
   }
+  // Packed into one huge-page buffer, as the models' LayerMatmul does.
+  std::vector<Tensor> tensors;
+  int64_t packed_bytes = 0;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    tensors.emplace_back(shapes[i].type,
+                         std::initializer_list<int64_t>{shapes[i].out, shapes[i].in},
+                         weights[i].data());
+    packed_bytes += PackedWeights::StorageBytes(tensors.back());
+  }
+  const HugeBuffer storage = AllocateHugeBuffer(static_cast<size_t>(packed_bytes));
+  std::vector<std::unique_ptr<PackedWeights>> packed;
+  uint8_t* next = static_cast<uint8_t*>(storage.get());
+  for (const Tensor& t : tensors) {
+    packed.push_back(std::make_unique<PackedWeights>(t, next));
+    next += PackedWeights::StorageBytes(t);
+  }
   std::vector<float> x(static_cast<size_t>(n * 1536)), y(static_cast<size_t>(n * 49152));
   for (float& v : x) v = dist(rng);
 
@@ -145,10 +177,7 @@ void BM_SmolLM2StepMatmuls(benchmark::State& state) {
   MatmulScratch scratch;
   scratch.Reserve(n, 1536);
   for (auto _ : state) {
-    for (size_t i = 0; i < shapes.size(); ++i) {
-      const Tensor w(shapes[i].type, {shapes[i].out, shapes[i].in}, weights[i].data());
-      Matmul(w, x.data(), n, y.data(), pool, scratch);
-    }
+    for (const auto& w : packed) Matmul(*w, x.data(), n, y.data(), pool, scratch);
     benchmark::DoNotOptimize(y.data());
   }
   state.counters["steps/s"] =
@@ -163,6 +192,7 @@ BENCHMARK(BM_SmolLM2StepMatmuls)
     ->ArgNames({"n", "thr"})
     ->Args({1, 0})
     ->Args({1, 1})
+    ->Args({8, 0})
     ->Args({16, 0})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);

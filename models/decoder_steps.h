@@ -4,9 +4,16 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <tuple>
+#include <vector>
 
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/huge_buffer.h"
 #include "kernels/cpu/matmul.h"
+#include "kernels/cpu/packed_weights.h"
 #include "kernels/cpu/thread_pool.h"
 #include "kernels/tensor.h"
 #include "models/model.h"
@@ -30,17 +37,40 @@ void AttendChunks(const ForwardBatch& batch, const float* q, const float* k, con
 // or all of it with all_logits) to its front; returns how many there are.
 int64_t GatherLogitRows(const ForwardBatch& batch, float* x, int64_t hidden);
 
-// y = x · Wᵀ through the fast path, or the scalar reference when asked.
+// y = x · Wᵀ through the fast path, or the scalar reference when asked. Block-format weights
+// run packed (cpu::PackedWeights): each one is packed once, by Prepare at load or else on its
+// first use, and kept here; results are the same either way.
 class LayerMatmul {
  public:
   LayerMatmul(cpu::ThreadPool& pool, bool reference) : pool_(pool), reference_(reference) {}
   void Reserve(int64_t max_n, int64_t max_in) { scratch_.Reserve(max_n, max_in); }
+  // Packs `w` now if it is a block-format weight (allocates).
+  void Prepare(const Tensor& w);
   void operator()(const Tensor& w, const float* x, int64_t n, float* y);
 
+  // y = x · Wᵀ for each output, all taking the same x (q, k and v; gate and up): x is quantized
+  // once and the weights share one parallel loop. Results equal separate calls.
+  struct Output {
+    const Tensor& w;
+    float* y;
+  };
+  void operator()(std::initializer_list<Output> outputs, const float* x, int64_t n);
+
  private:
+  // A weight is its memory, row count and type (row views of one tensor differ in the first
+  // two).
+  using Key = std::tuple<const void*, int64_t, DType>;
+  const cpu::PackedWeights& Packed(const Tensor& w);
+
   cpu::ThreadPool& pool_;
   bool reference_;
   cpu::MatmulScratch scratch_;
+  std::map<Key, std::unique_ptr<cpu::PackedWeights>> packed_;
+  // The packed weights' memory: large chunks on huge pages, since a decode step streams all of
+  // them and 4 KiB pages would miss the TLB every few rows.
+  std::vector<cpu::HugeBuffer> chunks_;
+  uint8_t* chunk_next_ = nullptr;  // the free end of chunks_.back(),
+  int64_t chunk_free_ = 0;         // this many bytes
 };
 
 }  // namespace llmw

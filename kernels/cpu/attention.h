@@ -48,4 +48,19 @@ void PagedAttention(const float* q, int64_t n_tokens, int64_t first_pos, const i
                     const PagedKvLayer& kv, const AttentionParams& params, float* out,
                     ThreadPool& pool);
 
+// One sequence's part of a batched call: PagedAttention's arguments for it.
+struct AttentionChunk {
+  const float* q = nullptr;
+  int64_t n_tokens = 0;
+  int64_t first_pos = 0;
+  const int32_t* block_table = nullptr;
+  float* out = nullptr;
+};
+
+// PagedAttention for several sequences in one parallel loop over all their (token, head) pairs,
+// so a batch of one-token decode chunks costs one dispatch rather than one per sequence. Each
+// output equals what PagedAttention gives for its sequence alone.
+void PagedAttentionBatch(const AttentionChunk* chunks, int64_t n_chunks, const PagedKvLayer& kv,
+                         const AttentionParams& params, ThreadPool& pool);
+
 }  // namespace llmw::cpu

@@ -4,22 +4,27 @@
 // Q3_K, Q4_K, Q5_K, Q6_K) (rows along `in`); x is f32 [n, in] row-major and y is f32 [n, out].
 //
 // Matmul quantizes each activation row once to 8 bits (blocks of 32 with an f32 scale) for the
-// 32-element block formats and runs integer dot products; float weights use f32 FMA. K-quant
-// weights are dequantized a few rows at a time with the reference dequantizer and then take the
-// F32 path, so their results equal an F32 matmul of the dequantized weights. (The next step is an
-// integer fast path with Q8_K activations.) The SIMD variant (AVX-512 VNNI, AVX-VNNI, AVX2,
-// portable scalar) is picked at run time from the CPU.
+// 32-element block formats and runs integer dot products; float weights use f32 FMA. The SIMD
+// kernels read block-format weights packed into groups of 16 rows (packed_weights.h): pass a
+// PackedWeights, prepared once at load, or a Tensor, which is packed a few rows at a time on
+// every call (same results, slower). K-quant weights are dequantized a few rows at a time with
+// the reference dequantizer and then take the F32 path, so their results equal an F32 matmul of
+// the dequantized weights. (The next step is an integer fast path with Q8_K activations.) The
+// SIMD variant (AVX-512 VNNI, AVX-VNNI, AVX2, portable scalar) is picked at run time from the CPU.
 //
-// Batch invariance: y[i][o] depends only on x row i and W row o. Every variant accumulates one
-// (row, output) pair in the same fixed order and lane layout, so the result is bitwise identical
-// whatever n is, however the work is split across threads, and whichever variant runs.
+// Batch invariance: y[i][o] depends only on x row i and W row o. Every variant computes one
+// (row, output) pair with the same operations in the same order (matmul_internal.h), so the
+// result is bitwise identical whatever n is, however the work is split across threads, whichever
+// variant runs and whether the weights were packed at load.
 #pragma once
 
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <span>
 
 #include "absl/status/status.h"
+#include "kernels/cpu/packed_weights.h"
 #include "kernels/cpu/thread_pool.h"
 #include "kernels/tensor.h"
 
@@ -34,16 +39,17 @@ class MatmulScratch {
   // Makes room for calls with up to `max_n` rows of `max_in` elements.
   void Reserve(int64_t max_n, int64_t max_in);
 
-  // Row c of a call with rows of `in` elements: quants at quants() + c * in, bias lanes at
-  // bias() + c * in / 4, scales and sums at scales() / sums() + c * BlocksPerRow(in).
+  // Row c of a call with rows of `in` elements: quants at quants() + c * in, block biases, scales
+  // and sums at bias() / scales() / sums() + c * BlocksPerRow(in).
   int8_t* quants() const { return static_cast<int8_t*>(buffer_.get()); }
   int32_t* bias() const { return bias_; }
   float* scales() const { return scales_; }
   float* sums() const { return sums_; }
-  static int64_t BlocksPerRow(int64_t in) { return (in / 32 + 7) / 8 * 8; }
+  static int64_t BlocksPerRow(int64_t in) { return in / 32; }
 
-  // Room for `floats` f32 values (K-quant weights dequantized per thread). Grows when a call
-  // needs more, so only the first K-quant calls of a given size allocate.
+  // Room for `floats` f32 values (K-quant weights dequantized per thread, or block-format weights
+  // packed per thread when Matmul gets a Tensor). Grows when a call needs more, so only the first
+  // such calls of a given size allocate.
   float* WeightRows(int64_t floats);
 
  private:
@@ -69,5 +75,20 @@ void MatmulReference(const Tensor& w, const float* x, int64_t n, float* y);
 // The fast path, parallel over the pool.
 void Matmul(const Tensor& w, const float* x, int64_t n, float* y, ThreadPool& pool,
             MatmulScratch& scratch);
+// The same on weights packed at load: bitwise the same results as Matmul(w.source(), ...).
+void Matmul(const PackedWeights& w, const float* x, int64_t n, float* y, ThreadPool& pool,
+            MatmulScratch& scratch);
+
+// One weight of a MatmulShared call and its output y ([n, w rows]).
+struct MatmulTarget {
+  const PackedWeights* w;
+  float* y;
+};
+
+// y = x · Wᵀ for several weights that take the same x (q, k and v; gate and up): x is quantized
+// once and all their rows share one parallel loop. Each y is bitwise what Matmul gives. Weights
+// of different dtypes or row lengths simply run one after another.
+void MatmulShared(std::span<const MatmulTarget> targets, const float* x, int64_t n,
+                  ThreadPool& pool, MatmulScratch& scratch);
 
 }  // namespace llmw::cpu

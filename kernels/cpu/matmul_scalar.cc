@@ -70,30 +70,18 @@ template <DType T>
 float QuantDot(const uint8_t* wrow, const int8_t* xq, const float* xd, const float* xs,
                int64_t nb) {
   constexpr bool kHasMin = T == DType::kQ4_1 || T == DType::kQ5_1;
-  float acc[16] = {};
-  float mins[8] = {};
+  float acc = 0.0f;
   for (int64_t b = 0; b < nb; ++b) {
     int8_t w[32];
     float dw, mw;
     DecodeBlock<T>(wrow + b * BlockBytes<T>(), w, &dw, &mw);
     const int8_t* x = xq + b * 32;
-    const float scale = dw * xd[b];
-    float* half = acc + 8 * (b % 2);
-    for (int k = 0; k < 8; ++k) {
-      int32_t lane = 0;
-      for (int i = 4 * k; i < 4 * k + 4; ++i) lane += int32_t{w[i]} * int32_t{x[i]};
-      half[k] = std::fma(static_cast<float>(lane), scale, half[k]);
-    }
-    if constexpr (kHasMin) mins[b % 8] = std::fma(mw, xs[b], mins[b % 8]);
+    int32_t dot = 0;
+    for (int i = 0; i < 32; ++i) dot += int32_t{w[i]} * int32_t{x[i]};
+    acc = std::fma(static_cast<float>(dot), dw * xd[b], acc);
+    if constexpr (kHasMin) acc = std::fma(mw, xs[b], acc);
   }
-  if constexpr (kHasMin) {
-    for (int64_t b = nb; b % 8 != 0; ++b) mins[b % 8] = std::fma(0.0f, 0.0f, mins[b % 8]);
-  }
-  float a[8];
-  for (int k = 0; k < 8; ++k) a[k] = acc[k] + acc[8 + k];
-  float v = CanonicalSum(a);
-  if constexpr (kHasMin) v += CanonicalSum(mins);
-  return v;
+  return acc;
 }
 
 template <DType T>
@@ -126,7 +114,7 @@ void RangeKernel(const Args& a, int64_t o0, int64_t o1, int64_t c0, int64_t c1) 
   constexpr bool kFloat = T == DType::kF32 || T == DType::kF16 || T == DType::kBF16;
   const int64_t nb = a.in / 32;
   for (int64_t o = o0; o < o1; ++o) {
-    const uint8_t* wrow = a.w + o * a.w_row_bytes;
+    const uint8_t* wrow = a.w + o * a.w_stride;
     for (int64_t c = c0; c < c1; ++c) {
       float v;
       if constexpr (kFloat) {
@@ -156,16 +144,10 @@ void QuantizeRow(const float* x, int64_t in, int bias_offset, int8_t* q, float* 
       q[b * 32 + j] = static_cast<int8_t>(qj);
       sum += qj;
     }
-    if (bias_offset != 0) {
-      for (int k = 0; k < 8; ++k) {
-        const int8_t* lane = q + b * 32 + 4 * k;
-        bias[b * 8 + k] = -bias_offset * (lane[0] + lane[1] + lane[2] + lane[3]);
-      }
-    }
+    if (bias_offset != 0) bias[b] = -bias_offset * sum;
     d[b] = db;
     s[b] = db * static_cast<float>(sum);
   }
-  for (int64_t b = nb; b % 8 != 0; ++b) d[b] = s[b] = 0.0f;
 }
 
 constexpr KernelTable kTable = {
@@ -178,6 +160,7 @@ constexpr KernelTable kTable = {
     RangeKernel<DType::kQ5_0>,
     RangeKernel<DType::kQ5_1>,
     RangeKernel<DType::kQ8_0>,
+    /*packed=*/false,
     /*q8_unsigned=*/false,
 };
 

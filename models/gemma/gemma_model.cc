@@ -44,6 +44,12 @@ GemmaModel::GemmaModel(ModelInfo info, GemmaConfig config, GemmaWeights weights,
   ws_.inv_freq_global = RopeInverseFrequencies(config_.head_dim, config_.rope_base_global, {});
   for (float& f : ws_.inv_freq_global) f /= config_.rope_scale_global;
   matmul_.Reserve(n, std::max({config_.hidden, config_.ffn_hidden, q_width}));
+  for (const GemmaLayerWeights& w : weights_.layers) {
+    for (const Tensor* t : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down}) {
+      matmul_.Prepare(*t);
+    }
+  }
+  matmul_.Prepare(weights_.token_embd);
 }
 
 KvCacheShape GemmaModel::kv_shape() const {
@@ -77,9 +83,7 @@ void GemmaModel::AttentionBlock(const GemmaLayerWeights& w, int64_t layer,
   const bool global = config_.IsGlobal(layer);
 
   cpu::RmsNorm(ws_.x.data(), w.attn_norm.data(), n, config_.hidden, config_.rms_eps, ws_.xn.data());
-  matmul_(w.wq, ws_.xn.data(), n, ws_.q.data());
-  matmul_(w.wk, ws_.xn.data(), n, ws_.k.data());
-  matmul_(w.wv, ws_.xn.data(), n, ws_.v.data());
+  matmul_({{w.wq, ws_.q.data()}, {w.wk, ws_.k.data()}, {w.wv, ws_.v.data()}}, ws_.xn.data(), n);
   cpu::RmsNorm(ws_.q.data(), w.q_norm.data(), n * config_.n_heads, hd, config_.rms_eps,
                ws_.q.data());
   cpu::RmsNorm(ws_.k.data(), w.k_norm.data(), n * config_.n_kv_heads, hd, config_.rms_eps,
@@ -101,8 +105,7 @@ void GemmaModel::AttentionBlock(const GemmaLayerWeights& w, int64_t layer,
 
 void GemmaModel::MlpBlock(const GemmaLayerWeights& w, int64_t n) {
   cpu::RmsNorm(ws_.x.data(), w.ffn_norm.data(), n, config_.hidden, config_.rms_eps, ws_.xn.data());
-  matmul_(w.w_gate, ws_.xn.data(), n, ws_.gate.data());
-  matmul_(w.w_up, ws_.xn.data(), n, ws_.up.data());
+  matmul_({{w.w_gate, ws_.gate.data()}, {w.w_up, ws_.up.data()}}, ws_.xn.data(), n);
   cpu::GeluTanhMul(ws_.gate.data(), ws_.up.data(), n * config_.ffn_hidden);
   matmul_(w.w_down, ws_.gate.data(), n, ws_.xn.data());
   cpu::RmsNorm(ws_.xn.data(), w.post_ffw_norm.data(), n, config_.hidden, config_.rms_eps,

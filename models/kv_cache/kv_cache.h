@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/huge_buffer.h"
 #include "models/kv_cache/block_allocator.h"
 
 namespace llmw {
@@ -72,7 +73,7 @@ class KvCache {
   BlockAllocator allocator_;
   // [n_layers][2][num_blocks][block_size][n_kv_heads][head_dim], left
   // uninitialised so that memory is only touched as blocks are used.
-  std::unique_ptr<float[]> storage_;
+  cpu::HugeBuffer storage_;  // floats
 };
 
 }  // namespace llmw

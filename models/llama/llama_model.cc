@@ -48,6 +48,12 @@ LlamaModel::LlamaModel(ModelInfo info, LlamaConfig config, LlamaWeights weights,
   ws_.tokens.resize(n);
   ws_.positions.resize(n);
   matmul_.Reserve(n, std::max({config_.hidden, config_.ffn_hidden, q_width}));
+  for (const LlamaLayerWeights& w : weights_.layers) {
+    for (const Tensor* t : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down}) {
+      matmul_.Prepare(*t);
+    }
+  }
+  matmul_.Prepare(weights_.output);
 }
 
 KvCacheShape LlamaModel::kv_shape() const {
@@ -76,9 +82,7 @@ void LlamaModel::AttentionBlock(const LlamaLayerWeights& w, int64_t layer,
   const int64_t hd = config_.head_dim;
 
   cpu::RmsNorm(ws_.x.data(), w.attn_norm.data(), n, config_.hidden, config_.rms_eps, ws_.xn.data());
-  matmul_(w.wq, ws_.xn.data(), n, ws_.q.data());
-  matmul_(w.wk, ws_.xn.data(), n, ws_.k.data());
-  matmul_(w.wv, ws_.xn.data(), n, ws_.v.data());
+  matmul_({{w.wq, ws_.q.data()}, {w.wk, ws_.k.data()}, {w.wv, ws_.v.data()}}, ws_.xn.data(), n);
   if (config_.qkv_bias) {
     cpu::AddRowBias(ws_.q.data(), w.bq.data(), n, config_.n_heads * hd);
     cpu::AddRowBias(ws_.k.data(), w.bk.data(), n, config_.n_kv_heads * hd);
@@ -99,8 +103,7 @@ void LlamaModel::AttentionBlock(const LlamaLayerWeights& w, int64_t layer,
 
 void LlamaModel::MlpBlock(const LlamaLayerWeights& w, int64_t n) {
   cpu::RmsNorm(ws_.x.data(), w.ffn_norm.data(), n, config_.hidden, config_.rms_eps, ws_.xn.data());
-  matmul_(w.w_gate, ws_.xn.data(), n, ws_.gate.data());
-  matmul_(w.w_up, ws_.xn.data(), n, ws_.up.data());
+  matmul_({{w.w_gate, ws_.gate.data()}, {w.w_up, ws_.up.data()}}, ws_.xn.data(), n);
   cpu::SiluMul(ws_.gate.data(), ws_.up.data(), n * config_.ffn_hidden);
   matmul_(w.w_down, ws_.gate.data(), n, ws_.xn.data());
   cpu::AddInPlace(ws_.x.data(), ws_.xn.data(), n * config_.hidden);

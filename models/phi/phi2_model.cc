@@ -38,6 +38,10 @@ Phi2Model::Phi2Model(ModelInfo info, Phi2Config config, Phi2Weights weights,
   ws_.positions.resize(n);
   ws_.inv_freq = RopeInverseFrequencies(config_.rope_dim, config_.rope_base, {});
   matmul_.Reserve(n, std::max({config_.hidden, config_.ffn_hidden, q_width}));
+  for (const Phi2LayerWeights& w : weights_.layers) {
+    for (const Tensor* t : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_up, &w.w_down}) matmul_.Prepare(*t);
+  }
+  matmul_.Prepare(weights_.output);
 }
 
 KvCacheShape Phi2Model::kv_shape() const {
@@ -72,9 +76,7 @@ void Phi2Model::Layer(const Phi2LayerWeights& w, int64_t layer, const ForwardBat
                  ws_.xn.data());
 
   // Attention branch.
-  matmul_(w.wq, ws_.xn.data(), n, ws_.q.data());
-  matmul_(w.wk, ws_.xn.data(), n, ws_.k.data());
-  matmul_(w.wv, ws_.xn.data(), n, ws_.v.data());
+  matmul_({{w.wq, ws_.q.data()}, {w.wk, ws_.k.data()}, {w.wv, ws_.v.data()}}, ws_.xn.data(), n);
   cpu::AddRowBias(ws_.q.data(), w.bq.data(), n, config_.n_heads * hd);
   cpu::AddRowBias(ws_.k.data(), w.bk.data(), n, config_.n_kv_heads * hd);
   cpu::AddRowBias(ws_.v.data(), w.bv.data(), n, config_.n_kv_heads * hd);

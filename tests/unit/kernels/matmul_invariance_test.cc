@@ -61,18 +61,18 @@ TEST(MatmulInvarianceTest, ActivationQuantizationIsTheSameInEveryVariant) {
   for (int j = 0; j < 32; ++j) x[96 + j] = -1e-30f * (j + 1);                // tiny values
   for (int j = 0; j < 32; ++j) x[128 + j] = (j % 2 ? 1.0f : -1.0f) * 3e38f;  // huge values
   const auto& scalar = matmul_internal::ScalarKernels();
-  const int64_t blocks = MatmulScratch::BlocksPerRow(in);  // 8: two blocks of zero padding
+  const int64_t blocks = MatmulScratch::BlocksPerRow(in);
   std::vector<int8_t> q0(in), q1(in);
-  std::vector<int32_t> b0(in / 4), b1(in / 4);
+  std::vector<int32_t> b0(blocks), b1(blocks);
   std::vector<float> d0(blocks, NAN), s0(blocks, NAN), d1(blocks, NAN), s1(blocks, NAN);
   scalar.quantize(x.data(), in, 16, q0.data(), d0.data(), s0.data(), b0.data());
   EXPECT_EQ(q0[64], -8);
   EXPECT_EQ(q0[64 + 1], -8);  // -7.5 rounds to even
   EXPECT_EQ(q0[64 + 3], -6);  // -6.5 rounds to even
   EXPECT_EQ(q0[64 + 31], 127);
-  EXPECT_EQ(b0[16], -16 * (-8 - 8 - 7 - 6));  // lane 0 of block 2: quants -8, -8, -7, -6
-  EXPECT_EQ(d0[6], 0.0f);
-  EXPECT_EQ(s0[7], 0.0f);
+  EXPECT_EQ(b0[2], -16 * 111);  // block 2: ties rounded to even sum to -16, plus 127
+  EXPECT_EQ(d0[1], 0.0f);
+  EXPECT_EQ(s0[1], 0.0f);
   for (Isa isa : matmul_internal::AvailableIsas()) {
     matmul_internal::Kernels(isa).quantize(x.data(), in, 16, q1.data(), d1.data(), s1.data(),
                                            b1.data());
