@@ -25,7 +25,6 @@ constexpr int64_t kActivationChunkBytes = 96 * 1024;
 constexpr int64_t kParallelQuantizeElems = 16 * 1024;
 // K-quant weight rows dequantized at once: a multiple of every register tile height, and few
 // enough that the f32 rows stay in L2 next to the activations.
-constexpr int64_t kKQuantRows = 8;
 
 [[noreturn]] void Die(const std::string& message) {
   std::fprintf(stderr, "llmw: %s\n", message.c_str());
@@ -57,37 +56,6 @@ mi::RangeKernel PickKernel(const mi::KernelTable& t, DType type) {
     default:
       return nullptr;
   }
-}
-
-// K-quant weights: each thread owns one buffer of kKQuantRows f32 rows and a fixed range of row
-// groups; it dequantizes a group and runs the variant's F32 kernel on it. A result is the F32 dot
-// product of the dequantized row, so it is independent of n, the thread count and the variant.
-void KQuantMatmul(mi::RangeKernel f32, const Tensor& w, const float* x, int64_t n, float* y,
-                  ThreadPool& pool, MatmulScratch& scratch) {
-  const int64_t out = w.dim(0), in = w.row_elems();
-  const int64_t groups = (out + kKQuantRows - 1) / kKQuantRows;
-  const int slots = static_cast<int>(std::min<int64_t>(pool.num_threads(), groups));
-  float* buffers = scratch.WeightRows(slots * kKQuantRows * in);
-  pool.ParallelFor(slots, [&](int64_t begin, int64_t end) {
-    for (int64_t slot = begin; slot < end; ++slot) {
-      float* rows = buffers + slot * kKQuantRows * in;
-      const auto [g0, g1] = ThreadPool::Chunk(groups, slots, static_cast<int>(slot));
-      for (int64_t g = g0; g < g1; ++g) {
-        const int64_t o0 = g * kKQuantRows, count = std::min(kKQuantRows, out - o0);
-        for (int64_t r = 0; r < count; ++r) {
-          DequantizeRow(w.dtype(), w.row(o0 + r), rows + r * in, in);
-        }
-        mi::Args args{};
-        args.w = reinterpret_cast<const uint8_t*>(rows);
-        args.w_stride = in * static_cast<int64_t>(sizeof(float));
-        args.in = in;
-        args.x = x;
-        args.y = y + o0;  // the kernel writes y[c * out + o] for o in [0, count)
-        args.out = out;
-        f32(args, 0, count, 0, n);
-      }
-    }
-  });
 }
 
 }  // namespace
@@ -360,7 +328,7 @@ void MatmulWithIsa(Isa isa, const Tensor& w, const float* x, int64_t n, float* y
     if (w.rank() != 2 || in % Traits(w.dtype()).block_elems != 0) {
       Die(absl::StrCat("Matmul: unsupported weight ", w.DebugString()));
     }
-    return KQuantMatmul(table.f32, w, x, n, y, pool, scratch);
+    return KQuantMatmul(w, x, n, y, pool, scratch.kquant());
   }
   const RangeKernel kernel = PickKernel(table, w.dtype());
   if (kernel == nullptr || w.rank() != 2 || in % Traits(w.dtype()).block_elems != 0) {

@@ -7,9 +7,8 @@
 // 32-element block formats and runs integer dot products; float weights use f32 FMA. The SIMD
 // kernels read block-format weights packed into groups of 16 rows (packed_weights.h): pass a
 // PackedWeights, prepared once at load, or a Tensor, which is packed a few rows at a time on
-// every call (same results, slower). K-quant weights are dequantized a few rows at a time with
-// the reference dequantizer and then take the F32 path, so their results equal an F32 matmul of
-// the dequantized weights. (The next step is an integer fast path with Q8_K activations.) The
+// every call (same results, slower). K-quant weights take the integer path of kquant/ (activations
+// rounded to 8 bits per 256-element super-block, Q8_K, with its own canonical order). The
 // SIMD variant (AVX-512 VNNI, AVX-VNNI, AVX2, portable scalar) is picked at run time from the CPU.
 //
 // Batch invariance: y[i][o] depends only on x row i and W row o. Every variant computes one
@@ -24,6 +23,7 @@
 #include <span>
 
 #include "absl/status/status.h"
+#include "kernels/cpu/kquant/kquant_matmul.h"
 #include "kernels/cpu/packed_weights.h"
 #include "kernels/cpu/thread_pool.h"
 #include "kernels/tensor.h"
@@ -47,10 +47,11 @@ class MatmulScratch {
   float* sums() const { return sums_; }
   static int64_t BlocksPerRow(int64_t in) { return in / 32; }
 
-  // Room for `floats` f32 values (K-quant weights dequantized per thread, or block-format weights
-  // packed per thread when Matmul gets a Tensor). Grows when a call needs more, so only the first
-  // such calls of a given size allocate.
+  // Room for `floats` f32 values (block-format weights packed per thread when Matmul gets a
+  // Tensor). Grows when a call needs more, so only the first such calls of a given size allocate.
   float* WeightRows(int64_t floats);
+  // The K-quant path's workspace.
+  KQuantScratch& kquant() { return kquant_; }
 
  private:
   struct FreeDeleter {
@@ -63,6 +64,7 @@ class MatmulScratch {
   float* sums_ = nullptr;
   std::unique_ptr<void, FreeDeleter> weight_rows_;
   int64_t weight_rows_capacity_ = 0;
+  KQuantScratch kquant_;
 };
 
 // OK when Matmul can take `w`: a CPU tensor of rank 2 with a supported dtype whose rows are whole

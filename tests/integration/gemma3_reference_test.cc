@@ -16,11 +16,12 @@ namespace llmw {
 namespace {
 
 // As for SmolLM2, both sides round activations to 8 bits inside quantized
-// matmuls, independently. On these prompts that alone moves llama.cpp's
-// top-20 logits up to 1.40 away from the exact values (the "code" prompt;
-// 0.27-0.65 on the others) and ours up to 0.51 (bound 0.75); the bound against
-// llama.cpp is their sum (triangle inequality through the exact values).
-constexpr double kMaxLogitDiffVsExact = 0.75;
+// matmuls (per 256-element super-block for the K-quants, per 32 for Q8_0),
+// independently. On these prompts that alone moves llama.cpp's top-20 logits
+// up to 1.40 away from the exact values (the "code" prompt; 0.27-0.65 on the
+// others) and ours up to 0.71 (bound 0.9); the bound against llama.cpp is
+// their sum (triangle inequality through the exact values).
+constexpr double kMaxLogitDiffVsExact = 0.9;
 constexpr double kMaxLogitDiffVsLlamaCpp = 1.4 + kMaxLogitDiffVsExact;
 // With the reference matmul our logits equal the float64 evaluation to within
 // float rounding (measured < 5e-6).
