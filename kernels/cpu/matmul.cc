@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kernels/block_formats.h"
+#include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/matmul_internal.h"
 
 namespace llmw::cpu {
@@ -161,25 +162,17 @@ const char* IsaName(Isa isa) {
 }
 
 bool IsaAvailable(Isa isa) {
-  if (isa == Isa::kScalar) return true;
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                    __builtin_cpu_supports("f16c");
   switch (isa) {
+    case Isa::kScalar:
+      return true;
     case Isa::kAvx2:
-      return avx2;
+      return HasAvx2();
     case Isa::kAvxVnni:
-      return avx2 && __builtin_cpu_supports("avxvnni");
+      return HasAvxVnni();
     case Isa::kAvx512Vnni:
-      return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
-    default:
-      return false;
+      return HasAvx512Vnni();
   }
-#else
   return false;
-#endif
 }
 
 std::vector<Isa> AvailableIsas() {

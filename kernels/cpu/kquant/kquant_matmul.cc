@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kernels/block_formats.h"
+#include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/kquant/kquant_internal.h"
 
 namespace llmw::cpu {
@@ -85,22 +86,15 @@ const char* IsaName(Isa isa) {
 }
 
 bool IsaAvailable(Isa isa) {
-  if (isa == Isa::kScalar) return true;
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   switch (isa) {
+    case Isa::kScalar:
+      return true;
     case Isa::kAvx2:
-      return avx2;
+      return HasAvx2();
     case Isa::kAvx512:
-      return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-             __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
-    default:
-      return false;
+      return HasAvx512Vnni();
   }
-#else
   return false;
-#endif
 }
 
 std::vector<Isa> AvailableIsas() {
