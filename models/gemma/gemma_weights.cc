@@ -1,6 +1,7 @@
 // Gemma 3's weights by tensor name, with their shapes checked.
 #include "models/gemma/gemma_weights.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -85,6 +86,14 @@ const GemmaTensorNames& HfGemmaNames() {
       .norm_offset = 1.0f,
   };
   return *names;
+}
+
+std::vector<bool> EveryNthLayerGlobal(int64_t n_layers, int64_t pattern) {
+  std::vector<bool> global;
+  for (int64_t layer = 0; layer < std::min(n_layers, kMaxGemmaLayers); ++layer) {
+    global.push_back((layer + 1) % pattern == 0);
+  }
+  return global;
 }
 
 absl::Status CheckGemmaConfig(const GemmaConfig& c, std::string_view source) {

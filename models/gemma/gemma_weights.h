@@ -29,6 +29,11 @@ const GemmaTensorNames& HfGemmaNames();
 // the tensors are read).
 inline constexpr int64_t kMaxGemmaLayers = 1024;
 
+// Every `pattern`-th layer global (layer il when (il + 1) % pattern == 0), the
+// rest local; at most kMaxGemmaLayers entries (CheckGemmaConfig refuses more
+// layers). `pattern` must be positive.
+std::vector<bool> EveryNthLayerGlobal(int64_t n_layers, int64_t pattern);
+
 // INVALID_ARGUMENT starting with `source` unless the sizes are positive and
 // consistent and there is one global/local flag per layer.
 absl::Status CheckGemmaConfig(const GemmaConfig& c, std::string_view source);

@@ -1,7 +1,6 @@
 // config.json keys → GemmaConfig, Hugging Face tensor names → GemmaWeights.
 #include "models/gemma/hf_gemma.h"
 
-#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -56,9 +55,7 @@ absl::Status ReadLayerTypes(const HfConfig& config, GemmaConfig& c) {
       return absl::InvalidArgumentError(
           absl::StrCat(config.source(), ": sliding_window_pattern must be positive"));
     }
-    for (int64_t layer = 0; layer < std::min(c.n_layers, kMaxGemmaLayers); ++layer) {
-      c.global_layers.push_back((layer + 1) % pattern == 0);
-    }
+    c.global_layers = EveryNthLayerGlobal(c.n_layers, pattern);
     return absl::OkStatus();
   }
   if (static_cast<int64_t>(types.size()) != c.n_layers) {

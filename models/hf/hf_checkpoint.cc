@@ -4,10 +4,10 @@
 #include <algorithm>
 #include <climits>
 #include <filesystem>
-#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "kernels/status_macros.h"
+#include "models/parameter_tally.h"
 #include "models/tokenizer/hf_tokenizer.h"
 
 namespace llmw {
@@ -56,25 +56,6 @@ absl::StatusOr<GenerationDefaults> ReadGenerationDefaults(const std::string& dir
   return d;
 }
 
-// The parameter count and the dtype holding most of the matrices' parameters.
-void CountParameters(const SafetensorsCheckpoint& weights, ModelInfo& info) {
-  std::map<DType, int64_t> params_by_type;
-  for (std::string_view name : weights.tensor_names()) {
-    const SafetensorsTensor* t = weights.Find(name);
-    int64_t elems = 1;
-    for (int64_t d : t->shape) elems *= d;
-    info.n_params += elems;
-    if (t->shape.size() >= 2 && t->type) params_by_type[*t->type] += elems;
-  }
-  int64_t best = -1;
-  for (const auto& [type, elems] : params_by_type) {
-    if (elems > best) {
-      best = elems;
-      info.quantization = std::string(DTypeName(type));
-    }
-  }
-}
-
 }  // namespace
 
 absl::StatusOr<HfModelParts> LoadHfModelParts(const HfCheckpoint& checkpoint,
@@ -87,7 +68,13 @@ absl::StatusOr<HfModelParts> LoadHfModelParts(const HfCheckpoint& checkpoint,
   info.architecture = checkpoint.model_type;
   info.context_length = context_length;
   info.vocab_size = vocab_size;
-  CountParameters(*checkpoint.weights, info);
+  ParameterTally tally;
+  for (std::string_view name : checkpoint.weights->tensor_names()) {
+    const SafetensorsTensor* t = checkpoint.weights->Find(name);
+    tally.Add(t->shape, t->type);
+  }
+  info.n_params = tally.total();
+  info.quantization = tally.DominantMatrixType();
   ASSIGN_OR_RETURN(HfTokenizerFiles files, LoadHfTokenizer(checkpoint.directory));
   // Embeddings may have more rows than the tokenizer has tokens (padded vocabularies), never fewer.
   if (files.tokenizer->vocab_size() > vocab_size) {

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "models/parameter_tally.h"
 #include "models/tokenizer/gguf_tokenizer.h"
 
 namespace llmw {
@@ -37,20 +38,10 @@ ModelInfo GgufModelInfo(const GgufFile& file, const std::string& architecture,
 
   // The quantization is the file type the quantizer recorded, else the type
   // holding the most parameters among matrices.
-  std::map<DType, int64_t> params_by_type;
-  for (const GgufTensorInfo& t : file.tensors()) {
-    int64_t elems = 1;
-    for (int64_t d : t.dims) elems *= d;
-    info.n_params += elems;
-    if (t.dims.size() >= 2) params_by_type[t.type] += elems;
-  }
-  int64_t best = -1;
-  for (const auto& [type, elems] : params_by_type) {
-    if (elems > best) {
-      best = elems;
-      info.quantization = std::string(DTypeName(type));
-    }
-  }
+  ParameterTally tally;
+  for (const GgufTensorInfo& t : file.tensors()) tally.Add(t.dims, t.type);
+  info.n_params = tally.total();
+  info.quantization = tally.DominantMatrixType();
   absl::StatusOr<uint64_t> file_type = file.GetUint("general.file_type");
   if (file_type.ok() && !FileTypeName(*file_type).empty()) {
     info.quantization = FileTypeName(*file_type);

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "kernels/cpu/kquant/kquant_matmul.h"
+#include "kernels/cpu/matmul_internal.h"
 #include "kernels/dtype.h"
 
 namespace llmw::cpu::kquant_internal {
@@ -90,14 +91,13 @@ struct Kernels {
   DotFn dot;
 };
 
-enum class Isa { kScalar, kAvx2, kAvx512 };
-
-const char* IsaName(Isa isa);
-// Whether this build has the variant and this CPU can run it.
-bool IsaAvailable(Isa isa);
-// All available variants, best last.
-std::vector<Isa> AvailableIsas();
-Isa BestIsa();
+// The variants are the matmul's (the same CPU probe and choice); a CPU with AVX-VNNI but no
+// AVX-512 runs the AVX2 K-quant kernels.
+using matmul_internal::AvailableIsas;
+using matmul_internal::BestIsa;
+using matmul_internal::Isa;
+using matmul_internal::IsaAvailable;
+using matmul_internal::IsaName;
 
 // The variant's kernels; only valid when IsaAvailable(isa).
 const Kernels& KernelsFor(Isa isa);

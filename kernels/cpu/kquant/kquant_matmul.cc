@@ -7,7 +7,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "kernels/block_formats.h"
-#include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/kquant/kquant_internal.h"
 
 namespace llmw::cpu {
@@ -73,50 +72,14 @@ void KQuantMatmul(const Tensor& w, const float* x, int64_t n, float* y, ThreadPo
 
 namespace kquant_internal {
 
-const char* IsaName(Isa isa) {
-  switch (isa) {
-    case Isa::kScalar:
-      return "scalar";
-    case Isa::kAvx2:
-      return "avx2";
-    case Isa::kAvx512:
-      return "avx512";
-  }
-  return "?";
-}
-
-bool IsaAvailable(Isa isa) {
-  switch (isa) {
-    case Isa::kScalar:
-      return true;
-    case Isa::kAvx2:
-      return HasAvx2();
-    case Isa::kAvx512:
-      return HasAvx512Vnni();
-  }
-  return false;
-}
-
-std::vector<Isa> AvailableIsas() {
-  std::vector<Isa> isas;
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
-    if (IsaAvailable(isa)) isas.push_back(isa);
-  }
-  return isas;
-}
-
-Isa BestIsa() {
-  static const Isa best = AvailableIsas().back();
-  return best;
-}
-
 const Kernels& KernelsFor(Isa isa) {
   if (!IsaAvailable(isa)) Die(absl::StrCat("K-quant variant ", IsaName(isa), " is not available"));
   switch (isa) {
 #if defined(__x86_64__)
     case Isa::kAvx2:
+    case Isa::kAvxVnni:
       return Avx2Kernels();
-    case Isa::kAvx512:
+    case Isa::kAvx512Vnni:
       return Avx512Kernels();
 #endif
     default:

@@ -2,7 +2,6 @@
 // GemmaWeights. Local layers use RoPE base 10 000 (not stored in the file).
 #include "models/quantized/gemma/gguf_gemma.h"
 
-#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -43,9 +42,7 @@ absl::StatusOr<GemmaConfig> ReadGgufGemmaConfig(const GgufFile& file) {
   c.attention_scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   ASSIGN_OR_RETURN(c.vocab_size, GgufVocabSize(file));
   // llama.cpp's rule for gemma3 files: every 6th layer is global.
-  for (int64_t layer = 0; layer < std::min(c.n_layers, kMaxGemmaLayers); ++layer) {
-    c.global_layers.push_back((layer + 1) % kGlobalEvery == 0);
-  }
+  c.global_layers = EveryNthLayerGlobal(c.n_layers, kGlobalEvery);
   RETURN_IF_ERROR(CheckGemmaConfig(c, file.path()));
   return c;
 }
