@@ -11,8 +11,7 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
-#include "kernels/cpu/thread_pool.h"
-#include "models/registry.h"
+#include "models/model_runner.h"
 #include "worker/engine/engine.h"
 
 namespace llmw {
@@ -32,7 +31,7 @@ double Percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * v.size()))];
 }
 
-void RunLevel(Engine& engine, const Model& model, int streams, int gen) {
+void RunLevel(Engine& engine, const ModelRunner& model, int streams, int gen) {
   const std::string text =
       "You are a helpful assistant. Summarise the following note in one sentence: the meeting "
       "moved to Thursday at ten, bring the quarterly figures and the draft plan, stream ";
@@ -104,13 +103,23 @@ void RunLevel(Engine& engine, const Model& model, int streams, int gen) {
 int Main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
-                 "usage: engine_bench MODEL [GEN_TOKENS=64] [THREADS=all] [STREAMS=1,4,8,16]\n");
+                 "usage: engine_bench MODEL [GEN_TOKENS=64] [THREADS=all] [STREAMS=1,4,8,16] "
+                 "[KV_DTYPE=f32]\n");
     return 2;
   }
   const int gen = argc > 2 ? std::stoi(argv[2]) : 64;
-  const int threads = argc > 3 ? std::stoi(argv[3]) : 0;
-  cpu::ThreadPool pool(threads);
-  auto model = LoadModel(argv[1], LoadOptions{&pool, 512});
+  RunnerOptions runner_options;
+  runner_options.backend.threads = argc > 3 ? std::stoi(argv[3]) : 0;
+  runner_options.max_sequences = 16;
+  if (argc > 5) {
+    absl::StatusOr<DType> dtype = ParseKvCacheDType(argv[5]);
+    if (!dtype.ok()) {
+      std::fprintf(stderr, "error: %s\n", std::string(dtype.status().message()).c_str());
+      return 2;
+    }
+    runner_options.kv.dtype = *dtype;
+  }
+  auto model = ModelRunner::Load(argv[1], runner_options);
   if (!model.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(model.status().message()).c_str());
     return 1;
@@ -118,14 +127,14 @@ int Main(int argc, char** argv) {
   EngineOptions options;
   options.max_running = 16;
   options.enable_prefix_caching = false;  // measure the model, not the cache
-  options.kv_cache_bytes = 16 * 1024 * (*model)->kv_shape().bytes_per_token();
   auto engine = Engine::Create(**model, options);
   if (!engine.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(engine.status().message()).c_str());
     return 1;
   }
-  std::printf("model %s, %d threads, %d tokens per stream\n", (*model)->info().name.c_str(),
-              pool.num_threads(), gen);
+  std::printf("model %s on %s, KV cache %s, %d tokens per stream\n", (*model)->info().name.c_str(),
+              (*model)->backend().Describe().c_str(),
+              std::string(DTypeName(runner_options.kv.dtype)).c_str(), gen);
   std::vector<int> levels = {1, 4, 8, 16};
   if (argc > 4) {
     levels.clear();

@@ -7,8 +7,7 @@
 #include <string>
 #include <thread>
 
-#include "kernels/cpu/thread_pool.h"
-#include "models/registry.h"
+#include "models/model_runner.h"
 #include "worker/engine/sampler.h"
 #include "worker/engine/sequence_runner.h"
 
@@ -22,8 +21,10 @@ constexpr char kText[] =
     "and a small robot counts the stars above the old lighthouse by the sea. ";
 
 int Run(const std::string& model_path, int64_t prompt_tokens, int64_t gen_tokens, int threads) {
-  cpu::ThreadPool pool(threads);
-  auto model = LoadModel(model_path, LoadOptions{&pool, 512});
+  RunnerOptions options;
+  options.backend.threads = threads;
+  options.max_sequences = 1;
+  auto model = ModelRunner::Load(model_path, options);
   if (!model.ok()) {
     std::fprintf(stderr, "error: %s\n", std::string(model.status().message()).c_str());
     return 1;

@@ -27,6 +27,10 @@ Tensor Tensor::SliceRows(int64_t first, int64_t count) const {
   return slice;
 }
 
+Tensor Tensor::Reshaped(std::initializer_list<int64_t> shape) const {
+  return Tensor(dtype_, std::span<const int64_t>(shape.begin(), shape.size()), data_, device_);
+}
+
 std::string Tensor::DebugString() const {
   std::vector<int64_t> dims(shape_.begin(), shape_.begin() + rank_);
   return absl::StrCat(std::string(DTypeName(dtype_)), "[", absl::StrJoin(dims, ", "), "]");

@@ -52,6 +52,9 @@ class Tensor {
 
   // Rows [first, first + count) of a matrix, as a view of the same memory.
   Tensor SliceRows(int64_t first, int64_t count) const;
+  // The same elements seen with another shape of the same element count (plain dtypes, or whole
+  // blocks per row).
+  Tensor Reshaped(std::initializer_list<int64_t> shape) const;
 
   // "Q4_1[576, 1536]"
   std::string DebugString() const;

@@ -1,14 +1,13 @@
-// What every family's model holds beyond its config and weights: its
-// ModelInfo and tokenizer, the mapped checkpoint the weights point into, the
-// thread pool, the batch budget and the matmul; and the batch check.
+// What every decoder family's model holds beyond its config and weights: its ModelInfo,
+// tokenizer and shape, the checkpoint its host weights point into, and the backend its weights
+// were placed on; and the steps of a forward pass every family takes the same way.
 #pragma once
 
 #include <memory>
 #include <span>
+#include <vector>
 
-#include "kernels/cpu/thread_pool.h"
-#include "models/decoder_steps.h"
-#include "models/load_options.h"
+#include "kernels/backend.h"
 #include "models/model.h"
 
 namespace llmw {
@@ -17,34 +16,34 @@ class DecoderModel : public Model {
  public:
   const ModelInfo& info() const override { return info_; }
   const Tokenizer& tokenizer() const override { return *tokenizer_; }
-  int64_t max_batch_tokens() const override { return max_batch_tokens_; }
+  const ModelShape& shape() const override { return shape_; }
 
  protected:
-  // `storage` keeps the memory the weight tensors point into alive; `pool`
-  // must outlive the model.
+  // `checkpoint` keeps the memory the weight tensors were read from alive (the mapped file);
+  // `backend` must outlive the model.
   DecoderModel(ModelInfo info, std::unique_ptr<Tokenizer> tokenizer,
-               std::shared_ptr<const void> storage, cpu::ThreadPool& pool,
-               const LoadOptions& options)
+               std::shared_ptr<const void> checkpoint, Backend& backend, const ModelShape& shape)
       : info_(std::move(info)),
         tokenizer_(std::move(tokenizer)),
-        storage_(std::move(storage)),
-        pool_(pool),
-        max_batch_tokens_(options.max_batch_tokens),
-        matmul_(pool, options.reference_matmul) {}
+        checkpoint_(std::move(checkpoint)),
+        backend_(backend),
+        shape_(shape) {}
 
-  // ValidateBatch against this model's limits.
-  absl::Status Validate(const ForwardBatch& batch, const KvCache& kv,
-                        std::span<float> logits) const {
-    return ValidateBatch(batch, kv, logits, max_batch_tokens_, info_.context_length,
-                         info_.vocab_size);
-  }
+  // The forward pass's first steps: x = token_embd[tokens] · embed_scale, and the RoPE cos/sin
+  // tables of the step's positions for each set of inverse frequencies (ws.cos[i], ws.sin[i]).
+  void EmbedTokens(const StepLayout& step, Workspace& ws, const Tensor& token_embd,
+                   float embed_scale, std::span<const Tensor> rope_inv_freqs);
+
+  // Stores the step's keys and values of `layer` in the cache, then attends every token's
+  // queries over its sequence: out = attention(q, cached k, cached v).
+  void Attend(const StepLayout& step, KvCache& kv, int64_t layer, const Tensor& q, const Tensor& k,
+              const Tensor& v, const AttentionParams& params, const Tensor& out);
 
   ModelInfo info_;
   std::unique_ptr<Tokenizer> tokenizer_;
-  std::shared_ptr<const void> storage_;
-  cpu::ThreadPool& pool_;
-  int64_t max_batch_tokens_;
-  LayerMatmul matmul_;
+  std::shared_ptr<const void> checkpoint_;
+  Backend& backend_;
+  ModelShape shape_;
 };
 
 }  // namespace llmw

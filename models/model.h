@@ -1,5 +1,7 @@
-// The interface every loaded model exposes to the engine and the tools: what
-// it is, its tokenizer, and one forward pass over a batch of sequences.
+// The interface every loaded model exposes: what it is, its tokenizer, its shape, and one forward
+// pass over a step of many sequences' tokens, run on the backend its weights were placed on.
+// A ModelRunner (model_runner.h) owns a model with its backend, KV cache, workspace and logits,
+// and is what the engine and the tools drive.
 #pragma once
 
 #include <cstdint>
@@ -9,8 +11,11 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "kernels/step_layout.h"
+#include "kernels/tensor.h"
 #include "models/kv_cache/kv_cache.h"
 #include "models/tokenizer/tokenizer.h"
+#include "models/workspace.h"
 
 namespace llmw {
 
@@ -33,28 +38,28 @@ struct ModelInfo {
   GenerationDefaults generation_defaults;
 };
 
+// Which logits a chunk asks for.
+enum class ChunkLogits {
+  kNone,  // none (a prefill chunk that is not the prompt's last)
+  kLast,  // its last token's
+  kAll,   // every token's
+};
+
 // New tokens of one sequence to run through the model in this step.
 struct SequenceChunk {
   std::span<const int32_t> tokens;
   int64_t start_pos = 0;               // position of tokens[0] within the sequence
   const BlockTable* blocks = nullptr;  // must cover start_pos + tokens.size() positions
-  bool all_logits = false;             // logits of every token, not only the last
+  ChunkLogits logits = ChunkLogits::kLast;
 };
 
 struct ForwardBatch {
   std::vector<SequenceChunk> chunks;
 
   int64_t num_tokens() const;
-  // Rows of logits Forward writes: per chunk, 1 or tokens.size() when all_logits.
+  // Rows of logits the step produces: per chunk 0, 1 or tokens.size().
   int64_t num_logit_rows() const;
 };
-
-// Checks a batch against a model's limits: token count within
-// `max_batch_tokens`, positions within `context_length`, token ids within
-// `vocab_size`, block tables covering every position, a large enough logits
-// buffer. Shared by every family's Forward.
-absl::Status ValidateBatch(const ForwardBatch& batch, const KvCache& kv, std::span<float> logits,
-                           int64_t max_batch_tokens, int64_t context_length, int64_t vocab_size);
 
 class Model {
  public:
@@ -62,14 +67,14 @@ class Model {
 
   virtual const ModelInfo& info() const = 0;
   virtual const Tokenizer& tokenizer() const = 0;
-  // Shape of the KV cache this model needs (per token, per layer).
-  virtual KvCacheShape kv_shape() const = 0;
-  // Most tokens one Forward call may carry (the workspace was sized for it).
-  virtual int64_t max_batch_tokens() const = 0;
+  virtual const ModelShape& shape() const = 0;
 
-  // Runs the batch: writes each token's keys and values into `kv` and the
-  // logits rows (num_logit_rows() × vocab_size, chunk order) into `logits`.
-  virtual absl::Status Forward(const ForwardBatch& batch, KvCache& kv, std::span<float> logits) = 0;
+  // Runs one step on the model's backend: writes each token's keys and values into `kv` and the
+  // logits of step.logit_rows, in order, into `logits` ([n_logit_rows, vocab_size]). `step` and
+  // `ws` hold at least the step's tokens (the runner checked the batch). Ops may still be running
+  // when it returns; the runner synchronizes. Reads no activation data on the host.
+  virtual absl::Status Forward(const StepLayout& step, Workspace& ws, KvCache& kv,
+                               const Tensor& logits) = 0;
 };
 
 }  // namespace llmw

@@ -14,14 +14,16 @@
 #include "models/llama/hf_llama.h"
 #include "models/phi/hf_phi2.h"
 #include "models/quantized/gemma/gguf_gemma.h"
+#include "models/quantized/gguf_model_info.h"
 #include "models/quantized/llama/gguf_llama.h"
 #include "models/quantized/phi/gguf_phi2.h"
+#include "models/tokenizer/hf_tokenizer.h"
 
 namespace llmw {
 namespace {
 
-using GgufLoader = std::function<absl::StatusOr<std::unique_ptr<Model>>(std::shared_ptr<GgufFile>,
-                                                                        const LoadOptions&)>;
+using GgufLoader =
+    std::function<absl::StatusOr<std::unique_ptr<Model>>(std::shared_ptr<GgufFile>, Backend&)>;
 
 const std::map<std::string, GgufLoader>& GgufLoaders() {
   static const auto* loaders = new std::map<std::string, GgufLoader>{
@@ -31,8 +33,7 @@ const std::map<std::string, GgufLoader>& GgufLoaders() {
   return *loaders;
 }
 
-using HfLoader =
-    std::function<absl::StatusOr<std::unique_ptr<Model>>(HfCheckpoint, const LoadOptions&)>;
+using HfLoader = std::function<absl::StatusOr<std::unique_ptr<Model>>(HfCheckpoint, Backend&)>;
 
 // Keyed by config.json's model_type.
 const std::map<std::string, HfLoader>& HfLoaders() {
@@ -43,8 +44,7 @@ const std::map<std::string, HfLoader>& HfLoaders() {
   return *loaders;
 }
 
-absl::StatusOr<std::unique_ptr<Model>> LoadHfDirectory(const std::string& path,
-                                                       const LoadOptions& options) {
+absl::StatusOr<std::unique_ptr<Model>> LoadHfDirectory(const std::string& path, Backend& backend) {
   ASSIGN_OR_RETURN(HfCheckpoint checkpoint, ReadHfCheckpoint(path));
   const auto it = HfLoaders().find(checkpoint.model_type);
   if (it == HfLoaders().end()) {
@@ -53,10 +53,21 @@ absl::StatusOr<std::unique_ptr<Model>> LoadHfDirectory(const std::string& path,
                      "'; supported: ", absl::StrJoin(SupportedHfModelTypes(), ", ")));
   }
   RETURN_IF_ERROR(OpenHfWeights(checkpoint));
-  return it->second(std::move(checkpoint), options);
+  return it->second(std::move(checkpoint), backend);
 }
 
 }  // namespace
+
+absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    ASSIGN_OR_RETURN(HfTokenizerFiles files, LoadHfTokenizer(path));
+    return std::move(files.tokenizer);
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> file, GgufFile::Open(path));
+  ASSIGN_OR_RETURN(const int64_t vocab_size, GgufVocabSize(*file));
+  return GgufTokenizerFor(*file, vocab_size);
+}
 
 std::vector<std::string> SupportedHfModelTypes() {
   std::vector<std::string> names;
@@ -70,14 +81,9 @@ std::vector<std::string> SupportedGgufArchitectures() {
   return names;
 }
 
-absl::StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path,
-                                                 const LoadOptions& options) {
-  if (options.pool == nullptr) return absl::InvalidArgumentError("LoadModel: no thread pool");
-  if (options.max_batch_tokens <= 0) {
-    return absl::InvalidArgumentError("LoadModel: max_batch_tokens must be positive");
-  }
+absl::StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path, Backend& backend) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) return LoadHfDirectory(path, options);
+  if (std::filesystem::is_directory(path, ec)) return LoadHfDirectory(path, backend);
   ASSIGN_OR_RETURN(std::unique_ptr<GgufFile> opened, GgufFile::Open(path));
   std::shared_ptr<GgufFile> file = std::move(opened);
   ASSIGN_OR_RETURN(std::string_view arch, file->GetString("general.architecture"));
@@ -87,7 +93,7 @@ absl::StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path,
         absl::StrCat(path, ": unsupported architecture '", std::string(arch),
                      "'; supported: ", absl::StrJoin(SupportedGgufArchitectures(), ", ")));
   }
-  return it->second(std::move(file), options);
+  return it->second(std::move(file), backend);
 }
 
 }  // namespace llmw

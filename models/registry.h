@@ -1,7 +1,8 @@
 // Picks the model module for a checkpoint and loads it: a .gguf file by its
 // `general.architecture`, a Hugging Face directory (config.json, safetensors,
 // tokenizer files) by config.json's `model_type`. Unknown architectures are
-// refused with the list of supported ones.
+// refused with the list of supported ones. The model's weights are placed on `backend`, which
+// must outlive it.
 #pragma once
 
 #include <memory>
@@ -9,13 +10,15 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "models/load_options.h"
+#include "kernels/backend.h"
 #include "models/model.h"
 
 namespace llmw {
 
-absl::StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path,
-                                                 const LoadOptions& options);
+absl::StatusOr<std::unique_ptr<Model>> LoadModel(const std::string& path, Backend& backend);
+
+// Only the tokenizer of the checkpoint at `path` (no weights are read).
+absl::StatusOr<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path);
 
 // GGUF architectures LoadModel accepts.
 std::vector<std::string> SupportedGgufArchitectures();

@@ -4,7 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "kernels/block_formats.h"
-#include "kernels/cpu/matmul.h"
+#include "kernels/weight_check.h"
 #include "models/formats/gguf_file.h"
 #include "models/formats/safetensors_checkpoint.h"
 
@@ -32,14 +32,15 @@ absl::StatusOr<Tensor> WeightTable::Matrix(const std::string& name,
                                            std::initializer_list<int64_t> shape) const {
   absl::StatusOr<Tensor> tensor = Find(name, shape);
   if (!tensor.ok()) return tensor;
-  if (absl::Status s = cpu::CheckMatmulWeight(*tensor); !s.ok()) {
+  if (absl::Status s = CheckMatmulWeight(*tensor); !s.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(source_, ": tensor '", name, "': ", std::string(s.message())));
   }
   return tensor;
 }
 
-absl::StatusOr<std::vector<float>> WeightTable::Vector(const std::string& name, int64_t n) const {
+absl::StatusOr<Tensor> WeightTable::Vector(const std::string& name, int64_t n,
+                                           HostArena& arena) const {
   absl::StatusOr<Tensor> tensor = Find(name, {n});
   if (!tensor.ok()) return tensor.status();
   if (!SupportsDequantize(tensor->dtype())) {
@@ -47,8 +48,8 @@ absl::StatusOr<std::vector<float>> WeightTable::Vector(const std::string& name, 
                                                    "' has unsupported type ",
                                                    std::string(DTypeName(tensor->dtype()))));
   }
-  std::vector<float> values(n);
-  DequantizeRow(tensor->dtype(), tensor->data(), values.data(), n);
+  Tensor values = arena.NewF32({n});
+  DequantizeRow(tensor->dtype(), tensor->data(), values.data_as<float>(), n);
   return values;
 }
 

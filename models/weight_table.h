@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "kernels/tensor.h"
+#include "models/host_arena.h"
 
 namespace llmw {
 
@@ -29,8 +30,8 @@ class WeightTable {
   // matmul supports; NOT_FOUND / INVALID_ARGUMENT naming the tensor otherwise.
   absl::StatusOr<Tensor> Matrix(const std::string& name,
                                 std::initializer_list<int64_t> shape) const;
-  // The 1-D tensor `name` of `n` elements, converted to f32.
-  absl::StatusOr<std::vector<float>> Vector(const std::string& name, int64_t n) const;
+  // The 1-D tensor `name` of `n` elements, converted to f32 into `arena`.
+  absl::StatusOr<Tensor> Vector(const std::string& name, int64_t n, HostArena& arena) const;
   bool Has(const std::string& name) const;
 
  private:

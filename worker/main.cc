@@ -40,11 +40,13 @@ const std::vector<cli::FlagSpec>& WorkerFlags() {
        false, true},
       {"listen", "gRPC address (default 0.0.0.0:50051)"},
       {"metrics-listen", "Prometheus /metrics address (default 0.0.0.0:9100; 'off' = none)"},
-      {"threads", "compute threads (default: all cores)"},
+      {"device", "auto, cpu or cuda (default auto: the best device this build runs on)"},
+      {"threads", "CPU compute threads per model (default: all cores)"},
       {"max-batch-tokens", "tokens per forward pass (default 512)"},
       {"max-running", "sequences batched at once (default 64)"},
       {"max-waiting", "queued requests before 'overloaded' (default 256)"},
       {"kv-cache-memory", "KV-cache bytes per model (default: derived from free memory)"},
+      {"kv-cache-dtype", "f32, f16 or bf16 (default f32)"},
       {"drain-timeout", "seconds live requests get to finish on SIGTERM (default 30)"},
       {"scheduler", "scheduler address to register with (default: none, standalone)"},
       {"worker-id", "this worker's id at the scheduler (default: the host name)"},
@@ -65,7 +67,7 @@ const std::vector<cli::FlagSpec>& WorkerFlags() {
 struct WorkerConfig {
   std::vector<ModelSpec> models;
   std::string listen, metrics_listen;
-  int threads = 0;
+  RunnerOptions runner;
   EngineOptions engine;
   int64_t drain_seconds = 30;
   std::string scheduler, worker_id, advertise;  // scheduler empty: standalone
@@ -83,11 +85,14 @@ absl::StatusOr<WorkerConfig> ReadConfig(const std::vector<std::string>& args) {
   }
   c.listen = flags.Get("listen").value_or("0.0.0.0:50051");
   c.metrics_listen = flags.Get("metrics-listen").value_or("0.0.0.0:9100");
+  ASSIGN_OR_RETURN(c.runner.backend.device, ParseDevice(flags.Get("device").value_or("auto")));
   ASSIGN_OR_RETURN(int64_t threads, flags.GetInt("threads", 0));
   ASSIGN_OR_RETURN(c.engine.max_batch_tokens, flags.GetInt("max-batch-tokens", 512));
   ASSIGN_OR_RETURN(int64_t max_running, flags.GetInt("max-running", 64));
   ASSIGN_OR_RETURN(int64_t max_waiting, flags.GetInt("max-waiting", 256));
-  ASSIGN_OR_RETURN(c.engine.kv_cache_bytes, flags.GetInt("kv-cache-memory", 0));
+  ASSIGN_OR_RETURN(c.runner.kv.bytes, flags.GetInt("kv-cache-memory", 0));
+  ASSIGN_OR_RETURN(c.runner.kv.dtype,
+                   ParseKvCacheDType(flags.Get("kv-cache-dtype").value_or("f32")));
   ASSIGN_OR_RETURN(c.drain_seconds, flags.GetInt("drain-timeout", 30));
   if (threads < 0 || threads > 1024)
     return absl::InvalidArgumentError("--threads must be in [0, 1024]");
@@ -112,9 +117,12 @@ absl::StatusOr<WorkerConfig> ReadConfig(const std::vector<std::string>& args) {
   c.scheduler = flags.Get("scheduler").value_or("");
   c.worker_id = flags.Get("worker-id").value_or(Hostname());
   c.advertise = flags.Get("advertise").value_or("");
-  c.threads = static_cast<int>(threads);
+  if (c.runner.kv.bytes < 0) return absl::InvalidArgumentError("--kv-cache-memory must be >= 0");
+  c.runner.backend.threads = static_cast<int>(threads);
   c.engine.max_running = static_cast<int32_t>(max_running);
   c.engine.max_waiting = static_cast<int32_t>(max_waiting);
+  c.runner.max_batch_tokens = c.engine.max_batch_tokens;
+  c.runner.max_sequences = c.engine.max_running;
   return c;
 }
 
@@ -123,7 +131,7 @@ absl::StatusOr<WorkerConfig> ReadConfig(const std::vector<std::string>& args) {
 absl::Status WarmUp(ServedModel& served, Logger& log) {
   GenerationRequest request;
   request.id = "warm-up";
-  request.prompt = served.model->tokenizer().Encode("Hello, world.", true, false);
+  request.prompt = served.runner->tokenizer().Encode("Hello, world.", true, false);
   if (request.prompt.empty()) request.prompt = {0};
   request.sampling.temperature = 0;
   request.stop.max_tokens = 4;
@@ -156,7 +164,6 @@ absl::Status Serve(const WorkerConfig& config, Logger& log) {
   if (config.models.empty()) {
     return absl::InvalidArgumentError("no model to serve (--model NAME=PATH)");
   }
-  cpu::ThreadPool pool(config.threads);
   ModelSet models;
   metrics::Registry registry;
   RETURN_IF_ERROR(metrics::RegisterProcessMetrics(registry, kVersion));
@@ -184,13 +191,17 @@ absl::Status Serve(const WorkerConfig& config, Logger& log) {
 
   for (const ModelSpec& spec : config.models) {
     log.Info(absl::StrCat("loading ", spec.name, " from ", spec.path));
-    RETURN_IF_ERROR(models.Add(spec, pool, config.engine));
+    RETURN_IF_ERROR(models.Add(spec, config.runner, config.engine));
     ServedModel& m = *models.models().back();
-    const ModelInfo& info = m.model->info();
+    const ModelInfo& info = m.runner->info();
+    const KvCache& kv = m.runner->kv_cache();
     log.Info(absl::StrCat("loaded ", m.name),
              {{"architecture", info.architecture},
               {"quantization", info.quantization},
               {"context", info.context_length},
+              {"device", m.runner->backend().Describe()},
+              {"kv_cache_dtype", std::string(DTypeName(kv.shape().dtype))},
+              {"kv_cache_bytes", kv.bytes()},
               {"kv_cache_tokens", m.engine->kv_capacity_tokens()}});
     RETURN_IF_ERROR(WarmUp(m, log));
   }
@@ -222,7 +233,7 @@ absl::Status Serve(const WorkerConfig& config, Logger& log) {
       const EngineStats stats = m->engine->stats();
       llmworker::v1::ModelCapacity& capacity = options.models.emplace_back();
       capacity.set_name(m->name);
-      capacity.set_max_context(m->model->info().context_length);
+      capacity.set_max_context(m->runner->info().context_length);
       capacity.set_kv_blocks_total(stats.kv_blocks_total);
       capacity.set_kv_block_size(stats.block_size);
       capacity.set_max_running(config.engine.max_running);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #if defined(__x86_64__)
@@ -12,6 +13,7 @@
 
 #include "kernels/cpu/simd_exp.h"
 #include "kernels/cpu/thread_pool.h"
+#include "kernels/fp16.h"
 
 namespace llmw::cpu {
 namespace {
@@ -19,14 +21,52 @@ namespace {
 // Most query heads one task attends together.
 constexpr int64_t kMaxGroupHeads = 8;
 
-float Dot(const float* a, const float* b, int64_t n) {
+// How attention reads the cache's elements as f32: one, or eight into a vector.
+struct F32Elems {
+  using T = float;
+  static float Load(const T* p) { return *p; }
+#if defined(__x86_64__)
+  __attribute__((target("avx2,fma,f16c"))) static __m256 Load8(const T* p) {
+    return _mm256_loadu_ps(p);
+  }
+#endif
+};
+
+struct F16Elems {
+  using T = uint16_t;
+  static float Load(const T* p) { return Fp16ToFp32(*p); }
+#if defined(__x86_64__)
+  __attribute__((target("avx2,fma,f16c"))) static __m256 Load8(const T* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+#endif
+};
+
+struct Bf16Elems {
+  using T = uint16_t;
+  static float Load(const T* p) { return Bf16ToFp32(*p); }
+#if defined(__x86_64__)
+  __attribute__((target("avx2,fma,f16c"))) static __m256 Load8(const T* p) {
+    const __m256i wide =
+        _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+  }
+#endif
+};
+
+float Softcap(float score, float cap) { return cap > 0 ? cap * std::tanh(score / cap) : score; }
+
+template <typename E>
+float Dot(const float* a, const typename E::T* b, int64_t n) {
   float sum = 0;
-  for (int64_t i = 0; i < n; ++i) sum += a[i] * b[i];
+  for (int64_t i = 0; i < n; ++i) sum += a[i] * E::Load(b + i);
   return sum;
 }
 
+template <typename E>
 void AttendOneHead(const float* q, int64_t pos, int64_t head, const int32_t* block_table,
                    const PagedKvLayer& kv, const AttentionParams& params, float* out) {
+  using T = typename E::T;
   const int64_t d = kv.head_dim;
   const int64_t kv_head = head / (params.n_heads / kv.n_kv_heads);
   const int64_t first = params.window > 0 ? std::max<int64_t>(0, pos - params.window + 1) : 0;
@@ -35,9 +75,9 @@ void AttendOneHead(const float* q, int64_t pos, int64_t head, const int32_t* blo
   float running_max = -std::numeric_limits<float>::infinity();
   float running_sum = 0;
   for (int64_t j = first; j <= pos; ++j) {
-    const float* key = kv.KeyAt(block_table, j) + kv_head * d;
-    const float* value = kv.ValueAt(block_table, j) + kv_head * d;
-    const float score = Dot(q, key, d) * params.scale;
+    const T* key = kv.KeyAt<T>(block_table, j) + kv_head * d;
+    const T* value = kv.ValueAt<T>(block_table, j) + kv_head * d;
+    const float score = Softcap(Dot<E>(q, key, d) * params.scale, params.softcap);
     if (score > running_max) {
       const float rescale = std::exp(running_max - score);
       running_sum *= rescale;
@@ -46,7 +86,7 @@ void AttendOneHead(const float* q, int64_t pos, int64_t head, const int32_t* blo
     }
     const float w = std::exp(score - running_max);
     running_sum += w;
-    for (int64_t i = 0; i < d; ++i) acc[i] += w * value[i];
+    for (int64_t i = 0; i < d; ++i) acc[i] += w * E::Load(value + i);
   }
   const float inv = 1.0f / running_sum;
   for (int64_t i = 0; i < d; ++i) out[i] = acc[i] * inv;
@@ -77,11 +117,11 @@ __attribute__((target("avx2,fma"))) inline float SumLanes(__m256 v) {
 // them, a tile's 8 dot products run side by side, its weights come from one vector exp, and the
 // running state is rescaled once per tile (head_dim a multiple of 8). Each head's arithmetic is
 // the same whatever `heads` is.
-__attribute__((target("avx2,fma"))) void AttendHeadsAvx2(const float* q, int64_t pos, int64_t head,
-                                                         int64_t heads, const int32_t* block_table,
-                                                         const PagedKvLayer& kv,
-                                                         const AttentionParams& params,
-                                                         float* out) {
+template <typename E>
+__attribute__((target("avx2,fma,f16c"))) void AttendHeadsAvx2(
+    const float* q, int64_t pos, int64_t head, int64_t heads, const int32_t* block_table,
+    const PagedKvLayer& kv, const AttentionParams& params, float* out) {
+  using T = typename E::T;
   const int64_t d = kv.head_dim;
   const int64_t nv = d / 8;
   const int64_t kv_head = head / (params.n_heads / kv.n_kv_heads);
@@ -97,14 +137,14 @@ __attribute__((target("avx2,fma"))) void AttendHeadsAvx2(const float* q, int64_t
     running_sum[g] = 0;
   }
   // Positions past the end of the last tile read zeros (and get weight 0).
-  static constexpr float kZeros[kMaxAttentionHeadDim] = {};
-  const float* keys[8];
-  const float* values[8];
+  static constexpr T kZeros[kMaxAttentionHeadDim] = {};
+  const T* keys[8];
+  const T* values[8];
   auto locate = [&](int64_t j0) {
     for (int t = 0; t < 8; ++t) {
       const bool in = j0 + t <= pos;
-      keys[t] = in ? kv.KeyAt(block_table, j0 + t) + kv_head * d : kZeros;
-      values[t] = in ? kv.ValueAt(block_table, j0 + t) + kv_head * d : kZeros;
+      keys[t] = in ? kv.KeyAt<T>(block_table, j0 + t) + kv_head * d : kZeros;
+      values[t] = in ? kv.ValueAt<T>(block_table, j0 + t) + kv_head * d : kZeros;
     }
   };
   locate(first);
@@ -115,10 +155,10 @@ __attribute__((target("avx2,fma"))) void AttendHeadsAvx2(const float* q, int64_t
     // Rows of the next tile, fetched while this one computes.
     for (int64_t t = 0; t < 8 && j0 + 8 + t <= pos; ++t) {
       const char* k =
-          reinterpret_cast<const char*>(kv.KeyAt(block_table, j0 + 8 + t) + kv_head * d);
+          reinterpret_cast<const char*>(kv.KeyAt<T>(block_table, j0 + 8 + t) + kv_head * d);
       const char* v =
-          reinterpret_cast<const char*>(kv.ValueAt(block_table, j0 + 8 + t) + kv_head * d);
-      for (int64_t off = 0; off < d * 4; off += 64) {
+          reinterpret_cast<const char*>(kv.ValueAt<T>(block_table, j0 + 8 + t) + kv_head * d);
+      for (int64_t off = 0; off < d * static_cast<int64_t>(sizeof(T)); off += 64) {
         _mm_prefetch(k + off, _MM_HINT_T0);
         _mm_prefetch(v + off, _MM_HINT_T0);
       }
@@ -132,12 +172,17 @@ __attribute__((target("avx2,fma"))) void AttendHeadsAvx2(const float* q, int64_t
       for (int64_t v = 0; v < nv; ++v) {
         const __m256 qv = _mm256_loadu_ps(qg + 8 * v);
         for (int t = 0; t < 8; ++t) {
-          dots[t] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(keys[t] + 8 * v), dots[t]);
+          dots[t] = _mm256_fmadd_ps(qv, E::Load8(keys[t] + 8 * v), dots[t]);
         }
       }
-      const __m256 scores =
-          _mm256_blendv_ps(_mm256_set1_ps(kMinusInf),
-                           _mm256_mul_ps(SumLanes8(dots), _mm256_set1_ps(params.scale)), valid);
+      __m256 scaled = _mm256_mul_ps(SumLanes8(dots), _mm256_set1_ps(params.scale));
+      if (params.softcap > 0) {
+        alignas(32) float lanes[8];
+        _mm256_store_ps(lanes, scaled);
+        for (float& x : lanes) x = Softcap(x, params.softcap);
+        scaled = _mm256_load_ps(lanes);
+      }
+      const __m256 scores = _mm256_blendv_ps(_mm256_set1_ps(kMinusInf), scaled, valid);
       const float new_max = std::max(running_max[g], MaxLanes(scores));
       const __m256 weights =
           _mm256_and_ps(Exp8(_mm256_sub_ps(scores, _mm256_set1_ps(new_max))), valid);
@@ -153,7 +198,7 @@ __attribute__((target("avx2,fma"))) void AttendHeadsAvx2(const float* q, int64_t
       for (int64_t v = 0; v < nv; ++v) {
         __m256 a = _mm256_mul_ps(acc[g][v], r);
         for (int t = 0; t < 8; ++t) {
-          a = _mm256_fmadd_ps(_mm256_broadcast_ss(&w[g][t]), _mm256_loadu_ps(values[t] + 8 * v), a);
+          a = _mm256_fmadd_ps(_mm256_broadcast_ss(&w[g][t]), E::Load8(values[t] + 8 * v), a);
         }
         acc[g][v] = a;
       }
@@ -173,65 +218,92 @@ __attribute__((target("avx2,fma"))) void AttendHeadsAvx2(const float* q, int64_t
 using AttendFn = void (*)(const float*, int64_t, int64_t, int64_t, const int32_t*,
                           const PagedKvLayer&, const AttentionParams&, float*);
 
+template <typename E>
 void AttendHeads(const float* q, int64_t pos, int64_t head, int64_t heads,
                  const int32_t* block_table, const PagedKvLayer& kv, const AttentionParams& params,
                  float* out) {
   for (int64_t g = 0; g < heads; ++g) {
-    AttendOneHead(q + g * kv.head_dim, pos, head + g, block_table, kv, params,
-                  out + g * kv.head_dim);
+    AttendOneHead<E>(q + g * kv.head_dim, pos, head + g, block_table, kv, params,
+                     out + g * kv.head_dim);
   }
 }
 
-// The variant for this CPU and head size; every call of one process uses the
-// same one, so results stay independent of the batch.
-AttendFn PickAttend(int64_t head_dim) {
+template <typename E>
+AttendFn PickAttendFor(int64_t head_dim) {
 #if defined(__x86_64__)
-  if (head_dim % 8 == 0 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    return AttendHeadsAvx2;
+  if (head_dim % 8 == 0 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+      __builtin_cpu_supports("f16c")) {
+    return AttendHeadsAvx2<E>;
   }
 #endif
   (void)head_dim;
-  return AttendHeads;
+  return AttendHeads<E>;
+}
+
+// The variant for this CPU, cache dtype and head size; every call of one process uses the same
+// one, so results stay independent of the batch.
+AttendFn PickAttend(DType dtype, int64_t head_dim) {
+  switch (dtype) {
+    case DType::kF16:
+      return PickAttendFor<F16Elems>(head_dim);
+    case DType::kBF16:
+      return PickAttendFor<Bf16Elems>(head_dim);
+    default:
+      return PickAttendFor<F32Elems>(head_dim);
+  }
+}
+
+template <typename T, T (*kConvert)(float)>
+void StoreConverted(T* dst, const float* src, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = kConvert(src[i]);
+}
+
+void StoreRow(const PagedKvLayer& kv, void* base, int64_t offset, const float* src) {
+  const int64_t n = kv.token_stride();
+  switch (kv.dtype) {
+    case DType::kF16:
+      return StoreConverted<uint16_t, Fp32ToFp16>(static_cast<uint16_t*>(base) + offset, src, n);
+    case DType::kBF16:
+      return StoreConverted<uint16_t, Fp32ToBf16>(static_cast<uint16_t*>(base) + offset, src, n);
+    default:
+      std::memcpy(static_cast<float*>(base) + offset, src, n * sizeof(float));
+  }
 }
 
 }  // namespace
 
-void PagedAttention(const float* q, int64_t n_tokens, int64_t first_pos, const int32_t* block_table,
-                    const PagedKvLayer& kv, const AttentionParams& params, float* out,
-                    ThreadPool& pool) {
-  const AttentionChunk chunk{q, n_tokens, first_pos, block_table, out};
-  PagedAttentionBatch(&chunk, 1, kv, params, pool);
+void WriteKv(const PagedKvLayer& kv, const float* k, const float* v, const int32_t* slots,
+             int64_t n) {
+  const int64_t width = kv.token_stride();
+  for (int64_t t = 0; t < n; ++t) {
+    const int64_t offset = static_cast<int64_t>(slots[t]) * width;
+    StoreRow(kv, kv.k, offset, k + t * width);
+    StoreRow(kv, kv.v, offset, v + t * width);
+  }
 }
 
-void PagedAttentionBatch(const AttentionChunk* chunks, int64_t n_chunks, const PagedKvLayer& kv,
-                         const AttentionParams& params, ThreadPool& pool) {
+void PagedAttention(float* out, const float* q, const PagedKvLayer& kv, const StepLayout& step,
+                    const AttentionParams& params, ThreadPool& pool) {
   const int64_t d = kv.head_dim;
-  const AttendFn attend = PickAttend(d);
+  const AttendFn attend = PickAttend(kv.dtype, d);
   // A task is a group of one token's query heads that share a KV head: the largest divisor of
   // their number up to kMaxGroupHeads.
   const int64_t per_kv_head = params.n_heads / kv.n_kv_heads;
   int64_t group = std::min(per_kv_head, kMaxGroupHeads);
   while (per_kv_head % group != 0) --group;
-  const int64_t n_heads = params.n_heads / group;  // tasks per token
-  int64_t n_tasks = 0;
-  for (int64_t i = 0; i < n_chunks; ++i) n_tasks += chunks[i].n_tokens * n_heads;
-  pool.ParallelFor(n_tasks, [&](int64_t begin, int64_t end) {
-    // Tasks run chunk by chunk, token-major within a chunk; find the chunk of `begin`.
-    int64_t i = 0, first_task = 0;
-    while (first_task + chunks[i].n_tokens * n_heads <= begin) {
-      first_task += chunks[i].n_tokens * n_heads;
-      ++i;
-    }
+  const int64_t tasks_per_token = params.n_heads / group;
+  const StepChunk* chunks = step.chunks;
+  pool.ParallelFor(step.n_tokens * tasks_per_token, [&](int64_t begin, int64_t end) {
+    // Tasks run token-major in step order; find the chunk of `begin`'s token.
+    int64_t c = 0;
     for (int64_t task = begin; task < end; ++task) {
-      while (task >= first_task + chunks[i].n_tokens * n_heads) {
-        first_task += chunks[i].n_tokens * n_heads;
-        ++i;
-      }
-      const AttentionChunk& c = chunks[i];
-      const int64_t t = (task - first_task) / n_heads;
-      const int64_t h = (task - first_task) % n_heads * group;
+      const int64_t t = task / tasks_per_token;
+      while (t >= chunks[c].first_token + chunks[c].n_tokens) ++c;
+      const StepChunk& chunk = chunks[c];
+      const int64_t h = task % tasks_per_token * group;
       const int64_t offset = (t * params.n_heads + h) * d;
-      attend(c.q + offset, c.first_pos + t, h, group, c.block_table, kv, params, c.out + offset);
+      attend(q + offset, chunk.start_pos + (t - chunk.first_token), h, group,
+             step.block_tables + chunk.block_table, kv, params, out + offset);
     }
   });
 }

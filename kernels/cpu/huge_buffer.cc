@@ -10,20 +10,26 @@
 
 namespace llmw::cpu {
 
-HugeBuffer AllocateHugeBuffer(size_t bytes) {
+HugeBuffer TryAllocateHugeBuffer(size_t bytes) {
   constexpr size_t kHugePage = size_t{2} << 20;
   const size_t align = bytes >= kHugePage ? kHugePage : 64;
   const size_t size = (std::max<size_t>(bytes, 1) + align - 1) / align * align;
   void* p = std::aligned_alloc(align, size);
-  if (p == nullptr) {
-    std::fprintf(stderr, "llmw: out of memory allocating %zu bytes\n", size);
-    std::abort();
-  }
+  if (p == nullptr) return nullptr;
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   // Only advice: without huge pages the buffer works the same.
   if (align == kHugePage) madvise(p, size, MADV_HUGEPAGE);
 #endif
   return HugeBuffer(p);
+}
+
+HugeBuffer AllocateHugeBuffer(size_t bytes) {
+  HugeBuffer buffer = TryAllocateHugeBuffer(bytes);
+  if (buffer == nullptr) {
+    std::fprintf(stderr, "llmw: out of memory allocating %zu bytes\n", bytes);
+    std::abort();
+  }
+  return buffer;
 }
 
 }  // namespace llmw::cpu

@@ -15,7 +15,10 @@ struct HugeBufferDeleter {
 using HugeBuffer = std::unique_ptr<void, HugeBufferDeleter>;
 
 // At least `bytes` bytes, 64-byte aligned (2 MiB aligned and advised for huge pages when that
-// large); contents unspecified. Aborts when out of memory.
+// large); contents unspecified. Empty when out of memory.
+HugeBuffer TryAllocateHugeBuffer(size_t bytes);
+
+// TryAllocateHugeBuffer that aborts when out of memory.
 HugeBuffer AllocateHugeBuffer(size_t bytes);
 
 }  // namespace llmw::cpu

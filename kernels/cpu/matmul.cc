@@ -92,30 +92,6 @@ void MatmulScratch::Reserve(int64_t max_n, int64_t max_in) {
   capacity_in_ = max_in;
 }
 
-absl::Status CheckMatmulWeight(const Tensor& w) {
-  if (w.device() != Device::kCpu) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("matmul weight ", w.DebugString(), " is not in CPU memory"));
-  }
-  if (w.rank() != 2) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("matmul weight ", w.DebugString(), " must have rank 2"));
-  }
-  if (!SupportsDequantize(w.dtype())) {
-    return absl::UnimplementedError(
-        absl::StrCat("CPU matmul does not support dtype ", std::string(DTypeName(w.dtype()))));
-  }
-  if (w.row_elems() % Traits(w.dtype()).block_elems != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("matmul weight ", w.DebugString(),
-                                                   ": row length is not a whole number of blocks"));
-  }
-  if (w.elems() > 0 && w.data() == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("matmul weight ", w.DebugString(), " has no data"));
-  }
-  return absl::OkStatus();
-}
-
 void MatmulReference(const Tensor& w, const float* x, int64_t n, float* y) {
   const int64_t out = w.dim(0), in = w.row_elems();
   std::vector<float> row(static_cast<size_t>(in));

@@ -27,6 +27,7 @@
 #include "kernels/cpu/packed_weights.h"
 #include "kernels/cpu/thread_pool.h"
 #include "kernels/tensor.h"
+#include "kernels/weight_check.h"
 
 namespace llmw::cpu {
 
@@ -66,10 +67,6 @@ class MatmulScratch {
   int64_t weight_rows_capacity_ = 0;
   KQuantScratch kquant_;
 };
-
-// OK when Matmul can take `w`: a CPU tensor of rank 2 with a supported dtype whose rows are whole
-// blocks. Loaders call this once per weight; Matmul itself aborts on an unsupported weight.
-absl::Status CheckMatmulWeight(const Tensor& w);
 
 // The oracle: dequantizes each weight row and accumulates in double. Slow; allocates.
 void MatmulReference(const Tensor& w, const float* x, int64_t n, float* y);

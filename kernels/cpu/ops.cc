@@ -5,25 +5,40 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
+#include "kernels/block_formats.h"
 #include "kernels/cpu/simd_exp.h"
 
 namespace llmw::cpu {
 
-void RmsNorm(const float* x, const float* weight, int64_t rows, int64_t dim, float eps,
-             float* out) {
+void Embed(float* out, const Tensor& table, const int32_t* tokens, int64_t n, float scale) {
+  const int64_t width = table.row_elems();
+  for (int64_t t = 0; t < n; ++t) {
+    float* row = out + t * width;
+    DequantizeRow(table.dtype(), table.row(tokens[t]), row, width);
+    if (scale != 1.0f) Scale(row, row, scale, width);
+  }
+}
+
+void RmsNorm(float* out, const float* x, const float* weight, int64_t rows, int64_t dim, float eps,
+             float w_offset) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * dim;
     float* yr = out + r * dim;
     double sum_sq = 0;
     for (int64_t i = 0; i < dim; ++i) sum_sq += static_cast<double>(xr[i]) * xr[i];
     const float scale = 1.0f / std::sqrt(static_cast<float>(sum_sq / dim) + eps);
-    for (int64_t i = 0; i < dim; ++i) yr[i] = xr[i] * scale * weight[i];
+    if (w_offset == 0.0f) {
+      for (int64_t i = 0; i < dim; ++i) yr[i] = xr[i] * scale * weight[i];
+    } else {
+      for (int64_t i = 0; i < dim; ++i) yr[i] = xr[i] * scale * (weight[i] + w_offset);
+    }
   }
 }
 
-void LayerNorm(const float* x, const float* weight, const float* bias, int64_t rows, int64_t dim,
-               float eps, float* out) {
+void LayerNorm(float* out, const float* x, const float* weight, const float* bias, int64_t rows,
+               int64_t dim, float eps) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * dim;
     float* yr = out + r * dim;
@@ -39,8 +54,8 @@ void LayerNorm(const float* x, const float* weight, const float* bias, int64_t r
   }
 }
 
-void RopeAngles(const int32_t* positions, int64_t rows, const float* inv_freq, int64_t half_rot,
-                float* cos, float* sin) {
+void RopeAngles(float* cos, float* sin, const int32_t* positions, int64_t rows,
+                const float* inv_freq, int64_t half_rot) {
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t i = 0; i < half_rot; ++i) {
       const float angle = static_cast<float>(positions[r]) * inv_freq[i];
@@ -50,8 +65,8 @@ void RopeAngles(const int32_t* positions, int64_t rows, const float* inv_freq, i
   }
 }
 
-void Rope(float* x, int64_t rows, int64_t n_heads, int64_t head_dim, int64_t rot_dim,
-          RopePairing pairing, const float* cos, const float* sin) {
+void Rope(float* x, const float* cos, const float* sin, int64_t rows, int64_t n_heads,
+          int64_t head_dim, int64_t rot_dim, RopePairing pairing) {
   const int64_t half = rot_dim / 2;
   for (int64_t r = 0; r < rows; ++r) {
     const float* c = cos + r * half;
@@ -80,17 +95,18 @@ __attribute__((target("avx2,fma"))) inline __m256 SiluMul8(__m256 g, __m256 u) {
   return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e)), u);
 }
 
-__attribute__((target("avx2,fma"))) void SiluMulAvx2(float* gate, const float* up, int64_t n) {
+__attribute__((target("avx2,fma"))) void SiluMulAvx2(float* out, const float* gate, const float* up,
+                                                     int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    _mm256_storeu_ps(gate + i, SiluMul8(_mm256_loadu_ps(gate + i), _mm256_loadu_ps(up + i)));
+    _mm256_storeu_ps(out + i, SiluMul8(_mm256_loadu_ps(gate + i), _mm256_loadu_ps(up + i)));
   }
   if (i < n) {
     float g[8] = {}, u[8] = {};
     std::copy(gate + i, gate + n, g);
     std::copy(up + i, up + n, u);
     _mm256_storeu_ps(g, SiluMul8(_mm256_loadu_ps(g), _mm256_loadu_ps(u)));
-    std::copy(g, g + (n - i), gate + i);
+    std::copy(g, g + (n - i), out + i);
   }
 }
 #endif
@@ -106,13 +122,13 @@ bool HasAvx2() {
 
 }  // namespace
 
-void SiluMul(float* gate, const float* up, int64_t n) {
+void SiluMul(float* out, const float* gate, const float* up, int64_t n) {
 #if defined(__x86_64__)
-  if (HasAvx2()) return SiluMulAvx2(gate, up, n);
+  if (HasAvx2()) return SiluMulAvx2(out, gate, up, n);
 #endif
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];
-    gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+    out[i] = g / (1.0f + std::exp(-g)) * up[i];
   }
 }
 
@@ -125,36 +141,30 @@ float GeluTanhOf(float x) {
 
 }  // namespace
 
-void GeluTanh(float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] = GeluTanhOf(x[i]);
+void GeluTanh(float* out, const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = GeluTanhOf(x[i]);
 }
 
-void GeluTanhMul(float* gate, const float* up, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) gate[i] = GeluTanhOf(gate[i]) * up[i];
+void GeluTanhMul(float* out, const float* gate, const float* up, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = GeluTanhOf(gate[i]) * up[i];
 }
 
-void Scale(float* x, float scale, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] *= scale;
+void Scale(float* out, const float* x, float scale, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = x[i] * scale;
 }
 
 void AddRowBias(float* x, const float* bias, int64_t rows, int64_t width) {
-  for (int64_t r = 0; r < rows; ++r) AddInPlace(x + r * width, bias, width);
+  for (int64_t r = 0; r < rows; ++r) Add(x + r * width, x + r * width, bias, width);
 }
 
-void AddInPlace(float* x, const float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] += y[i];
+void Add(float* out, const float* a, const float* b, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }
 
-void Softmax(float* x, int64_t n) {
-  if (n <= 0) return;
-  const float max = *std::max_element(x, x + n);
-  double sum = 0;
+void GatherRows(float* out, const float* x, const int32_t* rows, int64_t n, int64_t width) {
   for (int64_t i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - max);
-    sum += x[i];
+    std::memmove(out + i * width, x + static_cast<int64_t>(rows[i]) * width, width * sizeof(float));
   }
-  const float inv = static_cast<float>(1.0 / sum);
-  for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
 }  // namespace llmw::cpu

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/tensor.h"
+#include "models/host_arena.h"
 
 namespace llmw {
 
@@ -31,28 +32,32 @@ struct GemmaConfig {
   bool IsGlobal(int64_t layer) const { return global_layers[layer]; }
 };
 
-// Norm weights are the whole multiplier: the GGUF converter already added the 1
-// of Gemma's (1 + w) RMSNorm; the safetensors loader adds it.
+// RMSNorm multiplies by (w + norm_offset): GGUF stores 1 + w already (the converter added the 1
+// of Gemma's (1 + w)), safetensors store w.
 struct GemmaLayerWeights {
-  std::vector<float> attn_norm;            // [hidden]
-  Tensor wq;                               // [n_heads * head_dim, hidden]
-  Tensor wk;                               // [n_kv_heads * head_dim, hidden]
-  Tensor wv;                               // [n_kv_heads * head_dim, hidden]
-  std::vector<float> q_norm;               // [head_dim]
-  std::vector<float> k_norm;               // [head_dim]
-  Tensor wo;                               // [hidden, n_heads * head_dim]
-  std::vector<float> post_attention_norm;  // [hidden]
-  std::vector<float> ffn_norm;             // [hidden]
-  Tensor w_gate;                           // [ffn_hidden, hidden]
-  Tensor w_up;                             // [ffn_hidden, hidden]
-  Tensor w_down;                           // [hidden, ffn_hidden]
-  std::vector<float> post_ffw_norm;        // [hidden]
+  Tensor attn_norm;            // [hidden] f32
+  Tensor wq;                   // [n_heads * head_dim, hidden]
+  Tensor wk;                   // [n_kv_heads * head_dim, hidden]
+  Tensor wv;                   // [n_kv_heads * head_dim, hidden]
+  Tensor q_norm;               // [head_dim] f32
+  Tensor k_norm;               // [head_dim] f32
+  Tensor wo;                   // [hidden, n_heads * head_dim]
+  Tensor post_attention_norm;  // [hidden] f32
+  Tensor ffn_norm;             // [hidden] f32
+  Tensor w_gate;               // [ffn_hidden, hidden]
+  Tensor w_up;                 // [ffn_hidden, hidden]
+  Tensor w_down;               // [hidden, ffn_hidden]
+  Tensor post_ffw_norm;        // [hidden] f32
 };
 
 struct GemmaWeights {
   Tensor token_embd;                      // [vocab, hidden]; also the LM head (tied)
   std::vector<GemmaLayerWeights> layers;  // [n_layers]
-  std::vector<float> output_norm;         // [hidden]
+  Tensor output_norm;                     // [hidden] f32
+  float norm_offset = 0;                  // 0 (GGUF) or 1 (safetensors)
+  Tensor rope_inv_freq_local;             // [head_dim / 2] f32
+  Tensor rope_inv_freq_global;            // [head_dim / 2] f32, divided by rope_scale_global
+  HostArena host;                         // the f32 vectors above
 };
 
 }  // namespace llmw

@@ -8,116 +8,125 @@
 // Local (sliding-window) layers rotate with their own RoPE base.
 #include "models/gemma/gemma_model.h"
 
-#include <algorithm>
 #include <cmath>
 
-#include "kernels/cpu/attention.h"
-#include "kernels/cpu/ops.h"
-#include "models/llama/llama_config.h"
+#include "kernels/status_macros.h"
 
 namespace llmw {
+namespace {
 
-GemmaModel::GemmaModel(ModelInfo info, GemmaConfig config, GemmaWeights weights,
-                       std::unique_ptr<Tokenizer> tokenizer, std::shared_ptr<const void> storage,
-                       cpu::ThreadPool& pool, const LoadOptions& options)
-    : DecoderModel(std::move(info), std::move(tokenizer), std::move(storage), pool, options),
-      config_(config),
-      weights_(std::move(weights)) {
-  const int64_t n = max_batch_tokens_;
-  const int64_t q_width = config_.n_heads * config_.head_dim;
-  const int64_t kv_width = config_.n_kv_heads * config_.head_dim;
-  const int64_t half = config_.head_dim / 2;
-  ws_.x.resize(n * config_.hidden);
-  ws_.xn.resize(n * std::max(config_.hidden, q_width));
-  ws_.q.resize(n * q_width);
-  ws_.k.resize(n * kv_width);
-  ws_.v.resize(n * kv_width);
-  ws_.attn.resize(n * q_width);
-  ws_.gate.resize(n * config_.ffn_hidden);
-  ws_.up.resize(n * config_.ffn_hidden);
-  for (auto* table : {&ws_.cos_local, &ws_.sin_local, &ws_.cos_global, &ws_.sin_global}) {
-    table->resize(n * half);
-  }
-  ws_.tokens.resize(n);
-  ws_.positions.resize(n);
-  ws_.inv_freq_local = RopeInverseFrequencies(config_.head_dim, config_.rope_base_local, {});
-  ws_.inv_freq_global = RopeInverseFrequencies(config_.head_dim, config_.rope_base_global, {});
-  for (float& f : ws_.inv_freq_global) f /= config_.rope_scale_global;
-  matmul_.Reserve(n, std::max({config_.hidden, config_.ffn_hidden, q_width}));
-  for (const GemmaLayerWeights& w : weights_.layers) {
-    for (const Tensor* t : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down}) {
-      matmul_.Prepare(*t);
+ModelShape ShapeOf(const GemmaConfig& c) {
+  return ModelShape{.n_layers = c.n_layers,
+                    .hidden = c.hidden,
+                    .n_heads = c.n_heads,
+                    .n_kv_heads = c.n_kv_heads,
+                    .head_dim = c.head_dim,
+                    .ffn_hidden = c.ffn_hidden,
+                    .gated_ffn = true,
+                    .vocab_size = c.vocab_size,
+                    .rope_dim = c.head_dim,
+                    .rope_tables = 2};
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Model>> GemmaModel::Create(ModelInfo info, const GemmaConfig& config,
+                                                          GemmaWeights weights,
+                                                          std::unique_ptr<Tokenizer> tokenizer,
+                                                          std::shared_ptr<const void> checkpoint,
+                                                          Backend& backend) {
+  std::unique_ptr<GemmaModel> model(new GemmaModel(std::move(info), config, std::move(weights),
+                                                   std::move(tokenizer), std::move(checkpoint),
+                                                   backend));
+  GemmaWeights& w = model->weights_;
+  std::vector<WeightSlot> slots = {{&w.token_embd, WeightUse::kOther},
+                                   {&w.token_embd, WeightUse::kMatmul},
+                                   {&w.output_norm, WeightUse::kOther},
+                                   {&w.rope_inv_freq_local, WeightUse::kOther},
+                                   {&w.rope_inv_freq_global, WeightUse::kOther}};
+  for (GemmaLayerWeights& l : w.layers) {
+    for (Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
+      slots.push_back({t, WeightUse::kMatmul});
+    }
+    for (Tensor* t : {&l.attn_norm, &l.q_norm, &l.k_norm, &l.post_attention_norm, &l.ffn_norm,
+                      &l.post_ffw_norm}) {
+      slots.push_back({t, WeightUse::kOther});
     }
   }
-  matmul_.Prepare(weights_.token_embd);
+  RETURN_IF_ERROR(backend.PlaceWeights(slots));
+  return std::unique_ptr<Model>(std::move(model));
 }
 
-KvCacheShape GemmaModel::kv_shape() const {
-  return KvCacheShape{config_.n_layers, config_.n_kv_heads, config_.head_dim};
+GemmaModel::GemmaModel(ModelInfo info, const GemmaConfig& config, GemmaWeights weights,
+                       std::unique_ptr<Tokenizer> tokenizer, std::shared_ptr<const void> checkpoint,
+                       Backend& backend)
+    : DecoderModel(std::move(info), std::move(tokenizer), std::move(checkpoint), backend,
+                   ShapeOf(config)),
+      config_(config),
+      weights_(std::move(weights)) {}
+
+void GemmaModel::Norm(const Tensor& out, const Tensor& x, const Tensor& w) {
+  backend_.RmsNorm(out, x, w, config_.rms_eps, weights_.norm_offset);
 }
 
-absl::Status GemmaModel::Forward(const ForwardBatch& batch, KvCache& kv, std::span<float> logits) {
-  if (absl::Status s = Validate(batch, kv, logits); !s.ok()) return s;
-  const int64_t n = batch.num_tokens();
-  LayOutBatch(batch, ws_.tokens.data(), ws_.positions.data());
-  EmbedTokens(weights_.token_embd, ws_.tokens.data(), n, config_.hidden, ws_.x.data());
-  cpu::Scale(ws_.x.data(), std::sqrt(static_cast<float>(config_.hidden)), n * config_.hidden);
-  const int64_t half = config_.head_dim / 2;
-  cpu::RopeAngles(ws_.positions.data(), n, ws_.inv_freq_local.data(), half, ws_.cos_local.data(),
-                  ws_.sin_local.data());
-  cpu::RopeAngles(ws_.positions.data(), n, ws_.inv_freq_global.data(), half, ws_.cos_global.data(),
-                  ws_.sin_global.data());
+absl::Status GemmaModel::Forward(const StepLayout& step, Workspace& ws, KvCache& kv,
+                                 const Tensor& logits) {
+  const int64_t n = step.n_tokens;
+  const Tensor rope_inv_freqs[] = {weights_.rope_inv_freq_local, weights_.rope_inv_freq_global};
+  EmbedTokens(step, ws, weights_.token_embd, std::sqrt(static_cast<float>(config_.hidden)),
+              rope_inv_freqs);
   for (int64_t layer = 0; layer < config_.n_layers; ++layer) {
     const GemmaLayerWeights& w = weights_.layers[layer];
-    AttentionBlock(w, layer, batch, kv);
-    MlpBlock(w, n);
+    AttentionBlock(w, layer, step, ws, kv);
+    MlpBlock(w, n, ws);
   }
-  Logits(batch, logits);
+  if (step.n_logit_rows == 0) return absl::OkStatus();
+  const Tensor rows = Rows(ws.xn, step.n_logit_rows);
+  backend_.GatherRows(rows, Rows(ws.x, n), step);
+  Norm(rows, rows, weights_.output_norm);
+  backend_.Matmul(logits, rows, weights_.token_embd, {});
   return absl::OkStatus();
 }
 
-void GemmaModel::AttentionBlock(const GemmaLayerWeights& w, int64_t layer,
-                                const ForwardBatch& batch, KvCache& kv) {
-  const int64_t n = batch.num_tokens();
+void GemmaModel::AttentionBlock(const GemmaLayerWeights& w, int64_t layer, const StepLayout& step,
+                                Workspace& ws, KvCache& kv) {
+  const int64_t n = step.n_tokens;
   const int64_t hd = config_.head_dim;
   const bool global = config_.IsGlobal(layer);
+  const int rope = global ? kGlobalRope : kLocalRope;
+  const Tensor x = Rows(ws.x, n), xn = Rows(ws.xn, n);
+  const Tensor q = Rows(ws.q, n), k = Rows(ws.k, n), v = Rows(ws.v, n), attn = Rows(ws.attn, n);
+  const Tensor cos = Rows(ws.cos[rope], n), sin = Rows(ws.sin[rope], n);
 
-  cpu::RmsNorm(ws_.x.data(), w.attn_norm.data(), n, config_.hidden, config_.rms_eps, ws_.xn.data());
-  matmul_({{w.wq, ws_.q.data()}, {w.wk, ws_.k.data()}, {w.wv, ws_.v.data()}}, ws_.xn.data(), n);
-  cpu::RmsNorm(ws_.q.data(), w.q_norm.data(), n * config_.n_heads, hd, config_.rms_eps,
-               ws_.q.data());
-  cpu::RmsNorm(ws_.k.data(), w.k_norm.data(), n * config_.n_kv_heads, hd, config_.rms_eps,
-               ws_.k.data());
-  const float* cos = global ? ws_.cos_global.data() : ws_.cos_local.data();
-  const float* sin = global ? ws_.sin_global.data() : ws_.sin_local.data();
-  cpu::Rope(ws_.q.data(), n, config_.n_heads, hd, hd, cpu::RopePairing::kRotateHalf, cos, sin);
-  cpu::Rope(ws_.k.data(), n, config_.n_kv_heads, hd, hd, cpu::RopePairing::kRotateHalf, cos, sin);
+  Norm(xn, x, w.attn_norm);
+  const MatmulOutput qkv[] = {{q, w.wq, {}}, {k, w.wk, {}}, {v, w.wv, {}}};
+  backend_.MatmulShared(qkv, xn);
+  const Tensor q_heads = q.Reshaped({n * config_.n_heads, hd});
+  const Tensor k_heads = k.Reshaped({n * config_.n_kv_heads, hd});
+  Norm(q_heads, q_heads, w.q_norm);
+  Norm(k_heads, k_heads, w.k_norm);
+  backend_.Rope(q, cos, sin, hd, hd, RopePairing::kRotateHalf);
+  backend_.Rope(k, cos, sin, hd, hd, RopePairing::kRotateHalf);
 
-  const cpu::AttentionParams params{config_.n_heads, config_.attention_scale,
-                                    global ? 0 : config_.sliding_window};
-  AttendChunks(batch, ws_.q.data(), ws_.k.data(), ws_.v.data(), kv, layer, params, ws_.attn.data(),
-               pool_);
-  matmul_(w.wo, ws_.attn.data(), n, ws_.xn.data());
-  cpu::RmsNorm(ws_.xn.data(), w.post_attention_norm.data(), n, config_.hidden, config_.rms_eps,
-               ws_.xn.data());
-  cpu::AddInPlace(ws_.x.data(), ws_.xn.data(), n * config_.hidden);
+  const AttentionParams params{.n_heads = config_.n_heads,
+                               .scale = config_.attention_scale,
+                               .window = global ? 0 : config_.sliding_window};
+  Attend(step, kv, layer, q, k, v, params, attn);
+  backend_.Matmul(xn, attn, w.wo, {});
+  Norm(xn, xn, w.post_attention_norm);
+  backend_.Add(x, x, xn);
 }
 
-void GemmaModel::MlpBlock(const GemmaLayerWeights& w, int64_t n) {
-  cpu::RmsNorm(ws_.x.data(), w.ffn_norm.data(), n, config_.hidden, config_.rms_eps, ws_.xn.data());
-  matmul_({{w.w_gate, ws_.gate.data()}, {w.w_up, ws_.up.data()}}, ws_.xn.data(), n);
-  cpu::GeluTanhMul(ws_.gate.data(), ws_.up.data(), n * config_.ffn_hidden);
-  matmul_(w.w_down, ws_.gate.data(), n, ws_.xn.data());
-  cpu::RmsNorm(ws_.xn.data(), w.post_ffw_norm.data(), n, config_.hidden, config_.rms_eps,
-               ws_.xn.data());
-  cpu::AddInPlace(ws_.x.data(), ws_.xn.data(), n * config_.hidden);
-}
-
-void GemmaModel::Logits(const ForwardBatch& batch, std::span<float> logits) {
-  const int64_t h = config_.hidden;
-  const int64_t rows = GatherLogitRows(batch, ws_.x.data(), h);
-  cpu::RmsNorm(ws_.x.data(), weights_.output_norm.data(), rows, h, config_.rms_eps, ws_.xn.data());
-  matmul_(weights_.token_embd, ws_.xn.data(), rows, logits.data());
+void GemmaModel::MlpBlock(const GemmaLayerWeights& w, int64_t n, Workspace& ws) {
+  const Tensor x = Rows(ws.x, n), xn = Rows(ws.xn, n);
+  const Tensor gate = Rows(ws.gate, n), up = Rows(ws.up, n);
+  Norm(xn, x, w.ffn_norm);
+  const MatmulOutput gate_up[] = {{gate, w.w_gate, {}}, {up, w.w_up, {}}};
+  backend_.MatmulShared(gate_up, xn);
+  backend_.GeluTanhMul(gate, gate, up);
+  backend_.Matmul(xn, gate, w.w_down, {});
+  Norm(xn, xn, w.post_ffw_norm);
+  backend_.Add(x, x, xn);
 }
 
 }  // namespace llmw

@@ -1,42 +1,44 @@
-// The Gemma 3 forward pass over a batch of sequence chunks and the paged KV cache.
+// The Gemma 3 forward pass over a step of sequence chunks and the paged KV cache.
 #pragma once
 
 #include <memory>
-#include <vector>
 
-#include "kernels/cpu/thread_pool.h"
+#include "absl/status/statusor.h"
 #include "models/decoder_model.h"
 #include "models/gemma/gemma_config.h"
-#include "models/load_options.h"
 
 namespace llmw {
 
 class GemmaModel : public DecoderModel {
  public:
-  // `storage` keeps the memory the weight tensors point into alive.
-  GemmaModel(ModelInfo info, GemmaConfig config, GemmaWeights weights,
-             std::unique_ptr<Tokenizer> tokenizer, std::shared_ptr<const void> storage,
-             cpu::ThreadPool& pool, const LoadOptions& options);
+  // Places `weights` on `backend` (which must outlive the model). `checkpoint` keeps the memory
+  // the weight tensors were read from alive.
+  static absl::StatusOr<std::unique_ptr<Model>> Create(ModelInfo info, const GemmaConfig& config,
+                                                       GemmaWeights weights,
+                                                       std::unique_ptr<Tokenizer> tokenizer,
+                                                       std::shared_ptr<const void> checkpoint,
+                                                       Backend& backend);
 
-  KvCacheShape kv_shape() const override;
-  absl::Status Forward(const ForwardBatch& batch, KvCache& kv, std::span<float> logits) override;
+  absl::Status Forward(const StepLayout& step, Workspace& ws, KvCache& kv,
+                       const Tensor& logits) override;
 
  private:
-  struct Workspace {
-    std::vector<float> x, xn, q, k, v, attn, gate, up;
-    std::vector<float> cos_local, sin_local, cos_global, sin_global;
-    std::vector<int32_t> tokens, positions;
-    std::vector<float> inv_freq_local, inv_freq_global;
-  };
+  // RoPE tables in the workspace: ws.cos[i], ws.sin[i].
+  static constexpr int kLocalRope = 0;
+  static constexpr int kGlobalRope = 1;
 
-  void AttentionBlock(const GemmaLayerWeights& w, int64_t layer, const ForwardBatch& batch,
-                      KvCache& kv);
-  void MlpBlock(const GemmaLayerWeights& w, int64_t n_tokens);
-  void Logits(const ForwardBatch& batch, std::span<float> logits);
+  GemmaModel(ModelInfo info, const GemmaConfig& config, GemmaWeights weights,
+             std::unique_ptr<Tokenizer> tokenizer, std::shared_ptr<const void> checkpoint,
+             Backend& backend);
+
+  void AttentionBlock(const GemmaLayerWeights& w, int64_t layer, const StepLayout& step,
+                      Workspace& ws, KvCache& kv);
+  void MlpBlock(const GemmaLayerWeights& w, int64_t n, Workspace& ws);
+  // out = RMSNorm(x) · (w + the checkpoint's norm offset).
+  void Norm(const Tensor& out, const Tensor& x, const Tensor& w);
 
   GemmaConfig config_;
   GemmaWeights weights_;
-  Workspace ws_;
 };
 
 }  // namespace llmw

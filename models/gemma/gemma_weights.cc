@@ -5,38 +5,34 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "kernels/cpu/attention.h"
+#include "kernels/op_params.h"
 #include "kernels/status_macros.h"
+#include "models/llama/llama_config.h"
 
 namespace llmw {
 namespace {
 
-absl::StatusOr<std::vector<float>> Norm(const WeightTable& weights, const GemmaTensorNames& n,
-                                        const std::string& name, int64_t size) {
-  ASSIGN_OR_RETURN(std::vector<float> w, weights.Vector(name, size));
-  for (float& v : w) v += n.norm_offset;
-  return w;
-}
-
 absl::StatusOr<GemmaLayerWeights> LoadLayer(const WeightTable& weights, const GemmaConfig& c,
-                                            const GemmaTensorNames& n, int64_t layer) {
+                                            const GemmaTensorNames& n, int64_t layer,
+                                            HostArena& arena) {
   const std::string p = absl::StrCat(n.layer_prefix, layer, ".");
   const int64_t q_width = c.n_heads * c.head_dim;
   const int64_t kv_width = c.n_kv_heads * c.head_dim;
   GemmaLayerWeights w;
-  ASSIGN_OR_RETURN(w.attn_norm, Norm(weights, n, p + n.attn_norm, c.hidden));
+  ASSIGN_OR_RETURN(w.attn_norm, weights.Vector(p + n.attn_norm, c.hidden, arena));
   ASSIGN_OR_RETURN(w.wq, weights.Matrix(p + n.q, {q_width, c.hidden}));
   ASSIGN_OR_RETURN(w.wk, weights.Matrix(p + n.k, {kv_width, c.hidden}));
   ASSIGN_OR_RETURN(w.wv, weights.Matrix(p + n.v, {kv_width, c.hidden}));
-  ASSIGN_OR_RETURN(w.q_norm, Norm(weights, n, p + n.q_norm, c.head_dim));
-  ASSIGN_OR_RETURN(w.k_norm, Norm(weights, n, p + n.k_norm, c.head_dim));
+  ASSIGN_OR_RETURN(w.q_norm, weights.Vector(p + n.q_norm, c.head_dim, arena));
+  ASSIGN_OR_RETURN(w.k_norm, weights.Vector(p + n.k_norm, c.head_dim, arena));
   ASSIGN_OR_RETURN(w.wo, weights.Matrix(p + n.o, {c.hidden, q_width}));
-  ASSIGN_OR_RETURN(w.post_attention_norm, Norm(weights, n, p + n.post_attention_norm, c.hidden));
-  ASSIGN_OR_RETURN(w.ffn_norm, Norm(weights, n, p + n.ffn_norm, c.hidden));
+  ASSIGN_OR_RETURN(w.post_attention_norm,
+                   weights.Vector(p + n.post_attention_norm, c.hidden, arena));
+  ASSIGN_OR_RETURN(w.ffn_norm, weights.Vector(p + n.ffn_norm, c.hidden, arena));
   ASSIGN_OR_RETURN(w.w_gate, weights.Matrix(p + n.gate, {c.ffn_hidden, c.hidden}));
   ASSIGN_OR_RETURN(w.w_up, weights.Matrix(p + n.up, {c.ffn_hidden, c.hidden}));
   ASSIGN_OR_RETURN(w.w_down, weights.Matrix(p + n.down, {c.hidden, c.ffn_hidden}));
-  ASSIGN_OR_RETURN(w.post_ffw_norm, Norm(weights, n, p + n.post_ffw_norm, c.hidden));
+  ASSIGN_OR_RETURN(w.post_ffw_norm, weights.Vector(p + n.post_ffw_norm, c.hidden, arena));
   return w;
 }
 
@@ -103,8 +99,8 @@ absl::Status CheckGemmaConfig(const GemmaConfig& c, std::string_view source) {
                         static_cast<int64_t>(c.global_layers.size()) == c.n_layers;
   const bool heads_ok = c.n_heads > 0 && c.n_kv_heads > 0 && c.n_heads % c.n_kv_heads == 0 &&
                         c.head_dim > 0 && c.head_dim % 2 == 0 &&
-                        c.head_dim <= cpu::kMaxAttentionHeadDim &&
-                        std::isfinite(c.attention_scale) && c.attention_scale > 0;
+                        c.head_dim <= kMaxAttentionHeadDim && std::isfinite(c.attention_scale) &&
+                        c.attention_scale > 0;
   const bool rope_ok =
       c.rope_base_global > 0 && c.rope_base_local > 0 && c.rope_scale_global > 0 && c.rms_eps > 0;
   if (sizes_ok && heads_ok && rope_ok) return absl::OkStatus();
@@ -120,11 +116,16 @@ absl::StatusOr<GemmaWeights> LoadGemmaWeights(const WeightTable& weights, const 
                                               const GemmaTensorNames& names) {
   GemmaWeights w;
   ASSIGN_OR_RETURN(w.token_embd, weights.Matrix(names.token_embd, {c.vocab_size, c.hidden}));
-  ASSIGN_OR_RETURN(w.output_norm, Norm(weights, names, names.output_norm, c.hidden));
+  ASSIGN_OR_RETURN(w.output_norm, weights.Vector(names.output_norm, c.hidden, w.host));
+  w.norm_offset = names.norm_offset;
   for (int64_t layer = 0; layer < c.n_layers; ++layer) {
-    ASSIGN_OR_RETURN(GemmaLayerWeights lw, LoadLayer(weights, c, names, layer));
+    ASSIGN_OR_RETURN(GemmaLayerWeights lw, LoadLayer(weights, c, names, layer, w.host));
     w.layers.push_back(std::move(lw));
   }
+  w.rope_inv_freq_local = w.host.AddF32(RopeInverseFrequencies(c.head_dim, c.rope_base_local, {}));
+  std::vector<float> global = RopeInverseFrequencies(c.head_dim, c.rope_base_global, {});
+  for (float& f : global) f /= c.rope_scale_global;
+  w.rope_inv_freq_global = w.host.AddF32(global);
   return w;
 }
 

@@ -19,7 +19,7 @@ struct GemmaTensorNames {
   std::string layer_prefix;
   std::string attn_norm, q, k, v, q_norm, k_norm, o, post_attention_norm;
   std::string ffn_norm, gate, up, down, post_ffw_norm;
-  float norm_offset;  // added to every norm weight as read
+  float norm_offset;  // what RMSNorm adds to every norm weight
 };
 
 const GemmaTensorNames& GgufGemmaNames();
@@ -38,6 +38,7 @@ std::vector<bool> EveryNthLayerGlobal(int64_t n_layers, int64_t pattern);
 // consistent and there is one global/local flag per layer.
 absl::Status CheckGemmaConfig(const GemmaConfig& c, std::string_view source);
 
+// Every weight, and the RoPE frequencies of local and global layers.
 absl::StatusOr<GemmaWeights> LoadGemmaWeights(const WeightTable& weights, const GemmaConfig& c,
                                               const GemmaTensorNames& names);
 

@@ -108,17 +108,15 @@ absl::StatusOr<GemmaConfig> ReadHfGemmaConfig(const HfCheckpoint& checkpoint) {
   return c;
 }
 
-absl::StatusOr<std::unique_ptr<Model>> LoadHfGemma(HfCheckpoint checkpoint,
-                                                   const LoadOptions& options) {
+absl::StatusOr<std::unique_ptr<Model>> LoadHfGemma(HfCheckpoint checkpoint, Backend& backend) {
   ASSIGN_OR_RETURN(GemmaConfig config, ReadHfGemmaConfig(checkpoint));
   ASSIGN_OR_RETURN(
       GemmaWeights weights,
       LoadGemmaWeights(SafetensorsWeightTable(*checkpoint.weights), config, HfGemmaNames()));
   ASSIGN_OR_RETURN(HfModelParts parts,
                    LoadHfModelParts(checkpoint, config.context_length, config.vocab_size));
-  return std::unique_ptr<Model>(new GemmaModel(std::move(parts.info), config, std::move(weights),
-                                               std::move(parts.tokenizer), checkpoint.weights,
-                                               *options.pool, options));
+  return GemmaModel::Create(std::move(parts.info), config, std::move(weights),
+                            std::move(parts.tokenizer), checkpoint.weights, backend);
 }
 
 }  // namespace llmw

@@ -5,16 +5,15 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "kernels/backend.h"
 #include "models/gemma/gemma_config.h"
 #include "models/hf/hf_checkpoint.h"
-#include "models/load_options.h"
 #include "models/model.h"
 
 namespace llmw {
 
 absl::StatusOr<GemmaConfig> ReadHfGemmaConfig(const HfCheckpoint& checkpoint);
 
-absl::StatusOr<std::unique_ptr<Model>> LoadHfGemma(HfCheckpoint checkpoint,
-                                                   const LoadOptions& options);
+absl::StatusOr<std::unique_ptr<Model>> LoadHfGemma(HfCheckpoint checkpoint, Backend& backend);
 
 }  // namespace llmw

@@ -2,39 +2,45 @@
 #include "models/kv_cache/kv_cache.h"
 
 #include <algorithm>
-#include <cstring>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "kernels/status_macros.h"
 
 namespace llmw {
 
 absl::StatusOr<std::unique_ptr<KvCache>> KvCache::Create(const KvCacheShape& shape,
-                                                         int64_t block_size, int32_t num_blocks) {
+                                                         int64_t block_size, int32_t num_blocks,
+                                                         Backend& backend) {
   if (block_size <= 0 || num_blocks <= 0 || shape.n_layers <= 0 || shape.n_kv_heads <= 0 ||
       shape.head_dim <= 0) {
     return absl::InvalidArgumentError(absl::StrCat("KV cache: invalid size (block_size ",
                                                    block_size, ", blocks ", num_blocks, ")"));
   }
-  return std::unique_ptr<KvCache>(new KvCache(shape, block_size, num_blocks));
+  if (!IsKvCacheDType(shape.dtype)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "KV cache: dtype ", std::string(DTypeName(shape.dtype)), " (f32, f16 or bf16 only)"));
+  }
+  const int64_t bytes = shape.bytes_per_token() * block_size * num_blocks;
+  ASSIGN_OR_RETURN(Buffer storage, backend.Allocate(bytes));
+  // Blocks are handed out lowest first. Write the start of every layer's K and V arrays now, at
+  // load, so that on the CPU the system zeroes those huge pages here rather than in the first
+  // request.
+  const int64_t array_bytes = bytes / (2 * shape.n_layers);
+  const int64_t touch = std::min<int64_t>(array_bytes, int64_t{2} << 20);
+  const std::vector<uint8_t> zeros(touch);
+  for (int64_t a = 0; a < 2 * shape.n_layers; ++a) {
+    backend.Upload(static_cast<uint8_t*>(storage.data()) + a * array_bytes, zeros.data(), touch);
+  }
+  RETURN_IF_ERROR(backend.Synchronize());
+  return std::unique_ptr<KvCache>(new KvCache(shape, block_size, num_blocks, std::move(storage)));
 }
 
-KvCache::KvCache(const KvCacheShape& shape, int64_t block_size, int32_t num_blocks)
+KvCache::KvCache(const KvCacheShape& shape, int64_t block_size, int32_t num_blocks, Buffer storage)
     : shape_(shape),
       block_size_(block_size),
       allocator_(num_blocks),
-      storage_(cpu::AllocateHugeBuffer(sizeof(float) * static_cast<size_t>(shape.n_layers) * 2 *
-                                       num_blocks * block_size * shape.n_kv_heads *
-                                       shape.head_dim)) {
-  // The storage is on huge pages (attention reads it scattered), which the system zeroes on
-  // first touch, 2 MiB at a time. Blocks are handed out lowest first, so touch the start of
-  // every layer's K and V arrays now, at load, rather than in the first request.
-  const size_t array_bytes = sizeof(float) * static_cast<size_t>(num_blocks) * block_size *
-                             shape.n_kv_heads * shape.head_dim;
-  const size_t touch = std::min(array_bytes, size_t{2} << 20);
-  for (int64_t a = 0; a < 2 * shape.n_layers; ++a) {
-    std::memset(static_cast<char*>(storage_.get()) + a * array_bytes, 0, touch);
-  }
-}
+      storage_(std::move(storage)) {}
 
 absl::Status KvCache::Reserve(BlockTable& table, int64_t n_tokens) {
   const int64_t needed = BlocksFor(n_tokens);
@@ -54,11 +60,11 @@ void KvCache::Release(BlockTable& table) {
   table.hashes_.clear();
 }
 
-cpu::PagedKvLayer KvCache::Layer(int64_t layer) {
-  const int64_t per_array = static_cast<int64_t>(allocator_.num_blocks()) * block_size_ *
-                            shape_.n_kv_heads * shape_.head_dim;
-  float* base = static_cast<float*>(storage_.get()) + layer * 2 * per_array;
-  return cpu::PagedKvLayer{base, base + per_array, block_size_, shape_.n_kv_heads, shape_.head_dim};
+PagedKvLayer KvCache::Layer(int64_t layer) const {
+  const int64_t array_bytes = storage_.bytes() / (2 * shape_.n_layers);
+  uint8_t* base = static_cast<uint8_t*>(storage_.data()) + layer * 2 * array_bytes;
+  return PagedKvLayer{
+      base, base + array_bytes, block_size_, shape_.n_kv_heads, shape_.head_dim, shape_.dtype};
 }
 
 }  // namespace llmw

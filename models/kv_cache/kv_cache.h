@@ -1,6 +1,7 @@
 // The paged KV cache of one model: per layer, K and V arrays of
-// [num_blocks, block_size, n_kv_heads, head_dim] f32, a block allocator, and
-// block tables that map each sequence's positions onto physical blocks.
+// [num_blocks, block_size, n_kv_heads, head_dim] elements (f32, f16 or bf16) in the memory of the
+// backend the model runs on, a block allocator, and block tables that map each sequence's
+// positions onto physical blocks.
 #pragma once
 
 #include <cstdint>
@@ -9,8 +10,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "kernels/cpu/attention.h"
-#include "kernels/cpu/huge_buffer.h"
+#include "kernels/backend.h"
+#include "kernels/dtype.h"
+#include "kernels/paged_kv.h"
 #include "models/kv_cache/block_allocator.h"
 
 namespace llmw {
@@ -19,8 +21,11 @@ struct KvCacheShape {
   int64_t n_layers = 0;
   int64_t n_kv_heads = 0;
   int64_t head_dim = 0;
+  DType dtype = DType::kF32;
 
-  int64_t bytes_per_token() const { return 2 * n_layers * n_kv_heads * head_dim * sizeof(float); }
+  int64_t bytes_per_token() const {
+    return 2 * n_layers * n_kv_heads * head_dim * Traits(dtype).block_bytes;
+  }
 };
 
 // The blocks of one sequence, in logical order, and the prefix-cache hashes
@@ -47,9 +52,11 @@ class KvCache {
  public:
   static constexpr int64_t kDefaultBlockSize = 16;
 
-  // A cache with room for `num_blocks` blocks of `block_size` tokens.
+  // A cache with room for `num_blocks` blocks of `block_size` tokens, its storage from
+  // `backend` (which must outlive it).
   static absl::StatusOr<std::unique_ptr<KvCache>> Create(const KvCacheShape& shape,
-                                                         int64_t block_size, int32_t num_blocks);
+                                                         int64_t block_size, int32_t num_blocks,
+                                                         Backend& backend);
 
   // Grows `table` to hold at least `n_tokens` positions. RESOURCE_EXHAUSTED
   // when the allocator runs out (the table keeps what it had).
@@ -57,23 +64,25 @@ class KvCache {
   // Returns every block of `table` to the allocator and empties it (hashes too).
   void Release(BlockTable& table);
 
-  cpu::PagedKvLayer Layer(int64_t layer);
+  PagedKvLayer Layer(int64_t layer) const;
   const KvCacheShape& shape() const { return shape_; }
   int64_t block_size() const { return block_size_; }
+  int64_t capacity_tokens() const { return allocator_.num_blocks() * block_size_; }
+  int64_t bytes() const { return storage_.bytes(); }
   const BlockAllocator& allocator() const { return allocator_; }
   BlockAllocator& mutable_allocator() { return allocator_; }
   // Blocks needed for `n_tokens` positions.
   int64_t BlocksFor(int64_t n_tokens) const { return (n_tokens + block_size_ - 1) / block_size_; }
 
  private:
-  KvCache(const KvCacheShape& shape, int64_t block_size, int32_t num_blocks);
+  KvCache(const KvCacheShape& shape, int64_t block_size, int32_t num_blocks, Buffer storage);
 
   KvCacheShape shape_;
   int64_t block_size_;
   BlockAllocator allocator_;
-  // [n_layers][2][num_blocks][block_size][n_kv_heads][head_dim], left
-  // uninitialised so that memory is only touched as blocks are used.
-  cpu::HugeBuffer storage_;  // floats
+  // [n_layers][2][num_blocks][block_size][n_kv_heads][head_dim], left uninitialised but for the
+  // first blocks (see Create).
+  Buffer storage_;
 };
 
 }  // namespace llmw

@@ -111,7 +111,7 @@ absl::StatusOr<LlamaConfig> ReadHfLlamaConfig(const HfCheckpoint& checkpoint,
   if (!c.qkv_bias) {
     ASSIGN_OR_RETURN(c.qkv_bias, config.BoolOr("attention_bias", false));
   }
-  c.rope_pairing = cpu::RopePairing::kRotateHalf;
+  c.rope_pairing = RopePairing::kRotateHalf;
   std::string rope_type;
   ASSIGN_OR_RETURN(std::optional<HfConfig> rope, ReadRope(config, c, rope_type));
   RETURN_IF_ERROR(CheckLlamaConfig(c, config.source()));
@@ -119,8 +119,7 @@ absl::StatusOr<LlamaConfig> ReadHfLlamaConfig(const HfCheckpoint& checkpoint,
   return c;
 }
 
-absl::StatusOr<std::unique_ptr<Model>> LoadHfLlama(HfCheckpoint checkpoint,
-                                                   const LoadOptions& options) {
+absl::StatusOr<std::unique_ptr<Model>> LoadHfLlama(HfCheckpoint checkpoint, Backend& backend) {
   std::vector<float> rope_inv_freq;
   ASSIGN_OR_RETURN(LlamaConfig config, ReadHfLlamaConfig(checkpoint, &rope_inv_freq));
   ASSIGN_OR_RETURN(bool tied, checkpoint.config.BoolOr("tie_word_embeddings", false));
@@ -128,12 +127,11 @@ absl::StatusOr<std::unique_ptr<Model>> LoadHfLlama(HfCheckpoint checkpoint,
                    LoadLlamaWeights(SafetensorsWeightTable(*checkpoint.weights), config,
                                     HfLlamaNames(), /*fused=*/checkpoint.model_type == "phi3",
                                     /*require_output=*/!tied));
-  weights.rope_inv_freq = std::move(rope_inv_freq);
+  weights.rope_inv_freq = weights.host.AddF32(rope_inv_freq);
   ASSIGN_OR_RETURN(HfModelParts parts,
                    LoadHfModelParts(checkpoint, config.context_length, config.vocab_size));
-  return std::unique_ptr<Model>(new LlamaModel(std::move(parts.info), config, std::move(weights),
-                                               std::move(parts.tokenizer), checkpoint.weights,
-                                               *options.pool, options));
+  return LlamaModel::Create(std::move(parts.info), config, std::move(weights),
+                            std::move(parts.tokenizer), checkpoint.weights, backend);
 }
 
 }  // namespace llmw

@@ -7,9 +7,9 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "kernels/backend.h"
 #include "models/hf/hf_checkpoint.h"
 #include "models/llama/llama_config.h"
-#include "models/load_options.h"
 #include "models/model.h"
 
 namespace llmw {
@@ -19,7 +19,6 @@ namespace llmw {
 absl::StatusOr<LlamaConfig> ReadHfLlamaConfig(const HfCheckpoint& checkpoint,
                                               std::vector<float>* rope_inv_freq);
 
-absl::StatusOr<std::unique_ptr<Model>> LoadHfLlama(HfCheckpoint checkpoint,
-                                                   const LoadOptions& options);
+absl::StatusOr<std::unique_ptr<Model>> LoadHfLlama(HfCheckpoint checkpoint, Backend& backend);
 
 }  // namespace llmw

@@ -6,8 +6,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "kernels/cpu/ops.h"
+#include "kernels/op_params.h"
 #include "kernels/tensor.h"
+#include "models/host_arena.h"
 
 namespace llmw {
 
@@ -25,28 +26,29 @@ struct LlamaConfig {
   int64_t vocab_size = 0;
   int64_t sliding_window = 0;  // 0: full attention
   bool qkv_bias = false;       // Q, K and V projections have biases (qwen2)
-  cpu::RopePairing rope_pairing = cpu::RopePairing::kAdjacent;
+  RopePairing rope_pairing = RopePairing::kAdjacent;
 };
 
 struct LlamaLayerWeights {
-  std::vector<float> attn_norm;   // [hidden]
-  Tensor wq;                      // [n_heads * head_dim, hidden]
-  Tensor wk;                      // [n_kv_heads * head_dim, hidden]
-  Tensor wv;                      // [n_kv_heads * head_dim, hidden]
-  std::vector<float> bq, bk, bv;  // [n_heads * head_dim], [n_kv_heads * head_dim] ×2; qkv_bias
-  Tensor wo;                      // [hidden, n_heads * head_dim]
-  std::vector<float> ffn_norm;    // [hidden]
-  Tensor w_gate;                  // [ffn_hidden, hidden]
-  Tensor w_up;                    // [ffn_hidden, hidden]
-  Tensor w_down;                  // [hidden, ffn_hidden]
+  Tensor attn_norm;   // [hidden] f32
+  Tensor wq;          // [n_heads * head_dim, hidden]
+  Tensor wk;          // [n_kv_heads * head_dim, hidden]
+  Tensor wv;          // [n_kv_heads * head_dim, hidden]
+  Tensor bq, bk, bv;  // [n_heads * head_dim], [n_kv_heads * head_dim] ×2 f32; qkv_bias only
+  Tensor wo;          // [hidden, n_heads * head_dim]
+  Tensor ffn_norm;    // [hidden] f32
+  Tensor w_gate;      // [ffn_hidden, hidden]
+  Tensor w_up;        // [ffn_hidden, hidden]
+  Tensor w_down;      // [hidden, ffn_hidden]
 };
 
 struct LlamaWeights {
   Tensor token_embd;                      // [vocab, hidden]
   std::vector<LlamaLayerWeights> layers;  // [n_layers]
-  std::vector<float> output_norm;         // [hidden]
+  Tensor output_norm;                     // [hidden] f32
   Tensor output;                          // [vocab, hidden]; token_embd when tied
-  std::vector<float> rope_inv_freq;       // [rope_dim / 2], after any frequency scaling
+  Tensor rope_inv_freq;                   // [rope_dim / 2] f32, after any frequency scaling
+  HostArena host;                         // the f32 vectors above
 };
 
 // inv_freq[i] = base^(-2i / rope_dim) / factor[i] (factors from a `rope_freqs`

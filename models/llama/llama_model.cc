@@ -3,17 +3,30 @@
 //   per layer:  x += Wo · attention(rope(Wq·n(x)), rope(Wk·n(x)), Wv·n(x))   n = RMSNorm
 //               x += Wdown · (silu(Wgate·n(x)) * (Wup·n(x)))
 //   logits = Woutput · n(x)
-// Activations are [tokens, width] row-major; one row per token of the batch.
+// Activations are [tokens, width] row-major; one row per token of the step.
 #include "models/llama/llama_model.h"
 
-#include <algorithm>
 #include <cmath>
 
-#include "absl/strings/str_cat.h"
-#include "kernels/block_formats.h"
-#include "kernels/cpu/attention.h"
+#include "kernels/status_macros.h"
 
 namespace llmw {
+namespace {
+
+ModelShape ShapeOf(const LlamaConfig& c) {
+  return ModelShape{.n_layers = c.n_layers,
+                    .hidden = c.hidden,
+                    .n_heads = c.n_heads,
+                    .n_kv_heads = c.n_kv_heads,
+                    .head_dim = c.head_dim,
+                    .ffn_hidden = c.ffn_hidden,
+                    .gated_ffn = true,
+                    .vocab_size = c.vocab_size,
+                    .rope_dim = c.rope_dim,
+                    .rope_tables = 1};
+}
+
+}  // namespace
 
 std::vector<float> RopeInverseFrequencies(int64_t rope_dim, float base,
                                           const std::vector<float>& factors) {
@@ -26,95 +39,89 @@ std::vector<float> RopeInverseFrequencies(int64_t rope_dim, float base,
   return inv_freq;
 }
 
-LlamaModel::LlamaModel(ModelInfo info, LlamaConfig config, LlamaWeights weights,
-                       std::unique_ptr<Tokenizer> tokenizer, std::shared_ptr<const void> storage,
-                       cpu::ThreadPool& pool, const LoadOptions& options)
-    : DecoderModel(std::move(info), std::move(tokenizer), std::move(storage), pool, options),
-      config_(config),
-      weights_(std::move(weights)) {
-  const int64_t n = max_batch_tokens_;
-  const int64_t q_width = config_.n_heads * config_.head_dim;
-  const int64_t kv_width = config_.n_kv_heads * config_.head_dim;
-  ws_.x.resize(n * config_.hidden);
-  ws_.xn.resize(n * std::max(config_.hidden, q_width));
-  ws_.q.resize(n * q_width);
-  ws_.k.resize(n * kv_width);
-  ws_.v.resize(n * kv_width);
-  ws_.attn.resize(n * q_width);
-  ws_.gate.resize(n * config_.ffn_hidden);
-  ws_.up.resize(n * config_.ffn_hidden);
-  ws_.cos.resize(n * config_.rope_dim / 2);
-  ws_.sin.resize(n * config_.rope_dim / 2);
-  ws_.tokens.resize(n);
-  ws_.positions.resize(n);
-  matmul_.Reserve(n, std::max({config_.hidden, config_.ffn_hidden, q_width}));
-  for (const LlamaLayerWeights& w : weights_.layers) {
-    for (const Tensor* t : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down}) {
-      matmul_.Prepare(*t);
+absl::StatusOr<std::unique_ptr<Model>> LlamaModel::Create(ModelInfo info, const LlamaConfig& config,
+                                                          LlamaWeights weights,
+                                                          std::unique_ptr<Tokenizer> tokenizer,
+                                                          std::shared_ptr<const void> checkpoint,
+                                                          Backend& backend) {
+  std::unique_ptr<LlamaModel> model(new LlamaModel(std::move(info), config, std::move(weights),
+                                                   std::move(tokenizer), std::move(checkpoint),
+                                                   backend));
+  LlamaWeights& w = model->weights_;
+  std::vector<WeightSlot> slots = {{&w.token_embd, WeightUse::kOther},
+                                   {&w.output_norm, WeightUse::kOther},
+                                   {&w.output, WeightUse::kMatmul},
+                                   {&w.rope_inv_freq, WeightUse::kOther}};
+  for (LlamaLayerWeights& l : w.layers) {
+    for (Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
+      slots.push_back({t, WeightUse::kMatmul});
+    }
+    for (Tensor* t : {&l.attn_norm, &l.ffn_norm}) slots.push_back({t, WeightUse::kOther});
+    if (config.qkv_bias) {
+      for (Tensor* t : {&l.bq, &l.bk, &l.bv}) slots.push_back({t, WeightUse::kOther});
     }
   }
-  matmul_.Prepare(weights_.output);
+  RETURN_IF_ERROR(backend.PlaceWeights(slots));
+  return std::unique_ptr<Model>(std::move(model));
 }
 
-KvCacheShape LlamaModel::kv_shape() const {
-  return KvCacheShape{config_.n_layers, config_.n_kv_heads, config_.head_dim};
-}
+LlamaModel::LlamaModel(ModelInfo info, const LlamaConfig& config, LlamaWeights weights,
+                       std::unique_ptr<Tokenizer> tokenizer, std::shared_ptr<const void> checkpoint,
+                       Backend& backend)
+    : DecoderModel(std::move(info), std::move(tokenizer), std::move(checkpoint), backend,
+                   ShapeOf(config)),
+      config_(config),
+      weights_(std::move(weights)) {}
 
-absl::Status LlamaModel::Forward(const ForwardBatch& batch, KvCache& kv, std::span<float> logits) {
-  if (absl::Status s = Validate(batch, kv, logits); !s.ok()) return s;
-  const int64_t n_tokens = batch.num_tokens();
-  LayOutBatch(batch, ws_.tokens.data(), ws_.positions.data());
-  EmbedTokens(weights_.token_embd, ws_.tokens.data(), n_tokens, config_.hidden, ws_.x.data());
-  cpu::RopeAngles(ws_.positions.data(), n_tokens, weights_.rope_inv_freq.data(),
-                  config_.rope_dim / 2, ws_.cos.data(), ws_.sin.data());
+absl::Status LlamaModel::Forward(const StepLayout& step, Workspace& ws, KvCache& kv,
+                                 const Tensor& logits) {
+  const int64_t n = step.n_tokens;
+  EmbedTokens(step, ws, weights_.token_embd, 1.0f, {&weights_.rope_inv_freq, 1});
   for (int64_t layer = 0; layer < config_.n_layers; ++layer) {
     const LlamaLayerWeights& w = weights_.layers[layer];
-    AttentionBlock(w, layer, batch, kv);
-    MlpBlock(w, n_tokens);
+    AttentionBlock(w, layer, step, ws, kv);
+    MlpBlock(w, n, ws);
   }
-  Logits(batch, logits);
+  // Norm and project only the rows that need logits.
+  if (step.n_logit_rows == 0) return absl::OkStatus();
+  const Tensor rows = Rows(ws.xn, step.n_logit_rows);
+  backend_.GatherRows(rows, Rows(ws.x, n), step);
+  backend_.RmsNorm(rows, rows, weights_.output_norm, config_.rms_eps, 0.0f);
+  backend_.Matmul(logits, rows, weights_.output, {});
   return absl::OkStatus();
 }
 
-void LlamaModel::AttentionBlock(const LlamaLayerWeights& w, int64_t layer,
-                                const ForwardBatch& batch, KvCache& kv) {
-  const int64_t n = batch.num_tokens();
+void LlamaModel::AttentionBlock(const LlamaLayerWeights& w, int64_t layer, const StepLayout& step,
+                                Workspace& ws, KvCache& kv) {
+  const int64_t n = step.n_tokens;
   const int64_t hd = config_.head_dim;
+  const Tensor x = Rows(ws.x, n), xn = Rows(ws.xn, n);
+  const Tensor q = Rows(ws.q, n), k = Rows(ws.k, n), v = Rows(ws.v, n), attn = Rows(ws.attn, n);
+  const Tensor cos = Rows(ws.cos[0], n), sin = Rows(ws.sin[0], n);
 
-  cpu::RmsNorm(ws_.x.data(), w.attn_norm.data(), n, config_.hidden, config_.rms_eps, ws_.xn.data());
-  matmul_({{w.wq, ws_.q.data()}, {w.wk, ws_.k.data()}, {w.wv, ws_.v.data()}}, ws_.xn.data(), n);
-  if (config_.qkv_bias) {
-    cpu::AddRowBias(ws_.q.data(), w.bq.data(), n, config_.n_heads * hd);
-    cpu::AddRowBias(ws_.k.data(), w.bk.data(), n, config_.n_kv_heads * hd);
-    cpu::AddRowBias(ws_.v.data(), w.bv.data(), n, config_.n_kv_heads * hd);
-  }
-  cpu::Rope(ws_.q.data(), n, config_.n_heads, hd, config_.rope_dim, config_.rope_pairing,
-            ws_.cos.data(), ws_.sin.data());
-  cpu::Rope(ws_.k.data(), n, config_.n_kv_heads, hd, config_.rope_dim, config_.rope_pairing,
-            ws_.cos.data(), ws_.sin.data());
+  backend_.RmsNorm(xn, x, w.attn_norm, config_.rms_eps, 0.0f);
+  const MatmulOutput qkv[] = {{q, w.wq, w.bq}, {k, w.wk, w.bk}, {v, w.wv, w.bv}};
+  backend_.MatmulShared(qkv, xn);
+  backend_.Rope(q, cos, sin, hd, config_.rope_dim, config_.rope_pairing);
+  backend_.Rope(k, cos, sin, hd, config_.rope_dim, config_.rope_pairing);
 
-  const cpu::AttentionParams params{config_.n_heads, 1.0f / std::sqrt(static_cast<float>(hd)),
-                                    config_.sliding_window};
-  AttendChunks(batch, ws_.q.data(), ws_.k.data(), ws_.v.data(), kv, layer, params, ws_.attn.data(),
-               pool_);
-  matmul_(w.wo, ws_.attn.data(), n, ws_.xn.data());
-  cpu::AddInPlace(ws_.x.data(), ws_.xn.data(), n * config_.hidden);
+  const AttentionParams params{.n_heads = config_.n_heads,
+                               .scale = 1.0f / std::sqrt(static_cast<float>(hd)),
+                               .window = config_.sliding_window};
+  Attend(step, kv, layer, q, k, v, params, attn);
+  backend_.Matmul(xn, attn, w.wo, {});
+  backend_.Add(x, x, xn);
 }
 
-void LlamaModel::MlpBlock(const LlamaLayerWeights& w, int64_t n) {
-  cpu::RmsNorm(ws_.x.data(), w.ffn_norm.data(), n, config_.hidden, config_.rms_eps, ws_.xn.data());
-  matmul_({{w.w_gate, ws_.gate.data()}, {w.w_up, ws_.up.data()}}, ws_.xn.data(), n);
-  cpu::SiluMul(ws_.gate.data(), ws_.up.data(), n * config_.ffn_hidden);
-  matmul_(w.w_down, ws_.gate.data(), n, ws_.xn.data());
-  cpu::AddInPlace(ws_.x.data(), ws_.xn.data(), n * config_.hidden);
-}
-
-void LlamaModel::Logits(const ForwardBatch& batch, std::span<float> logits) {
-  // Norm and project only the rows that need logits.
-  const int64_t h = config_.hidden;
-  const int64_t rows = GatherLogitRows(batch, ws_.x.data(), h);
-  cpu::RmsNorm(ws_.x.data(), weights_.output_norm.data(), rows, h, config_.rms_eps, ws_.xn.data());
-  matmul_(weights_.output, ws_.xn.data(), rows, logits.data());
+void LlamaModel::MlpBlock(const LlamaLayerWeights& w, int64_t n, Workspace& ws) {
+  const Tensor x = Rows(ws.x, n), xn = Rows(ws.xn, n);
+  const Tensor gate = Rows(ws.gate, n), up = Rows(ws.up, n);
+  backend_.RmsNorm(xn, x, w.ffn_norm, config_.rms_eps, 0.0f);
+  const MatmulOutput gate_up[] = {{gate, w.w_gate, {}}, {up, w.w_up, {}}};
+  backend_.MatmulShared(gate_up, xn);
+  backend_.SiluMul(gate, gate, up);
+  backend_.Matmul(xn, gate, w.w_down, {});
+  backend_.Add(x, x, xn);
 }
 
 }  // namespace llmw

@@ -2,19 +2,20 @@
 #include "models/llama/llama_weights.h"
 
 #include "absl/strings/str_cat.h"
-#include "kernels/cpu/attention.h"
+#include "kernels/op_params.h"
 #include "kernels/status_macros.h"
 
 namespace llmw {
 namespace {
 
 absl::StatusOr<LlamaLayerWeights> LoadLayer(const WeightTable& weights, const LlamaConfig& c,
-                                            const LlamaTensorNames& n, bool fused, int64_t layer) {
+                                            const LlamaTensorNames& n, bool fused, int64_t layer,
+                                            HostArena& arena) {
   const std::string p = absl::StrCat(n.layer_prefix, layer, ".");
   const int64_t q_width = c.n_heads * c.head_dim;
   const int64_t kv_width = c.n_kv_heads * c.head_dim;
   LlamaLayerWeights w;
-  ASSIGN_OR_RETURN(w.attn_norm, weights.Vector(p + n.attn_norm, c.hidden));
+  ASSIGN_OR_RETURN(w.attn_norm, weights.Vector(p + n.attn_norm, c.hidden, arena));
   if (fused) {
     ASSIGN_OR_RETURN(Tensor qkv, weights.Matrix(p + n.qkv, {q_width + 2 * kv_width, c.hidden}));
     w.wq = qkv.SliceRows(0, q_width);
@@ -31,12 +32,12 @@ absl::StatusOr<LlamaLayerWeights> LoadLayer(const WeightTable& weights, const Ll
     ASSIGN_OR_RETURN(w.w_up, weights.Matrix(p + n.up, {c.ffn_hidden, c.hidden}));
   }
   if (c.qkv_bias) {
-    ASSIGN_OR_RETURN(w.bq, weights.Vector(p + n.q_bias, q_width));
-    ASSIGN_OR_RETURN(w.bk, weights.Vector(p + n.k_bias, kv_width));
-    ASSIGN_OR_RETURN(w.bv, weights.Vector(p + n.v_bias, kv_width));
+    ASSIGN_OR_RETURN(w.bq, weights.Vector(p + n.q_bias, q_width, arena));
+    ASSIGN_OR_RETURN(w.bk, weights.Vector(p + n.k_bias, kv_width, arena));
+    ASSIGN_OR_RETURN(w.bv, weights.Vector(p + n.v_bias, kv_width, arena));
   }
   ASSIGN_OR_RETURN(w.wo, weights.Matrix(p + n.o, {c.hidden, q_width}));
-  ASSIGN_OR_RETURN(w.ffn_norm, weights.Vector(p + n.ffn_norm, c.hidden));
+  ASSIGN_OR_RETURN(w.ffn_norm, weights.Vector(p + n.ffn_norm, c.hidden, arena));
   ASSIGN_OR_RETURN(w.w_down, weights.Matrix(p + n.down, {c.hidden, c.ffn_hidden}));
   return w;
 }
@@ -95,8 +96,7 @@ absl::Status CheckLlamaConfig(const LlamaConfig& c, std::string_view source) {
   const bool sizes_ok = c.n_layers > 0 && c.hidden > 0 && c.ffn_hidden > 0 && c.vocab_size > 0 &&
                         c.context_length > 0 && c.sliding_window >= 0;
   const bool heads_ok = c.n_heads > 0 && c.n_kv_heads > 0 && c.n_heads % c.n_kv_heads == 0 &&
-                        c.head_dim > 0 && c.head_dim % 2 == 0 &&
-                        c.head_dim <= cpu::kMaxAttentionHeadDim;
+                        c.head_dim > 0 && c.head_dim % 2 == 0 && c.head_dim <= kMaxAttentionHeadDim;
   const bool rope_ok = c.rope_dim > 0 && c.rope_dim <= c.head_dim && c.rope_dim % 2 == 0 &&
                        c.rope_base > 0 && c.rms_eps > 0;
   if (sizes_ok && heads_ok && rope_ok) return absl::OkStatus();
@@ -104,7 +104,7 @@ absl::Status CheckLlamaConfig(const LlamaConfig& c, std::string_view source) {
       std::string(source), ": inconsistent hyper-parameters (layers ", c.n_layers, ", hidden ",
       c.hidden, ", MLP ", c.ffn_hidden, ", vocabulary ", c.vocab_size, ", context ",
       c.context_length, ", heads ", c.n_heads, "/", c.n_kv_heads, ", head_dim ", c.head_dim,
-      " (even, at most ", cpu::kMaxAttentionHeadDim, "), rotary width ", c.rope_dim, ", RoPE base ",
+      " (even, at most ", kMaxAttentionHeadDim, "), rotary width ", c.rope_dim, ", RoPE base ",
       c.rope_base, ", norm epsilon ", c.rms_eps, ")"));
 }
 
@@ -113,14 +113,14 @@ absl::StatusOr<LlamaWeights> LoadLlamaWeights(const WeightTable& weights, const 
                                               bool require_output) {
   LlamaWeights w;
   ASSIGN_OR_RETURN(w.token_embd, weights.Matrix(names.token_embd, {c.vocab_size, c.hidden}));
-  ASSIGN_OR_RETURN(w.output_norm, weights.Vector(names.output_norm, c.hidden));
+  ASSIGN_OR_RETURN(w.output_norm, weights.Vector(names.output_norm, c.hidden, w.host));
   if (require_output || weights.Has(names.output)) {
     ASSIGN_OR_RETURN(w.output, weights.Matrix(names.output, {c.vocab_size, c.hidden}));
   } else {
     w.output = w.token_embd;  // tied embeddings
   }
   for (int64_t layer = 0; layer < c.n_layers; ++layer) {
-    ASSIGN_OR_RETURN(LlamaLayerWeights lw, LoadLayer(weights, c, names, fused, layer));
+    ASSIGN_OR_RETURN(LlamaLayerWeights lw, LoadLayer(weights, c, names, fused, layer, w.host));
     w.layers.push_back(std::move(lw));
   }
   return w;

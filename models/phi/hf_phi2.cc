@@ -50,16 +50,14 @@ absl::StatusOr<Phi2Config> ReadConfig(const HfConfig& config) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Model>> LoadHfPhi2(HfCheckpoint checkpoint,
-                                                  const LoadOptions& options) {
+absl::StatusOr<std::unique_ptr<Model>> LoadHfPhi2(HfCheckpoint checkpoint, Backend& backend) {
   ASSIGN_OR_RETURN(Phi2Config config, ReadConfig(checkpoint.config));
   ASSIGN_OR_RETURN(Phi2Weights weights, LoadPhi2Weights(SafetensorsWeightTable(*checkpoint.weights),
                                                         config, HfPhi2Names()));
   ASSIGN_OR_RETURN(HfModelParts parts,
                    LoadHfModelParts(checkpoint, config.context_length, config.vocab_size));
-  return std::unique_ptr<Model>(new Phi2Model(std::move(parts.info), config, std::move(weights),
-                                              std::move(parts.tokenizer), checkpoint.weights,
-                                              *options.pool, options));
+  return Phi2Model::Create(std::move(parts.info), config, std::move(weights),
+                           std::move(parts.tokenizer), checkpoint.weights, backend);
 }
 
 }  // namespace llmw

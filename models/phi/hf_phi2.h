@@ -5,13 +5,12 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
+#include "kernels/backend.h"
 #include "models/hf/hf_checkpoint.h"
-#include "models/load_options.h"
 #include "models/model.h"
 
 namespace llmw {
 
-absl::StatusOr<std::unique_ptr<Model>> LoadHfPhi2(HfCheckpoint checkpoint,
-                                                  const LoadOptions& options);
+absl::StatusOr<std::unique_ptr<Model>> LoadHfPhi2(HfCheckpoint checkpoint, Backend& backend);
 
 }  // namespace llmw

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/tensor.h"
+#include "models/host_arena.h"
 
 namespace llmw {
 
@@ -25,24 +26,27 @@ struct Phi2Config {
   int64_t vocab_size = 0;
 };
 
+// Vectors (norms, biases) are f32.
 struct Phi2LayerWeights {
-  std::vector<float> norm_w, norm_b;  // [hidden]
-  Tensor wq, wk, wv;                  // [n_heads * head_dim, hidden], [n_kv * head_dim, hidden] ×2
-  std::vector<float> bq, bk, bv;
-  Tensor wo;                  // [hidden, n_heads * head_dim]
-  std::vector<float> bo;      // [hidden]
-  Tensor w_up;                // [ffn_hidden, hidden] (fc1)
-  std::vector<float> b_up;    // [ffn_hidden]
-  Tensor w_down;              // [hidden, ffn_hidden] (fc2)
-  std::vector<float> b_down;  // [hidden]
+  Tensor norm_w, norm_b;  // [hidden]
+  Tensor wq, wk, wv;      // [n_heads * head_dim, hidden], [n_kv * head_dim, hidden] ×2
+  Tensor bq, bk, bv;
+  Tensor wo;      // [hidden, n_heads * head_dim]
+  Tensor bo;      // [hidden]
+  Tensor w_up;    // [ffn_hidden, hidden] (fc1)
+  Tensor b_up;    // [ffn_hidden]
+  Tensor w_down;  // [hidden, ffn_hidden] (fc2)
+  Tensor b_down;  // [hidden]
 };
 
 struct Phi2Weights {
-  Tensor token_embd;                                // [vocab, hidden]
-  std::vector<Phi2LayerWeights> layers;             // [n_layers]
-  std::vector<float> output_norm_w, output_norm_b;  // [hidden]
-  Tensor output;                                    // [vocab, hidden]
-  std::vector<float> output_b;                      // [vocab]
+  Tensor token_embd;                     // [vocab, hidden]
+  std::vector<Phi2LayerWeights> layers;  // [n_layers]
+  Tensor output_norm_w, output_norm_b;   // [hidden]
+  Tensor output;                         // [vocab, hidden]
+  Tensor output_b;                       // [vocab]
+  Tensor rope_inv_freq;                  // [rope_dim / 2]
+  HostArena host;                        // the f32 vectors above
 };
 
 }  // namespace llmw

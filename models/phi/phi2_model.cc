@@ -6,98 +6,101 @@
 //   logits = Wout · LayerNorm(x) + bout
 #include "models/phi/phi2_model.h"
 
-#include <algorithm>
 #include <cmath>
 
-#include "kernels/cpu/attention.h"
-#include "kernels/cpu/ops.h"
-#include "models/llama/llama_config.h"
+#include "kernels/status_macros.h"
 
 namespace llmw {
+namespace {
 
-Phi2Model::Phi2Model(ModelInfo info, Phi2Config config, Phi2Weights weights,
-                     std::unique_ptr<Tokenizer> tokenizer, std::shared_ptr<const void> storage,
-                     cpu::ThreadPool& pool, const LoadOptions& options)
-    : DecoderModel(std::move(info), std::move(tokenizer), std::move(storage), pool, options),
+ModelShape ShapeOf(const Phi2Config& c) {
+  return ModelShape{.n_layers = c.n_layers,
+                    .hidden = c.hidden,
+                    .n_heads = c.n_heads,
+                    .n_kv_heads = c.n_kv_heads,
+                    .head_dim = c.head_dim,
+                    .ffn_hidden = c.ffn_hidden,
+                    .gated_ffn = false,
+                    .vocab_size = c.vocab_size,
+                    .rope_dim = c.rope_dim,
+                    .rope_tables = 1};
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Model>> Phi2Model::Create(ModelInfo info, const Phi2Config& config,
+                                                         Phi2Weights weights,
+                                                         std::unique_ptr<Tokenizer> tokenizer,
+                                                         std::shared_ptr<const void> checkpoint,
+                                                         Backend& backend) {
+  std::unique_ptr<Phi2Model> model(new Phi2Model(std::move(info), config, std::move(weights),
+                                                 std::move(tokenizer), std::move(checkpoint),
+                                                 backend));
+  Phi2Weights& w = model->weights_;
+  std::vector<WeightSlot> slots = {
+      {&w.token_embd, WeightUse::kOther},    {&w.output_norm_w, WeightUse::kOther},
+      {&w.output_norm_b, WeightUse::kOther}, {&w.output, WeightUse::kMatmul},
+      {&w.output_b, WeightUse::kOther},      {&w.rope_inv_freq, WeightUse::kOther}};
+  for (Phi2LayerWeights& l : w.layers) {
+    for (Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_up, &l.w_down}) {
+      slots.push_back({t, WeightUse::kMatmul});
+    }
+    for (Tensor* t : {&l.norm_w, &l.norm_b, &l.bq, &l.bk, &l.bv, &l.bo, &l.b_up, &l.b_down}) {
+      slots.push_back({t, WeightUse::kOther});
+    }
+  }
+  RETURN_IF_ERROR(backend.PlaceWeights(slots));
+  return std::unique_ptr<Model>(std::move(model));
+}
+
+Phi2Model::Phi2Model(ModelInfo info, const Phi2Config& config, Phi2Weights weights,
+                     std::unique_ptr<Tokenizer> tokenizer, std::shared_ptr<const void> checkpoint,
+                     Backend& backend)
+    : DecoderModel(std::move(info), std::move(tokenizer), std::move(checkpoint), backend,
+                   ShapeOf(config)),
       config_(config),
-      weights_(std::move(weights)) {
-  const int64_t n = max_batch_tokens_;
-  const int64_t q_width = config_.n_heads * config_.head_dim;
-  const int64_t kv_width = config_.n_kv_heads * config_.head_dim;
-  ws_.x.resize(n * config_.hidden);
-  ws_.xn.resize(n * config_.hidden);
-  ws_.q.resize(n * q_width);
-  ws_.k.resize(n * kv_width);
-  ws_.v.resize(n * kv_width);
-  ws_.attn.resize(n * q_width);
-  ws_.out.resize(n * config_.hidden);
-  ws_.up.resize(n * config_.ffn_hidden);
-  ws_.cos.resize(n * config_.rope_dim / 2);
-  ws_.sin.resize(n * config_.rope_dim / 2);
-  ws_.tokens.resize(n);
-  ws_.positions.resize(n);
-  ws_.inv_freq = RopeInverseFrequencies(config_.rope_dim, config_.rope_base, {});
-  matmul_.Reserve(n, std::max({config_.hidden, config_.ffn_hidden, q_width}));
-  for (const Phi2LayerWeights& w : weights_.layers) {
-    for (const Tensor* t : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_up, &w.w_down}) matmul_.Prepare(*t);
-  }
-  matmul_.Prepare(weights_.output);
-}
+      weights_(std::move(weights)) {}
 
-KvCacheShape Phi2Model::kv_shape() const {
-  return KvCacheShape{config_.n_layers, config_.n_kv_heads, config_.head_dim};
-}
-
-absl::Status Phi2Model::Forward(const ForwardBatch& batch, KvCache& kv, std::span<float> logits) {
-  if (absl::Status s = Validate(batch, kv, logits); !s.ok()) return s;
-  const int64_t n = batch.num_tokens();
-  LayOutBatch(batch, ws_.tokens.data(), ws_.positions.data());
-  EmbedTokens(weights_.token_embd, ws_.tokens.data(), n, config_.hidden, ws_.x.data());
-  cpu::RopeAngles(ws_.positions.data(), n, ws_.inv_freq.data(), config_.rope_dim / 2,
-                  ws_.cos.data(), ws_.sin.data());
+absl::Status Phi2Model::Forward(const StepLayout& step, Workspace& ws, KvCache& kv,
+                                const Tensor& logits) {
+  const int64_t n = step.n_tokens;
+  EmbedTokens(step, ws, weights_.token_embd, 1.0f, {&weights_.rope_inv_freq, 1});
   for (int64_t layer = 0; layer < config_.n_layers; ++layer) {
-    Layer(weights_.layers[layer], layer, batch, kv);
+    Layer(weights_.layers[layer], layer, step, ws, kv);
   }
-  const int64_t h = config_.hidden;
-  const int64_t rows = GatherLogitRows(batch, ws_.x.data(), h);
-  cpu::LayerNorm(ws_.x.data(), weights_.output_norm_w.data(), weights_.output_norm_b.data(), rows,
-                 h, config_.norm_eps, ws_.xn.data());
-  matmul_(weights_.output, ws_.xn.data(), rows, logits.data());
-  cpu::AddRowBias(logits.data(), weights_.output_b.data(), rows, config_.vocab_size);
+  if (step.n_logit_rows == 0) return absl::OkStatus();
+  const Tensor rows = Rows(ws.xn, step.n_logit_rows);
+  backend_.GatherRows(rows, Rows(ws.x, n), step);
+  backend_.LayerNorm(rows, rows, weights_.output_norm_w, weights_.output_norm_b, config_.norm_eps);
+  backend_.Matmul(logits, rows, weights_.output, weights_.output_b);
   return absl::OkStatus();
 }
 
-void Phi2Model::Layer(const Phi2LayerWeights& w, int64_t layer, const ForwardBatch& batch,
-                      KvCache& kv) {
-  const int64_t n = batch.num_tokens();
+void Phi2Model::Layer(const Phi2LayerWeights& w, int64_t layer, const StepLayout& step,
+                      Workspace& ws, KvCache& kv) {
+  const int64_t n = step.n_tokens;
   const int64_t hd = config_.head_dim;
-  const int64_t h = config_.hidden;
-  cpu::LayerNorm(ws_.x.data(), w.norm_w.data(), w.norm_b.data(), n, h, config_.norm_eps,
-                 ws_.xn.data());
+  const Tensor x = Rows(ws.x, n), xn = Rows(ws.xn, n), out = Rows(ws.out, n);
+  const Tensor q = Rows(ws.q, n), k = Rows(ws.k, n), v = Rows(ws.v, n), attn = Rows(ws.attn, n);
+  const Tensor cos = Rows(ws.cos[0], n), sin = Rows(ws.sin[0], n), up = Rows(ws.up, n);
+  backend_.LayerNorm(xn, x, w.norm_w, w.norm_b, config_.norm_eps);
 
   // Attention branch.
-  matmul_({{w.wq, ws_.q.data()}, {w.wk, ws_.k.data()}, {w.wv, ws_.v.data()}}, ws_.xn.data(), n);
-  cpu::AddRowBias(ws_.q.data(), w.bq.data(), n, config_.n_heads * hd);
-  cpu::AddRowBias(ws_.k.data(), w.bk.data(), n, config_.n_kv_heads * hd);
-  cpu::AddRowBias(ws_.v.data(), w.bv.data(), n, config_.n_kv_heads * hd);
-  cpu::Rope(ws_.q.data(), n, config_.n_heads, hd, config_.rope_dim, cpu::RopePairing::kRotateHalf,
-            ws_.cos.data(), ws_.sin.data());
-  cpu::Rope(ws_.k.data(), n, config_.n_kv_heads, hd, config_.rope_dim,
-            cpu::RopePairing::kRotateHalf, ws_.cos.data(), ws_.sin.data());
-  const cpu::AttentionParams params{config_.n_heads, 1.0f / std::sqrt(static_cast<float>(hd)), 0};
-  AttendChunks(batch, ws_.q.data(), ws_.k.data(), ws_.v.data(), kv, layer, params, ws_.attn.data(),
-               pool_);
-  matmul_(w.wo, ws_.attn.data(), n, ws_.out.data());
-  cpu::AddRowBias(ws_.out.data(), w.bo.data(), n, h);
-  cpu::AddInPlace(ws_.x.data(), ws_.out.data(), n * h);
+  const MatmulOutput qkv[] = {{q, w.wq, w.bq}, {k, w.wk, w.bk}, {v, w.wv, w.bv}};
+  backend_.MatmulShared(qkv, xn);
+  backend_.Rope(q, cos, sin, hd, config_.rope_dim, RopePairing::kRotateHalf);
+  backend_.Rope(k, cos, sin, hd, config_.rope_dim, RopePairing::kRotateHalf);
+  const AttentionParams params{.n_heads = config_.n_heads,
+                               .scale = 1.0f / std::sqrt(static_cast<float>(hd))};
+  Attend(step, kv, layer, q, k, v, params, attn);
+  backend_.Matmul(out, attn, w.wo, w.bo);
+  backend_.Add(x, x, out);
 
   // MLP branch, from the same normed input.
-  matmul_(w.w_up, ws_.xn.data(), n, ws_.up.data());
-  cpu::AddRowBias(ws_.up.data(), w.b_up.data(), n, config_.ffn_hidden);
-  cpu::GeluTanh(ws_.up.data(), n * config_.ffn_hidden);
-  matmul_(w.w_down, ws_.up.data(), n, ws_.out.data());
-  cpu::AddRowBias(ws_.out.data(), w.b_down.data(), n, h);
-  cpu::AddInPlace(ws_.x.data(), ws_.out.data(), n * h);
+  backend_.Matmul(up, xn, w.w_up, w.b_up);
+  backend_.GeluTanh(up, up);
+  backend_.Matmul(out, up, w.w_down, w.b_down);
+  backend_.Add(x, x, out);
 }
 
 }  // namespace llmw

@@ -7,8 +7,7 @@
 #include <thread>
 
 #include "gtest/gtest.h"
-#include "kernels/cpu/thread_pool.h"
-#include "models/registry.h"
+#include "models/model_runner.h"
 #include "tests/integration/reference_cases.h"
 #include "tests/test_models.h"
 
@@ -33,21 +32,22 @@ class Gemma3ReferenceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     LLMW_TEST_MODEL_OR_SKIP(path, "gemma-3-270m-q4_k_m.gguf", "LLMW_GEMMA3_GGUF");
-    pool_ = std::make_unique<cpu::ThreadPool>(std::max(1u, std::thread::hardware_concurrency()));
     // A batch budget under the longest prompt makes the prefill run in chunks.
-    absl::StatusOr<std::unique_ptr<Model>> model = LoadModel(path, LoadOptions{pool_.get(), 128});
+    RunnerOptions options{.max_batch_tokens = 128, .max_sequences = 4};
+    options.kv.bytes = 1024 * int64_t{2 * 18 * 1 * 256 * sizeof(float)};  // 1024 tokens
+    absl::StatusOr<std::unique_ptr<ModelRunner>> model = ModelRunner::Load(path, options);
     ASSERT_TRUE(model.ok()) << model.status();
     model_ = std::move(*model);
-    model = LoadModel(path, LoadOptions{pool_.get(), 128, /*reference_matmul=*/true});
+    options.backend.reference_matmul = true;
+    model = ModelRunner::Load(path, options);
     ASSERT_TRUE(model.ok()) << model.status();
     reference_model_ = std::move(*model);
     cases_ = LoadCases("gemma3");
     ASSERT_GE(cases_.size(), 6u);
   }
 
-  std::unique_ptr<cpu::ThreadPool> pool_;
-  std::unique_ptr<Model> model_;
-  std::unique_ptr<Model> reference_model_;
+  std::unique_ptr<ModelRunner> model_;
+  std::unique_ptr<ModelRunner> reference_model_;
   std::vector<Case> cases_;
 };
 

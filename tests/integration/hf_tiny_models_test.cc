@@ -10,8 +10,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
-#include "kernels/cpu/thread_pool.h"
-#include "models/registry.h"
+#include "models/model_runner.h"
 #include "nlohmann/json.hpp"
 #include "worker/engine/sampler.h"
 #include "worker/engine/sequence_runner.h"
@@ -49,9 +48,10 @@ class HfTinyModelsTest : public testing::TestWithParam<Case> {};
 
 TEST_P(HfTinyModelsTest, MatchesReference) {
   const Case& c = GetParam();
-  cpu::ThreadPool pool(2);
   // A batch budget under the prompt lengths makes the prefill run in chunks.
-  auto model = LoadModel(FixturePath(c.checkpoint), LoadOptions{&pool, 8});
+  auto model = ModelRunner::Load(
+      FixturePath(c.checkpoint),
+      RunnerOptions{.backend = {.threads = 2}, .max_batch_tokens = 8, .max_sequences = 8});
   ASSERT_TRUE(model.ok()) << model.status();
   EXPECT_EQ((*model)->info().architecture, c.architecture);
   std::ifstream in(FixturePath(c.reference));

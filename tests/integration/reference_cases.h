@@ -81,7 +81,7 @@ inline double MaxDiff(std::span<const float> logits,
 }
 
 // Logits after `prompt`, or a failed status.
-inline absl::StatusOr<std::vector<float>> LastLogits(Model& model,
+inline absl::StatusOr<std::vector<float>> LastLogits(ModelRunner& model,
                                                      const std::vector<int32_t>& prompt) {
   absl::StatusOr<std::unique_ptr<SequenceRunner>> runner =
       SequenceRunner::Create(model, prompt.size());
@@ -93,7 +93,7 @@ inline absl::StatusOr<std::vector<float>> LastLogits(Model& model,
 
 // Greedy decoding compared step by step with `expected`; stops quietly at the
 // first difference when the reference's margin there is under `near_tie`.
-inline void ExpectGreedy(Model& model, const Case& c, const std::vector<int32_t>& expected,
+inline void ExpectGreedy(ModelRunner& model, const Case& c, const std::vector<int32_t>& expected,
                          const std::vector<double>& margins, double near_tie) {
   auto runner = SequenceRunner::Create(model, c.prompt_ids.size() + expected.size());
   ASSERT_TRUE(runner.ok()) << runner.status();

@@ -4,8 +4,7 @@
 #include <thread>
 
 #include "gtest/gtest.h"
-#include "kernels/cpu/thread_pool.h"
-#include "models/registry.h"
+#include "models/model_runner.h"
 #include "tests/engine_test_util.h"
 #include "tests/test_models.h"
 #include "worker/engine/engine.h"
@@ -31,14 +30,16 @@ class SmolLM2EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     LLMW_TEST_MODEL_OR_SKIP(path, "SmolLM2-135M-Instruct.Q4_1.gguf", "LLMW_SMOLLM2_GGUF");
-    pool_ = std::make_unique<cpu::ThreadPool>(std::max(1u, std::thread::hardware_concurrency()));
-    auto model = LoadModel(path, LoadOptions{pool_.get(), 64});
+    RunnerOptions runner_options;
+    runner_options.max_batch_tokens = 64;  // long prompts are prefilled in several chunks
+    runner_options.max_sequences = 16;
+    runner_options.kv.bytes = 4096 * int64_t{2 * 30 * 3 * 64 * sizeof(float)};  // 4096 tokens
+    auto model = ModelRunner::Load(path, runner_options);
     ASSERT_TRUE(model.ok()) << model.status();
     model_ = std::move(*model);
     EngineOptions options;
-    options.max_batch_tokens = 64;  // long prompts are prefilled in several chunks
+    options.max_batch_tokens = 64;
     options.max_running = 16;
-    options.kv_cache_bytes = 4096 * model_->kv_shape().bytes_per_token();
     auto engine = Engine::Create(*model_, options);
     ASSERT_TRUE(engine.ok()) << engine.status();
     engine_ = std::move(*engine);
@@ -63,8 +64,7 @@ class SmolLM2EngineTest : public ::testing::Test {
     return events.tokens();
   }
 
-  std::unique_ptr<cpu::ThreadPool> pool_;
-  std::unique_ptr<Model> model_;
+  std::unique_ptr<ModelRunner> model_;
   std::unique_ptr<Engine> engine_;
 };
 

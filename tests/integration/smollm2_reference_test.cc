@@ -13,8 +13,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "kernels/cpu/thread_pool.h"
-#include "models/registry.h"
+#include "models/model_runner.h"
 #include "nlohmann/json.hpp"
 #include "tests/integration/reference_cases.h"
 #include "tests/test_models.h"
@@ -45,21 +44,22 @@ class SmolLM2ReferenceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     LLMW_TEST_MODEL_OR_SKIP(path, "SmolLM2-135M-Instruct.Q4_1.gguf", "LLMW_SMOLLM2_GGUF");
-    pool_ = std::make_unique<cpu::ThreadPool>(std::max(1u, std::thread::hardware_concurrency()));
     // A batch budget under the longest prompt makes the prefill run in chunks.
-    absl::StatusOr<std::unique_ptr<Model>> model = LoadModel(path, LoadOptions{pool_.get(), 128});
+    RunnerOptions options{.max_batch_tokens = 128, .max_sequences = 128};
+    options.kv.bytes = 1024 * int64_t{2 * 30 * 3 * 64 * sizeof(float)};  // 1024 tokens
+    absl::StatusOr<std::unique_ptr<ModelRunner>> model = ModelRunner::Load(path, options);
     ASSERT_TRUE(model.ok()) << model.status();
     model_ = std::move(*model);
-    model = LoadModel(path, LoadOptions{pool_.get(), 128, /*reference_matmul=*/true});
+    options.backend.reference_matmul = true;
+    model = ModelRunner::Load(path, options);
     ASSERT_TRUE(model.ok()) << model.status();
     reference_model_ = std::move(*model);
     cases_ = LoadCases("smollm2");
     ASSERT_GE(cases_.size(), 6u);
   }
 
-  std::unique_ptr<cpu::ThreadPool> pool_;
-  std::unique_ptr<Model> model_;
-  std::unique_ptr<Model> reference_model_;
+  std::unique_ptr<ModelRunner> model_;
+  std::unique_ptr<ModelRunner> reference_model_;
   std::vector<Case> cases_;
 };
 
@@ -112,16 +112,16 @@ TEST_F(SmolLM2ReferenceTest, ReferenceMatmulMatchesExactEvaluation) {
 // Three sequences of different lengths in one Forward call: each one's logits
 // equal, bit for bit, those of the same tokens run alone.
 TEST_F(SmolLM2ReferenceTest, BatchedSequencesMatchSeparateRuns) {
-  auto kv = KvCache::Create(model_->kv_shape(), KvCache::kDefaultBlockSize, 64);
-  ASSERT_TRUE(kv.ok());
+  KvCache* kv = &model_->kv_cache();
   std::vector<BlockTable> tables(3);
   ForwardBatch batch;
   std::vector<std::vector<float>> alone;
   const int picked[] = {0, 1, 3};  // prompts short enough to share one batch
   for (int i = 0; i < 3; ++i) {
     const std::vector<int32_t>& ids = cases_[picked[i]].prompt_ids;
-    ASSERT_TRUE((*kv)->Reserve(tables[i], ids.size()).ok());
-    batch.chunks.push_back(SequenceChunk{ids, 0, &tables[i], /*all_logits=*/i == 1});
+    ASSERT_TRUE(kv->Reserve(tables[i], ids.size()).ok());
+    batch.chunks.push_back(
+        SequenceChunk{ids, 0, &tables[i], i == 1 ? ChunkLogits::kAll : ChunkLogits::kLast});
     auto runner = SequenceRunner::Create(*model_, ids.size());
     ASSERT_TRUE(runner.ok());
     auto logits = (*runner)->Append(ids, /*all_logits=*/i == 1);
@@ -129,8 +129,13 @@ TEST_F(SmolLM2ReferenceTest, BatchedSequencesMatchSeparateRuns) {
     alone.emplace_back(logits->begin(), logits->end());
   }
   ASSERT_LE(batch.num_tokens(), model_->max_batch_tokens());
-  std::vector<float> batched(batch.num_logit_rows() * model_->info().vocab_size);
-  ASSERT_TRUE(model_->Forward(batch, **kv, batched).ok());
+  ASSERT_TRUE(model_->Forward(batch).ok());
+  std::vector<float> batched;
+  for (int64_t r = 0; r < batch.num_logit_rows(); ++r) {
+    const std::span<const float> row = model_->LogitRow(r);
+    batched.insert(batched.end(), row.begin(), row.end());
+  }
+  for (BlockTable& table : tables) kv->Release(table);
   size_t offset = 0;
   for (int i = 0; i < 3; ++i) {
     const std::vector<float> rows(batched.begin() + offset,

@@ -1,31 +1,22 @@
-// Loads a checkpoint, tokenizes the prompt (optionally through the chat
-// template), prefills it, and samples tokens until an end-of-generation token
-// or --max-tokens. Text goes to stdout as it is produced; progress and the
-// final throughput line go to stderr.
+// `llmw generate`: builds a Generate request from the flags (only the sampling and stopping fields
+// the user gave, so the rest take the model's defaults as on a worker) and streams it from a
+// worker (--server) or from the model loaded here (--model PATH).
 #include "tools/llmw/generate_command.h"
 
-#include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <random>
-#include <thread>
 
-#include "absl/strings/str_format.h"
-#include "kernels/cpu/thread_pool.h"
+#include "absl/strings/str_cat.h"
 #include "kernels/status_macros.h"
-#include "models/registry.h"
-#include "models/tokenizer/chat_prompt.h"
-#include "models/tokenizer/chat_template.h"
-#include "models/tokenizer/stream_decoder.h"
+#include "llmworker/v1/worker.pb.h"
+#include "tools/llmw/local_generate.h"
 #include "tools/llmw/remote_generate.h"
 #include "worker/config/flags.h"
-#include "worker/engine/sampler.h"
-#include "worker/engine/sequence_runner.h"
 
 namespace llmw::cli {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+namespace pb = ::llmworker::v1;
 
 const std::vector<FlagSpec>& GenerateFlags() {
   static const auto* specs = [] {
@@ -34,125 +25,107 @@ const std::vector<FlagSpec>& GenerateFlags() {
         all->end(),
         {
             {"model",
-             "path to a .gguf checkpoint (with --server: the model's name, default the first)"},
+             "path to a checkpoint (.gguf or model directory); with --server: the model's name, "
+             "default the first"},
             {"prompt", "the prompt text (required)"},
             {"chat", "wrap the prompt as a user message in the model's chat template", true},
             {"max-tokens", "most tokens to generate (default 128)"},
+            {"min-tokens", "fewest tokens before end-of-generation may be sampled (default 0)"},
             {"ignore-eos", "keep generating past end-of-generation tokens", true},
-            {"temperature", "0 = greedy (default 0.8)"},
-            {"top-k", "keep the k most likely tokens; 0 = all (default 40)"},
-            {"top-p", "nucleus sampling mass in (0, 1] (default 0.95)"},
+            {"stop", "a string that ends generation (repeatable)", false, true},
+            {"temperature", "0 = greedy (default: the model's generation_config.json, else 1)"},
+            {"top-k", "keep the k most likely tokens; 0 = all (default: the model's, else 0)"},
+            {"top-p", "nucleus sampling mass in (0, 1] (default: the model's, else 1)"},
+            {"min-p", "drop tokens below min-p × the best one's probability (default 0)"},
+            {"typical-p", "locally typical sampling mass in (0, 1] (default 1)"},
+            {"repetition-penalty", "> 1 discourages repeating prompt or output tokens (default 1)"},
+            {"presence-penalty", "in [-2, 2], per token already generated (default 0)"},
+            {"frequency-penalty", "in [-2, 2], per occurrence in the output (default 0)"},
             {"seed", "random seed (default: random)"},
-            {"threads", "worker threads (default: all cores)"},
+            {"threads", "local: CPU threads (default: all cores)"},
+            {"device", "local: auto, cpu or cuda (default auto)"},
+            {"kv-cache-dtype", "local: f32, f16 or bf16 (default f32)"},
         });
     return all;
   }();
   return *specs;
 }
 
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
 struct GenerateOptions {
   Connection connection;
-  std::string model_path;
-  std::string prompt;
-  bool chat = false;
-  bool ignore_eos = false;
-  int64_t max_tokens = 128;
-  int64_t threads = 0;
-  SamplingParams sampling;
+  std::string model_path;  // local only
+  RunnerOptions runner;    // local only
+  pb::GenerateRequest request;
 };
+
+// Sets `set(value)` when flag `name` was given, as a float.
+template <typename Setter>
+absl::Status SetFloat(const ParsedFlags& flags, const char* name, Setter set) {
+  if (!flags.Has(name)) return absl::OkStatus();
+  ASSIGN_OR_RETURN(double value, flags.GetDouble(name, 0));
+  set(static_cast<float>(value));
+  return absl::OkStatus();
+}
+
+// Sets `set(value)` when flag `name` was given, as an integer in [lo, hi].
+template <typename Setter>
+absl::Status SetInt(const ParsedFlags& flags, const char* name, int64_t lo, int64_t hi,
+                    Setter set) {
+  if (!flags.Has(name)) return absl::OkStatus();
+  ASSIGN_OR_RETURN(int64_t value, flags.GetInt(name, 0));
+  if (value < lo || value > hi) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " must be in [", lo, ", ", hi, "], got ", value));
+  }
+  set(value);
+  return absl::OkStatus();
+}
 
 absl::StatusOr<GenerateOptions> ReadOptions(const std::vector<std::string>& args) {
   ASSIGN_OR_RETURN(ParsedFlags flags, ParseFlags(GenerateFlags(), args));
   GenerateOptions o;
   o.connection = ReadConnection(flags);
+  pb::GenerateRequest& r = o.request;
   if (o.connection.server.empty()) {
     ASSIGN_OR_RETURN(o.model_path, flags.GetRequired("model"));
   } else {
-    o.model_path = flags.Get("model").value_or("");
+    r.set_model(flags.Get("model").value_or(""));
   }
-  ASSIGN_OR_RETURN(o.prompt, flags.GetRequired("prompt"));
-  o.chat = flags.Has("chat");
-  o.ignore_eos = flags.Has("ignore-eos");
-  ASSIGN_OR_RETURN(o.max_tokens, flags.GetInt("max-tokens", 128));
-  ASSIGN_OR_RETURN(o.threads, flags.GetInt("threads", std::thread::hardware_concurrency()));
-  ASSIGN_OR_RETURN(double temperature, flags.GetDouble("temperature", 0.8));
-  ASSIGN_OR_RETURN(int64_t top_k, flags.GetInt("top-k", 40));
-  ASSIGN_OR_RETURN(double top_p, flags.GetDouble("top-p", 0.95));
-  ASSIGN_OR_RETURN(int64_t seed,
-                   flags.GetInt("seed", static_cast<int64_t>(std::random_device()())));
-  if (o.max_tokens < 1) return absl::InvalidArgumentError("--max-tokens must be at least 1");
-  if (o.threads < 1 || o.threads > 1024) {
-    return absl::InvalidArgumentError("--threads must be in [1, 1024]");
+  ASSIGN_OR_RETURN(std::string prompt, flags.GetRequired("prompt"));
+  if (flags.Has("chat")) {
+    pb::ChatMessage* m = r.mutable_chat()->add_messages();
+    m->set_role("user");
+    m->set_content(prompt);
+  } else {
+    r.set_prompt(prompt);
   }
-  if (top_k < 0 || top_k > INT32_MAX) return absl::InvalidArgumentError("--top-k must be >= 0");
-  o.sampling.temperature = static_cast<float>(temperature);
-  o.sampling.top_k = static_cast<int32_t>(top_k);
-  o.sampling.top_p = static_cast<float>(top_p);
-  o.sampling.seed = static_cast<uint64_t>(seed);
-  // The CLI sets no token ids, so any vocabulary size checks the same ranges.
-  RETURN_IF_ERROR(ValidateSamplingParams(o.sampling, /*vocab_size=*/1));
+  ASSIGN_OR_RETURN(int64_t max_tokens, flags.GetInt("max-tokens", 128));
+  r.set_max_tokens(static_cast<int32_t>(std::clamp<int64_t>(max_tokens, INT32_MIN, INT32_MAX)));
+  RETURN_IF_ERROR(SetInt(flags, "min-tokens", 0, INT32_MAX,
+                         [&](int64_t v) { r.set_min_tokens(static_cast<int32_t>(v)); }));
+  r.set_ignore_eos(flags.Has("ignore-eos"));
+  for (const std::string& stop : flags.GetAll("stop")) r.add_stop(stop);
+  RETURN_IF_ERROR(SetFloat(flags, "temperature", [&](float v) { r.set_temperature(v); }));
+  RETURN_IF_ERROR(SetInt(flags, "top-k", 0, INT32_MAX,
+                         [&](int64_t v) { r.set_top_k(static_cast<int32_t>(v)); }));
+  RETURN_IF_ERROR(SetFloat(flags, "top-p", [&](float v) { r.set_top_p(v); }));
+  RETURN_IF_ERROR(SetFloat(flags, "min-p", [&](float v) { r.set_min_p(v); }));
+  RETURN_IF_ERROR(SetFloat(flags, "typical-p", [&](float v) { r.set_typical_p(v); }));
+  RETURN_IF_ERROR(
+      SetFloat(flags, "repetition-penalty", [&](float v) { r.set_repetition_penalty(v); }));
+  RETURN_IF_ERROR(SetFloat(flags, "presence-penalty", [&](float v) { r.set_presence_penalty(v); }));
+  RETURN_IF_ERROR(
+      SetFloat(flags, "frequency-penalty", [&](float v) { r.set_frequency_penalty(v); }));
+  RETURN_IF_ERROR(SetInt(flags, "seed", 0, INT64_MAX,
+                         [&](int64_t v) { r.set_seed(static_cast<uint64_t>(v)); }));
+
+  RETURN_IF_ERROR(SetInt(flags, "threads", 1, 1024,
+                         [&](int64_t v) { o.runner.backend.threads = static_cast<int>(v); }));
+  ASSIGN_OR_RETURN(o.runner.backend.device, ParseDevice(flags.Get("device").value_or("auto")));
+  ASSIGN_OR_RETURN(o.runner.kv.dtype,
+                   ParseKvCacheDType(flags.Get("kv-cache-dtype").value_or("f32")));
+  o.runner.max_sequences = 1;
   return o;
-}
-
-absl::StatusOr<std::vector<int32_t>> PromptTokens(const Model& model, const GenerateOptions& o) {
-  if (!o.chat) return model.tokenizer().Encode(o.prompt, /*add_bos=*/true, /*parse_special=*/false);
-  ASSIGN_OR_RETURN(std::unique_ptr<ChatTemplate> chat_template,
-                   ChatTemplateFromText(model.info().chat_template,
-                                        ChatContextOf(model.tokenizer())));
-  const std::vector<ChatMessage> messages = {{"user", o.prompt}};
-  ASSIGN_OR_RETURN(const std::string text,
-                   chat_template->Render(messages, /*add_generation_prompt=*/true));
-  return EncodeChatPrompt(model.tokenizer(), text, /*add_special=*/true);
-}
-
-absl::Status Generate(const GenerateOptions& o) {
-  cpu::ThreadPool pool(static_cast<int>(o.threads));
-  std::fprintf(stderr, "llmw: loading %s\n", o.model_path.c_str());
-  const Clock::time_point load_start = Clock::now();
-  ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
-                   LoadModel(o.model_path, LoadOptions{&pool, /*max_batch_tokens=*/512}));
-  const ModelInfo& info = model->info();
-  std::fprintf(stderr, "llmw: loaded %s (%s, %s, %.1fM parameters, context %lld) in %.2f s\n",
-               info.name.c_str(), info.architecture.c_str(), info.quantization.c_str(),
-               info.n_params / 1e6, static_cast<long long>(info.context_length),
-               Seconds(Clock::now() - load_start));
-
-  ASSIGN_OR_RETURN(std::vector<int32_t> prompt, PromptTokens(*model, o));
-  if (prompt.empty()) return absl::InvalidArgumentError("the prompt has no tokens");
-  const int64_t n_prompt = static_cast<int64_t>(prompt.size());
-  RETURN_IF_ERROR(CheckFitsContext(n_prompt, o.max_tokens, info.context_length));
-  ASSIGN_OR_RETURN(std::unique_ptr<SequenceRunner> runner,
-                   SequenceRunner::Create(*model, n_prompt + o.max_tokens));
-
-  const Tokenizer& tokenizer = model->tokenizer();
-  Sampler sampler(o.sampling, info.vocab_size, *o.sampling.seed, prompt);
-  StreamDecoder decoder(tokenizer);
-  const Clock::time_point prefill_start = Clock::now();
-  ASSIGN_OR_RETURN(std::span<const float> logits, runner->Append(prompt));
-  const Clock::time_point decode_start = Clock::now();
-  int64_t generated = 0;
-  while (generated < o.max_tokens) {
-    const int32_t token = sampler.Sample(logits);
-    sampler.Accept(token);
-    ++generated;
-    if (!o.ignore_eos && tokenizer.IsEndOfGeneration(token)) break;
-    std::cout << decoder.Push(token) << std::flush;
-    if (generated == o.max_tokens) break;
-    const int32_t next[] = {token};
-    ASSIGN_OR_RETURN(logits, runner->Append(next));
-  }
-  std::cout << decoder.Flush() << std::endl;
-  const Clock::time_point end = Clock::now();
-  const double prefill_s = Seconds(decode_start - prefill_start);
-  const double decode_s = Seconds(end - decode_start);
-  std::fprintf(stderr,
-               "llmw: prompt %lld tokens, generated %lld tokens; prefill %.1f tok/s, decode "
-               "%.1f tok/s\n",
-               static_cast<long long>(n_prompt), static_cast<long long>(generated),
-               n_prompt / prefill_s, generated > 1 ? (generated - 1) / decode_s : 0.0);
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -169,11 +142,9 @@ int RunGenerate(const std::vector<std::string>& args) {
   absl::StatusOr<GenerateOptions> options = ReadOptions(args);
   absl::Status status = options.status();
   if (options.ok() && !options->connection.server.empty()) {
-    status =
-        GenerateRemote({options->connection, options->model_path, options->prompt, options->chat,
-                        options->ignore_eos, options->max_tokens, options->sampling});
+    status = GenerateRemote(options->connection, options->request);
   } else if (options.ok()) {
-    status = Generate(*options);
+    status = GenerateLocal(options->model_path, options->runner, options->request);
   }
   if (!status.ok()) {
     std::fprintf(stderr, "llmw: error: %s\n", std::string(status.message()).c_str());

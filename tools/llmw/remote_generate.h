@@ -10,8 +10,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
+#include "llmworker/v1/worker.pb.h"
 #include "worker/config/flags.h"
-#include "worker/engine/sampling_params.h"
 
 namespace llmw::cli {
 
@@ -25,18 +25,9 @@ struct Connection {
   std::string auth_token_file;
 };
 
-struct RemoteGenerateOptions {
-  Connection connection;
-  std::string model;  // empty: the worker's first model
-  std::string prompt;
-  bool chat = false;
-  bool ignore_eos = false;
-  int64_t max_tokens = 128;
-  SamplingParams sampling;
-};
-
-// Writes text to stdout as it arrives and a usage line to stderr.
-absl::Status GenerateRemote(const RemoteGenerateOptions& options);
+// Sends `request` and prints the stream (PrintGenerateResponse).
+absl::Status GenerateRemote(const Connection& connection,
+                            const llmworker::v1::GenerateRequest& request);
 
 // The connection flags' specs and their values, shared by the subcommands.
 std::vector<FlagSpec> ConnectionFlags();

@@ -7,7 +7,6 @@
 
 #include "absl/strings/escaping.h"
 #include "grpcpp/grpcpp.h"
-#include "kernels/cpu/thread_pool.h"
 #include "kernels/status_macros.h"
 #include "llmworker/v1/worker.grpc.pb.h"
 #include "models/registry.h"
@@ -22,10 +21,12 @@ namespace pb = ::llmworker::v1;
 const std::vector<FlagSpec>& TokenizeFlags() {
   static const auto* specs = [] {
     auto* all = new std::vector<FlagSpec>(ConnectionFlags());
-    all->insert(all->end(),
-                {{"model", "path to a .gguf checkpoint (with --server: the model's name)"},
-                 {"prompt", "the text to tokenize (required)"},
-                 {"no-special", "do not add BOS/EOS", true}});
+    all->insert(
+        all->end(),
+        {{"model",
+          "path to a checkpoint (only its tokenizer is read; with --server: the model's name)"},
+         {"prompt", "the text to tokenize (required)"},
+         {"no-special", "do not add BOS/EOS", true}});
     return all;
   }();
   return *specs;
@@ -59,11 +60,9 @@ absl::Status Tokenize(const std::vector<std::string>& args) {
     return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(std::string path, flags.GetRequired("model"));
-  cpu::ThreadPool pool(1);
-  ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadModel(path, LoadOptions{&pool, 1}));
-  const Tokenizer& tokenizer = model->tokenizer();
-  for (int32_t id : tokenizer.Encode(prompt, add_special, /*parse_special=*/false)) {
-    Print(id, tokenizer.TokenText(id));
+  ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, LoadTokenizer(path));
+  for (int32_t id : tokenizer->Encode(prompt, add_special, /*parse_special=*/false)) {
+    Print(id, tokenizer->TokenText(id));
   }
   return absl::OkStatus();
 }

@@ -2,7 +2,6 @@
 #include "worker/engine/engine.h"
 
 #include <algorithm>
-#include <fstream>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -14,21 +13,8 @@ namespace llmw {
 namespace {
 
 constexpr size_t kMaxStopStringBytes = 256;
-constexpr double kKvShareOfAvailableMemory = 0.4;
 
 double Seconds(EngineClock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// MemAvailable from /proc/meminfo, or 0 when unknown.
-int64_t AvailableMemoryBytes() {
-  std::ifstream meminfo("/proc/meminfo");
-  std::string key;
-  int64_t kib = 0;
-  std::string unit;
-  while (meminfo >> key >> kib >> unit) {
-    if (key == "MemAvailable:") return kib * 1024;
-  }
-  return 0;
-}
 
 absl::Status ValidateStopParams(const StopParams& stop, int64_t vocab_size) {
   if (stop.max_tokens < 1) {
@@ -74,51 +60,34 @@ const char* FinishReasonName(FinishReason reason) {
   return "unknown";
 }
 
-absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(Model& model, const EngineOptions& options) {
-  if (options.max_batch_tokens < 1 || options.max_batch_tokens > model.max_batch_tokens()) {
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(ModelRunner& runner,
+                                                       const EngineOptions& options) {
+  if (options.max_batch_tokens < 1 || options.max_batch_tokens > runner.max_batch_tokens()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("max_batch_tokens must be in [1, ", model.max_batch_tokens(),
-                     "] (the model's workspace), got ", options.max_batch_tokens));
+        absl::StrCat("max_batch_tokens must be in [1, ", runner.max_batch_tokens(),
+                     "] (the runner's workspace), got ", options.max_batch_tokens));
   }
-  if (options.max_running < 1 || options.max_waiting < 0 || options.block_size < 1) {
+  if (options.max_running < 1 || options.max_running > runner.max_sequences()) {
     return absl::InvalidArgumentError(
-        "max_running and block_size must be positive and max_waiting non-negative");
+        absl::StrCat("max_running must be in [1, ", runner.max_sequences(),
+                     "] (the runner's max_sequences), got ", options.max_running));
   }
-  const KvCacheShape shape = model.kv_shape();
-  const int64_t block_bytes = options.block_size * shape.bytes_per_token();
-  int64_t bytes = options.kv_cache_bytes;
-  if (bytes == 0) {
-    // Enough for every running sequence at full context, within a share of
-    // the memory available now.
-    const int64_t wanted =
-        options.max_running * model.info().context_length * shape.bytes_per_token();
-    bytes = std::min<int64_t>(wanted, AvailableMemoryBytes() * kKvShareOfAvailableMemory);
-  }
-  const int64_t num_blocks = bytes / block_bytes;
-  if (num_blocks < 1 || num_blocks > INT32_MAX) {
-    return absl::InvalidArgumentError(absl::StrCat("a KV cache of ", bytes,
-                                                   " bytes cannot hold a whole number of blocks "
-                                                   "of ",
-                                                   block_bytes, " bytes"));
-  }
-  ASSIGN_OR_RETURN(std::unique_ptr<KvCache> kv,
-                   KvCache::Create(shape, options.block_size, static_cast<int32_t>(num_blocks)));
-  return std::unique_ptr<Engine>(new Engine(model, options, std::move(kv)));
+  if (options.max_waiting < 0) return absl::InvalidArgumentError("max_waiting must be >= 0");
+  return std::unique_ptr<Engine>(new Engine(runner, options));
 }
 
-Engine::Engine(Model& model, const EngineOptions& options, std::unique_ptr<KvCache> kv)
-    : model_(model),
+Engine::Engine(ModelRunner& runner, const EngineOptions& options)
+    : runner_(runner),
+      info_(runner.info()),
+      tokenizer_(runner.tokenizer()),
       options_(options),
-      kv_(std::move(kv)),
-      blocks_(*kv_, options.enable_prefix_caching),
+      blocks_(runner.kv_cache(), options.enable_prefix_caching),
       scheduler_(blocks_, options.max_batch_tokens, options.max_running) {
-  const Tokenizer& tokenizer = model_.tokenizer();
-  for (int32_t id = 0; id < tokenizer.vocab_size(); ++id) {
-    if (tokenizer.IsEndOfGeneration(id)) end_of_generation_ids_.push_back(id);
+  for (int32_t id = 0; id < tokenizer_.vocab_size(); ++id) {
+    if (tokenizer_.IsEndOfGeneration(id)) end_of_generation_ids_.push_back(id);
   }
-  logits_.resize(static_cast<size_t>(options_.max_running) * model_.info().vocab_size);
   stats_.kv_blocks_total = blocks_.num_blocks();
-  stats_.block_size = options_.block_size;
+  stats_.block_size = runner.kv_cache().block_size();
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -131,10 +100,8 @@ Engine::~Engine() {
   thread_.join();
 }
 
-int64_t Engine::kv_capacity_tokens() const { return blocks_.num_blocks() * options_.block_size; }
-
 absl::Status Engine::Validate(const GenerationRequest& request) const {
-  const int64_t vocab = model_.info().vocab_size;
+  const int64_t vocab = info_.vocab_size;
   if (request.id.empty()) return absl::InvalidArgumentError("request id must not be empty");
   if (request.prompt.empty()) return absl::InvalidArgumentError("the prompt has no tokens");
   for (int32_t id : request.prompt) {
@@ -150,8 +117,8 @@ absl::Status Engine::Validate(const GenerationRequest& request) const {
         absl::StrCat("logprobs must be in [0, ", kMaxLogprobs, "], got ", *request.logprobs));
   }
   const int64_t total = static_cast<int64_t>(request.prompt.size()) + request.stop.max_tokens;
-  RETURN_IF_ERROR(CheckFitsContext(request.prompt.size(), request.stop.max_tokens,
-                                   model_.info().context_length));
+  RETURN_IF_ERROR(
+      CheckFitsContext(request.prompt.size(), request.stop.max_tokens, info_.context_length));
   if (total + 1 > kv_capacity_tokens()) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "prompt of ", request.prompt.size(), " tokens + ", request.stop.max_tokens,
@@ -167,8 +134,8 @@ absl::Status Engine::Submit(GenerationRequest request, EventCallback on_event) {
   seq->tokens = request.prompt;
   seq->prompt_len = static_cast<int64_t>(request.prompt.size());
   seq->sampler =
-      std::make_unique<Sampler>(request.sampling, model_.info().vocab_size, seed, request.prompt);
-  seq->decoder = std::make_unique<StreamDecoder>(model_.tokenizer());
+      std::make_unique<Sampler>(request.sampling, info_.vocab_size, seed, request.prompt);
+  seq->decoder = std::make_unique<StreamDecoder>(tokenizer_);
   seq->stop_matcher = std::make_unique<StopStringMatcher>(request.stop.stop_strings);
   seq->submitted = EngineClock::now();
   seq->on_event = std::move(on_event);
@@ -280,11 +247,9 @@ void Engine::Step() {
   for (const ScheduledChunk& c : plan_.chunks) {
     batch_.chunks.push_back(
         SequenceChunk{std::span<const int32_t>(c.seq->tokens.data() + c.start, c.length), c.start,
-                      &c.seq->blocks, /*all_logits=*/false});
+                      &c.seq->blocks, c.samples ? ChunkLogits::kLast : ChunkLogits::kNone});
   }
-  const int64_t vocab = model_.info().vocab_size;
-  const absl::Status status =
-      model_.Forward(batch_, *kv_, std::span<float>(logits_.data(), plan_.chunks.size() * vocab));
+  const absl::Status status = runner_.Forward(batch_);
   if (!status.ok()) {
     for (const ScheduledChunk& c : plan_.chunks) {
       Finish(c.seq, FinishReason::kError, std::string(status.message()));
@@ -292,11 +257,11 @@ void Engine::Step() {
     UpdateStats();
     return;
   }
-  for (size_t i = 0; i < plan_.chunks.size(); ++i) {
-    const ScheduledChunk& c = plan_.chunks[i];
+  int64_t logit_row = 0;
+  for (const ScheduledChunk& c : plan_.chunks) {
     c.seq->num_computed += c.length;
     blocks_.CommitFullBlocks(c.seq->blocks, c.seq->tokens, c.seq->num_computed);
-    if (c.samples) Sample(*c.seq, std::span<const float>(logits_.data() + i * vocab, vocab));
+    if (c.samples) Sample(*c.seq, runner_.LogitRow(logit_row++));
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -326,7 +291,7 @@ void Engine::Sample(Sequence& seq, std::span<const float> logits) {
     ++stats_.generated_tokens;
   }
 
-  if (!stop.ignore_eos && model_.tokenizer().IsEndOfGeneration(token)) {
+  if (!stop.ignore_eos && tokenizer_.IsEndOfGeneration(token)) {
     Finish(&seq, FinishReason::kStop, "eos");
     return;
   }
@@ -352,7 +317,7 @@ void Engine::EmitToken(Sequence& seq, int32_t token, std::span<const float> logi
     Finish(&seq, FinishReason::kStop, "stop string");
   } else if (seq.generated() >= seq.request.stop.max_tokens) {
     Finish(&seq, FinishReason::kLength, "max_tokens");
-  } else if (static_cast<int64_t>(seq.tokens.size()) >= model_.info().context_length) {
+  } else if (static_cast<int64_t>(seq.tokens.size()) >= info_.context_length) {
     Finish(&seq, FinishReason::kLength, "context length");
   }
 }

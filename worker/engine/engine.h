@@ -17,7 +17,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "models/model.h"
+#include "models/model_runner.h"
 #include "worker/engine/block_manager.h"
 #include "worker/engine/engine_options.h"
 #include "worker/engine/request.h"
@@ -44,9 +44,10 @@ struct EngineStats {
 
 class Engine {
  public:
-  // Creates the KV cache (options.kv_cache_bytes, or derived from available
-  // memory) and starts the engine thread. `model` must outlive the engine.
-  static absl::StatusOr<std::unique_ptr<Engine>> Create(Model& model, const EngineOptions& options);
+  // Starts the engine thread over `runner`'s model and KV cache; the runner must outlive the
+  // engine and is driven only by it meanwhile. The options must fit the runner's limits.
+  static absl::StatusOr<std::unique_ptr<Engine>> Create(ModelRunner& runner,
+                                                        const EngineOptions& options);
   // Stops the thread; requests still live finish as cancelled.
   ~Engine();
 
@@ -62,11 +63,11 @@ class Engine {
   bool Cancel(const std::string& request_id);
 
   EngineStats stats() const;
-  const Model& model() const { return model_; }
-  int64_t kv_capacity_tokens() const;
+  const ModelRunner& runner() const { return runner_; }
+  int64_t kv_capacity_tokens() const { return runner_.kv_cache().capacity_tokens(); }
 
  private:
-  Engine(Model& model, const EngineOptions& options, std::unique_ptr<KvCache> kv);
+  Engine(ModelRunner& runner, const EngineOptions& options);
 
   absl::Status Validate(const GenerationRequest& request) const;
   void Run();
@@ -79,9 +80,10 @@ class Engine {
   void Finish(Sequence* seq, FinishReason reason, std::string detail);
   void UpdateStats();
 
-  Model& model_;
+  ModelRunner& runner_;
+  const ModelInfo& info_;
+  const Tokenizer& tokenizer_;
   const EngineOptions options_;
-  std::unique_ptr<KvCache> kv_;
   BlockManager blocks_;
   Scheduler scheduler_;
 
@@ -89,7 +91,6 @@ class Engine {
   std::map<std::string, std::unique_ptr<Sequence>> live_;
   StepPlan plan_;
   ForwardBatch batch_;
-  std::vector<float> logits_;
   std::vector<int32_t> end_of_generation_ids_;
   std::vector<int32_t> suppressed_;
   std::vector<std::string> pending_cancels_;

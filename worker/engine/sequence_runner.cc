@@ -1,4 +1,4 @@
-// Single-sequence prefill and decode on top of Model::Forward.
+// Single-sequence prefill and decode on top of ModelRunner::Forward.
 #include "worker/engine/sequence_runner.h"
 
 #include <algorithm>
@@ -18,19 +18,14 @@ absl::Status CheckFitsContext(int64_t prompt_tokens, int64_t max_new_tokens,
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<SequenceRunner>> SequenceRunner::Create(Model& model,
+absl::StatusOr<std::unique_ptr<SequenceRunner>> SequenceRunner::Create(ModelRunner& runner,
                                                                        int64_t max_tokens) {
   if (max_tokens <= 0) return absl::InvalidArgumentError("SequenceRunner: max_tokens must be > 0");
-  RETURN_IF_ERROR(CheckFitsContext(max_tokens, 0, model.info().context_length));
-  const int64_t block_size = KvCache::kDefaultBlockSize;
-  const int64_t blocks = (max_tokens + block_size - 1) / block_size;
-  ASSIGN_OR_RETURN(std::unique_ptr<KvCache> kv,
-                   KvCache::Create(model.kv_shape(), block_size, static_cast<int32_t>(blocks)));
-  return std::unique_ptr<SequenceRunner>(new SequenceRunner(model, std::move(kv), max_tokens));
+  RETURN_IF_ERROR(CheckFitsContext(max_tokens, 0, runner.info().context_length));
+  return std::unique_ptr<SequenceRunner>(new SequenceRunner(runner, max_tokens));
 }
 
-SequenceRunner::SequenceRunner(Model& model, std::unique_ptr<KvCache> kv, int64_t capacity)
-    : model_(model), kv_(std::move(kv)), capacity_(capacity) {}
+SequenceRunner::~SequenceRunner() { runner_.kv_cache().Release(blocks_); }
 
 absl::StatusOr<std::span<const float>> SequenceRunner::Append(std::span<const int32_t> tokens,
                                                               bool all_logits) {
@@ -40,23 +35,32 @@ absl::StatusOr<std::span<const float>> SequenceRunner::Append(std::span<const in
     return absl::OutOfRangeError(
         absl::StrCat("sequence of ", length_ + n, " tokens exceeds its capacity of ", capacity_));
   }
-  RETURN_IF_ERROR(kv_->Reserve(blocks_, length_ + n));
-  const int64_t vocab = model_.info().vocab_size;
-  logits_.resize((all_logits ? n : 1) * vocab);
-  const int64_t chunk_max = model_.max_batch_tokens();
+  RETURN_IF_ERROR(runner_.kv_cache().Reserve(blocks_, length_ + n));
+  const int64_t vocab = runner_.info().vocab_size;
+  // Every token of an all-logits chunk takes a logit row.
+  const int64_t chunk_max = all_logits
+                                ? std::min(runner_.max_batch_tokens(), runner_.max_sequences())
+                                : runner_.max_batch_tokens();
+  all_logits_.clear();
   for (int64_t done = 0; done < n;) {
     const int64_t len = std::min(chunk_max, n - done);
+    const bool last = done + len == n;
     ForwardBatch batch;
-    batch.chunks.push_back(SequenceChunk{tokens.subspan(done, len), length_, &blocks_, all_logits});
-    // Intermediate chunks of a last-token-only request still produce one row;
-    // it lands in the output row and is overwritten by the final chunk.
-    std::span<float> out(logits_.data() + (all_logits ? done * vocab : 0),
-                         (all_logits ? len : 1) * vocab);
-    RETURN_IF_ERROR(model_.Forward(batch, *kv_, out));
+    batch.chunks.push_back(SequenceChunk{
+        tokens.subspan(done, len), length_, &blocks_,
+        all_logits ? ChunkLogits::kAll : (last ? ChunkLogits::kLast : ChunkLogits::kNone)});
+    RETURN_IF_ERROR(runner_.Forward(batch));
     length_ += len;
     done += len;
+    if (all_logits) {
+      for (int64_t r = 0; r < len; ++r) {
+        const std::span<const float> row = runner_.LogitRow(r);
+        all_logits_.insert(all_logits_.end(), row.begin(), row.end());
+      }
+    }
   }
-  return std::span<const float>(logits_);
+  if (all_logits) return std::span<const float>(all_logits_);
+  return runner_.LogitRow(0).subspan(0, vocab);
 }
 
 }  // namespace llmw

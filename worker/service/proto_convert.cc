@@ -14,7 +14,7 @@ namespace pb = ::llmworker::v1;
 template <typename Request>
 absl::StatusOr<std::vector<int32_t>> TextOrChatTokens(const Request& request,
                                                       const ServedModel& model, bool add_special) {
-  const Tokenizer& tokenizer = model.model->tokenizer();
+  const Tokenizer& tokenizer = model.runner->tokenizer();
   if (request.has_chat()) {
     if (model.chat_template == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -86,7 +86,7 @@ absl::StatusOr<GenerationRequest> ToEngineRequest(const pb::GenerateRequest& req
   r.id = std::move(id);
   ASSIGN_OR_RETURN(r.prompt, PromptTokens(request, model));
   SamplingParams& s = r.sampling;
-  const GenerationDefaults& d = model.model->info().generation_defaults;
+  const GenerationDefaults& d = model.runner->info().generation_defaults;
   s.temperature =
       request.has_temperature() ? request.temperature() : d.temperature.value_or(s.temperature);
   s.top_k = request.has_top_k() ? request.top_k() : d.top_k.value_or(s.top_k);
@@ -124,7 +124,7 @@ pb::GenerateResponse ToResponse(const GenerationEvent& event, const std::string&
     out->set_id(token->id);
     out->set_text(token->text);
     if (token->logprobs) {
-      const Tokenizer& tokenizer = model.model->tokenizer();
+      const Tokenizer& tokenizer = model.runner->tokenizer();
       SetLogprob(token->logprobs->chosen, tokenizer, out->mutable_logprobs()->mutable_chosen());
       for (const TokenLogprob& alt : token->logprobs->top) {
         SetLogprob(alt, tokenizer, out->mutable_logprobs()->add_top());

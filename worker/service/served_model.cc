@@ -5,7 +5,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "kernels/status_macros.h"
-#include "models/registry.h"
 #include "models/tokenizer/chat_prompt.h"
 
 namespace llmw {
@@ -29,15 +28,17 @@ absl::StatusOr<ModelSpec> ParseModelSpec(const std::string& text) {
 }
 
 absl::StatusOr<std::unique_ptr<ModelSet>> ModelSet::Load(const std::vector<ModelSpec>& specs,
-                                                         cpu::ThreadPool& pool,
+                                                         const RunnerOptions& runner_options,
                                                          const EngineOptions& engine_options) {
   if (specs.empty()) return absl::InvalidArgumentError("no model to serve (--model NAME=PATH)");
   auto set = std::make_unique<ModelSet>();
-  for (const ModelSpec& spec : specs) RETURN_IF_ERROR(set->Add(spec, pool, engine_options));
+  for (const ModelSpec& spec : specs) {
+    RETURN_IF_ERROR(set->Add(spec, runner_options, engine_options));
+  }
   return set;
 }
 
-absl::Status ModelSet::Add(const ModelSpec& spec, cpu::ThreadPool& pool,
+absl::Status ModelSet::Add(const ModelSpec& spec, const RunnerOptions& runner_options,
                            const EngineOptions& engine_options) {
   for (const auto& loaded : models_) {
     if (loaded->name == spec.name) {
@@ -46,21 +47,21 @@ absl::Status ModelSet::Add(const ModelSpec& spec, cpu::ThreadPool& pool,
   }
   auto served = std::make_unique<ServedModel>();
   served->name = spec.name;
-  absl::StatusOr<std::unique_ptr<Model>> model =
-      LoadModel(spec.path, LoadOptions{&pool, engine_options.max_batch_tokens});
-  if (!model.ok()) {
-    return absl::Status(model.status().code(),
-                        absl::StrCat("model '", spec.name, "': ", model.status().message()));
+  absl::StatusOr<std::unique_ptr<ModelRunner>> runner =
+      ModelRunner::Load(spec.path, runner_options);
+  if (!runner.ok()) {
+    return absl::Status(runner.status().code(),
+                        absl::StrCat("model '", spec.name, "': ", runner.status().message()));
   }
-  served->model = std::move(*model);
-  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create(*served->model, engine_options);
+  served->runner = std::move(*runner);
+  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create(*served->runner, engine_options);
   if (!engine.ok()) {
     return absl::Status(engine.status().code(),
                         absl::StrCat("model '", spec.name, "': ", engine.status().message()));
   }
   served->engine = std::move(*engine);
   absl::StatusOr<std::unique_ptr<ChatTemplate>> chat_template = ChatTemplateFromText(
-      served->model->info().chat_template, ChatContextOf(served->model->tokenizer()));
+      served->runner->info().chat_template, ChatContextOf(served->runner->tokenizer()));
   if (chat_template.ok()) {
     served->chat_template = std::move(*chat_template);
   } else {

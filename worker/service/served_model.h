@@ -1,5 +1,6 @@
-// The models a worker serves: each loaded model with its engine and chat
-// template, looked up by name.
+// The models a worker serves: each loaded model's runner (its own backend,
+// KV cache and compute resources) with its engine and chat template, looked
+// up by name.
 #pragma once
 
 #include <map>
@@ -8,8 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "kernels/cpu/thread_pool.h"
-#include "models/model.h"
+#include "models/model_runner.h"
 #include "models/tokenizer/chat_template.h"
 #include "worker/engine/engine.h"
 
@@ -17,8 +17,8 @@ namespace llmw {
 
 struct ServedModel {
   std::string name;
-  std::unique_ptr<Model> model;
-  std::unique_ptr<Engine> engine;
+  std::unique_ptr<ModelRunner> runner;
+  std::unique_ptr<Engine> engine;  // drives `runner`; declared after it, destroyed first
   // Null when the checkpoint's template is missing or not recognised; then
   // chat requests fail with `chat_template_error` and raw prompts still work.
   std::unique_ptr<ChatTemplate> chat_template;
@@ -38,10 +38,11 @@ class ModelSet {
   // Loads every model and starts its engine; the first failure is returned
   // (naming the model) and nothing is served.
   static absl::StatusOr<std::unique_ptr<ModelSet>> Load(const std::vector<ModelSpec>& specs,
-                                                        cpu::ThreadPool& pool,
+                                                        const RunnerOptions& runner_options,
                                                         const EngineOptions& engine_options);
-  // Loads one more model and starts its engine; errors name the model.
-  absl::Status Add(const ModelSpec& spec, cpu::ThreadPool& pool,
+  // Loads one more model onto a runner of its own and starts its engine;
+  // errors name the model.
+  absl::Status Add(const ModelSpec& spec, const RunnerOptions& runner_options,
                    const EngineOptions& engine_options);
 
   // The model called `name`; the first model when `name` is empty.

@@ -237,7 +237,7 @@ grpc::ServerUnaryReactor* WorkerService::Tokenize(grpc::CallbackServerContext* c
   if (!model.ok()) return Finished(context, ToGrpcStatus(model.status()));
   absl::StatusOr<std::vector<int32_t>> ids = PromptTokens(*request, **model);
   if (!ids.ok()) return Finished(context, ToGrpcStatus(ids.status()));
-  const Tokenizer& tokenizer = (*model)->model->tokenizer();
+  const Tokenizer& tokenizer = (*model)->runner->tokenizer();
   for (int32_t id : *ids) {
     response->add_ids(id);
     response->add_pieces(ToValidUtf8(tokenizer.TokenText(id)));
@@ -253,7 +253,7 @@ grpc::ServerUnaryReactor* WorkerService::Detokenize(grpc::CallbackServerContext*
   }
   absl::StatusOr<ServedModel*> model = FindModel(request->model());
   if (!model.ok()) return Finished(context, ToGrpcStatus(model.status()));
-  const Tokenizer& tokenizer = (*model)->model->tokenizer();
+  const Tokenizer& tokenizer = (*model)->runner->tokenizer();
   for (int32_t id : request->ids()) {
     if (id < 0 || id >= tokenizer.vocab_size()) {
       return Finished(context,
@@ -275,7 +275,7 @@ grpc::ServerUnaryReactor* WorkerService::ListModels(grpc::CallbackServerContext*
     return Finished(context, ToGrpcStatus(auth));
   }
   for (const auto& served : models_.models()) {
-    const ModelInfo& info = served->model->info();
+    const ModelInfo& info = served->runner->info();
     pb::ModelInfo* out = response->add_models();
     out->set_name(served->name);
     out->set_architecture(info.architecture);
@@ -287,7 +287,7 @@ grpc::ServerUnaryReactor* WorkerService::ListModels(grpc::CallbackServerContext*
     caps->set_chat_template(served->chat_template != nullptr);
     caps->set_max_logprobs(kMaxLogprobs);
     caps->set_max_stop_strings(kMaxStopStrings);
-    const Tokenizer& tokenizer = served->model->tokenizer();
+    const Tokenizer& tokenizer = served->runner->tokenizer();
     for (int32_t id = 0; id < tokenizer.vocab_size(); ++id) {
       if (tokenizer.IsEndOfGeneration(id)) caps->add_end_of_generation_token_ids(id);
     }

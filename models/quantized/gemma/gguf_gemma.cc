@@ -48,16 +48,15 @@ absl::StatusOr<GemmaConfig> ReadGgufGemmaConfig(const GgufFile& file) {
 }
 
 absl::StatusOr<std::unique_ptr<Model>> LoadGgufGemma(std::shared_ptr<GgufFile> file,
-                                                     const LoadOptions& options) {
+                                                     Backend& backend) {
   ASSIGN_OR_RETURN(GemmaConfig config, ReadGgufGemmaConfig(*file));
   ASSIGN_OR_RETURN(GemmaWeights weights,
                    LoadGemmaWeights(GgufWeightTable(*file), config, GgufGemmaNames()));
   ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer,
                    GgufTokenizerFor(*file, config.vocab_size));
   ModelInfo info = GgufModelInfo(*file, "gemma3", config.context_length, config.vocab_size);
-  return std::unique_ptr<Model>(new GemmaModel(std::move(info), config, std::move(weights),
-                                               std::move(tokenizer), std::move(file), *options.pool,
-                                               options));
+  return GemmaModel::Create(std::move(info), config, std::move(weights), std::move(tokenizer),
+                            std::move(file), backend);
 }
 
 }  // namespace llmw

@@ -6,7 +6,7 @@
 #include "absl/status/statusor.h"
 #include "models/formats/gguf_file.h"
 #include "models/gemma/gemma_config.h"
-#include "models/load_options.h"
+#include "kernels/backend.h"
 #include "models/model.h"
 
 namespace llmw {
@@ -15,6 +15,6 @@ namespace llmw {
 absl::StatusOr<GemmaConfig> ReadGgufGemmaConfig(const GgufFile& file);
 
 absl::StatusOr<std::unique_ptr<Model>> LoadGgufGemma(std::shared_ptr<GgufFile> file,
-                                                     const LoadOptions& options);
+                                                     Backend& backend);
 
 }  // namespace llmw

@@ -33,13 +33,13 @@ absl::StatusOr<LlamaConfig> ReadGgufLlamaConfig(const GgufFile& file, const std:
   ASSIGN_OR_RETURN(c.vocab_size, GgufVocabSize(file));
   // The converter permuted llama's Q and K for adjacent pairs; qwen2 keeps
   // the Hugging Face rotate-half layout.
-  c.rope_pairing = arch == "llama" ? cpu::RopePairing::kAdjacent : cpu::RopePairing::kRotateHalf;
+  c.rope_pairing = arch == "llama" ? RopePairing::kAdjacent : RopePairing::kRotateHalf;
   RETURN_IF_ERROR(CheckLlamaConfig(c, file.path()));
   return c;
 }
 
 absl::StatusOr<std::unique_ptr<Model>> LoadGgufLlamaFamily(std::shared_ptr<GgufFile> file,
-                                                           const LoadOptions& options,
+                                                           Backend& backend,
                                                            const std::string& arch) {
   ASSIGN_OR_RETURN(LlamaConfig config, ReadGgufLlamaConfig(*file, arch));
   config.qkv_bias = arch == "qwen2";
@@ -53,30 +53,32 @@ absl::StatusOr<std::unique_ptr<Model>> LoadGgufLlamaFamily(std::shared_ptr<GgufF
                                     /*require_output=*/false));
   std::vector<float> rope_factors;
   if (table.Has("rope_freqs.weight")) {
-    ASSIGN_OR_RETURN(rope_factors, table.Vector("rope_freqs.weight", config.rope_dim / 2));
+    ASSIGN_OR_RETURN(const Tensor factors,
+                     table.Vector("rope_freqs.weight", config.rope_dim / 2, weights.host));
+    rope_factors.assign(factors.data_as<float>(), factors.data_as<float>() + factors.elems());
   }
-  weights.rope_inv_freq = RopeInverseFrequencies(config.rope_dim, config.rope_base, rope_factors);
+  weights.rope_inv_freq =
+      weights.host.AddF32(RopeInverseFrequencies(config.rope_dim, config.rope_base, rope_factors));
   ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer,
                    GgufTokenizerFor(*file, config.vocab_size));
   ModelInfo info = GgufModelInfo(*file, arch, config.context_length, config.vocab_size);
-  return std::unique_ptr<Model>(new LlamaModel(std::move(info), config, std::move(weights),
-                                               std::move(tokenizer), std::move(file), *options.pool,
-                                               options));
+  return LlamaModel::Create(std::move(info), config, std::move(weights), std::move(tokenizer),
+                            std::move(file), backend);
 }
 
 absl::StatusOr<std::unique_ptr<Model>> LoadGgufLlama(std::shared_ptr<GgufFile> file,
-                                                     const LoadOptions& options) {
-  return LoadGgufLlamaFamily(std::move(file), options, "llama");
+                                                     Backend& backend) {
+  return LoadGgufLlamaFamily(std::move(file), backend, "llama");
 }
 
 absl::StatusOr<std::unique_ptr<Model>> LoadGgufQwen2(std::shared_ptr<GgufFile> file,
-                                                     const LoadOptions& options) {
-  return LoadGgufLlamaFamily(std::move(file), options, "qwen2");
+                                                     Backend& backend) {
+  return LoadGgufLlamaFamily(std::move(file), backend, "qwen2");
 }
 
 absl::StatusOr<std::unique_ptr<Model>> LoadGgufPhi3(std::shared_ptr<GgufFile> file,
-                                                    const LoadOptions& options) {
-  return LoadGgufLlamaFamily(std::move(file), options, "phi3");
+                                                    Backend& backend) {
+  return LoadGgufLlamaFamily(std::move(file), backend, "phi3");
 }
 
 }  // namespace llmw

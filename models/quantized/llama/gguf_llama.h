@@ -9,7 +9,7 @@
 #include "absl/status/statusor.h"
 #include "models/formats/gguf_file.h"
 #include "models/llama/llama_config.h"
-#include "models/load_options.h"
+#include "kernels/backend.h"
 #include "models/model.h"
 
 namespace llmw {
@@ -19,12 +19,12 @@ absl::StatusOr<LlamaConfig> ReadGgufLlamaConfig(const GgufFile& file, const std:
 
 // general.architecture `llama`.
 absl::StatusOr<std::unique_ptr<Model>> LoadGgufLlama(std::shared_ptr<GgufFile> file,
-                                                     const LoadOptions& options);
+                                                     Backend& backend);
 // general.architecture `qwen2` (Qwen2 / Qwen2.5).
 absl::StatusOr<std::unique_ptr<Model>> LoadGgufQwen2(std::shared_ptr<GgufFile> file,
-                                                     const LoadOptions& options);
+                                                     Backend& backend);
 // general.architecture `phi3` (Phi-3 without LongRoPE).
 absl::StatusOr<std::unique_ptr<Model>> LoadGgufPhi3(std::shared_ptr<GgufFile> file,
-                                                    const LoadOptions& options);
+                                                    Backend& backend);
 
 }  // namespace llmw

@@ -34,16 +34,15 @@ absl::StatusOr<Phi2Config> ReadConfig(const GgufFile& file) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Model>> LoadGgufPhi2(std::shared_ptr<GgufFile> file,
-                                                    const LoadOptions& options) {
+                                                    Backend& backend) {
   ASSIGN_OR_RETURN(Phi2Config config, ReadConfig(*file));
   ASSIGN_OR_RETURN(Phi2Weights weights,
                    LoadPhi2Weights(GgufWeightTable(*file), config, GgufPhi2Names()));
   ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer,
                    GgufTokenizerFor(*file, config.vocab_size));
   ModelInfo info = GgufModelInfo(*file, "phi2", config.context_length, config.vocab_size);
-  return std::unique_ptr<Model>(new Phi2Model(std::move(info), config, std::move(weights),
-                                              std::move(tokenizer), std::move(file), *options.pool,
-                                              options));
+  return Phi2Model::Create(std::move(info), config, std::move(weights), std::move(tokenizer),
+                           std::move(file), backend);
 }
 
 }  // namespace llmw

@@ -5,12 +5,12 @@
 
 #include "absl/status/statusor.h"
 #include "models/formats/gguf_file.h"
-#include "models/load_options.h"
+#include "kernels/backend.h"
 #include "models/model.h"
 
 namespace llmw {
 
 absl::StatusOr<std::unique_ptr<Model>> LoadGgufPhi2(std::shared_ptr<GgufFile> file,
-                                                    const LoadOptions& options);
+                                                    Backend& backend);
 
 }  // namespace llmw

@@ -12,6 +12,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "kernels/cpu/cpu_backend.h"
 
 namespace llmw {
 namespace {
@@ -20,8 +21,14 @@ using ::testing::ElementsAre;
 using ::testing::ElementsAreArray;
 using ::testing::IsEmpty;
 
+// Host memory for the caches of these tests.
+Backend& Host() {
+  static cpu::CpuBackend backend({.threads = 1});
+  return backend;
+}
+
 std::unique_ptr<KvCache> MakeKv(int32_t num_blocks, int64_t block_size) {
-  auto kv = KvCache::Create(KvCacheShape{1, 1, 1}, block_size, num_blocks);
+  auto kv = KvCache::Create(KvCacheShape{1, 1, 1}, block_size, num_blocks, Host());
   EXPECT_TRUE(kv.ok()) << kv.status();
   return *std::move(kv);
 }

@@ -14,6 +14,8 @@ namespace llmw {
 namespace {
 
 using ::llmw::testing::EventCollector;
+using ::llmw::testing::FakeEngine;
+using ::llmw::testing::FakeEngineOptions;
 using ::llmw::testing::FakeModel;
 using ::llmw::testing::kFakeEos;
 using ::testing::HasSubstr;
@@ -42,8 +44,8 @@ std::vector<int32_t> Expected(std::string_view prompt, int n) {
   return out;
 }
 
-EngineOptions SmallOptions() {
-  EngineOptions o;
+FakeEngineOptions SmallOptions() {
+  FakeEngineOptions o;
   o.max_batch_tokens = 64;
   o.max_running = 8;
   o.max_waiting = 16;
@@ -52,10 +54,10 @@ EngineOptions SmallOptions() {
   return o;
 }
 
-std::unique_ptr<Engine> MakeEngine(FakeModel& model, const EngineOptions& options) {
-  auto engine = Engine::Create(model, options);
-  EXPECT_TRUE(engine.ok()) << engine.status();
-  return engine.ok() ? std::move(*engine) : nullptr;
+FakeEngine MakeEngine(FakeModel& model, const FakeEngineOptions& options) {
+  FakeEngine engine(model, options);
+  EXPECT_TRUE(engine.status().ok()) << engine.status();
+  return engine;
 }
 
 TEST(EngineTest, StreamsStartedTokensFinishedInOrder) {
@@ -163,7 +165,7 @@ TEST(EngineTest, RejectsInvalidRequestsWithClearMessages) {
 
 TEST(EngineTest, RequestThatCanNeverFitIsRefused) {
   FakeModel model;
-  EngineOptions o = SmallOptions();
+  FakeEngineOptions o = SmallOptions();
   o.kv_cache_bytes = 8 * 4 * kBytesPerToken;  // 32 tokens
   auto engine = MakeEngine(model, o);
   const absl::Status s = engine->Submit(Greedy("big", "0123456789", 30), [](GenerationEvent) {});
@@ -173,7 +175,7 @@ TEST(EngineTest, RequestThatCanNeverFitIsRefused) {
 
 TEST(EngineTest, QueueFullIsOverloadedAndDuplicateIdsAreRefused) {
   FakeModel model;
-  EngineOptions o = SmallOptions();
+  FakeEngineOptions o = SmallOptions();
   o.max_running = 1;
   o.max_waiting = 2;
   auto engine = MakeEngine(model, o);
@@ -195,7 +197,7 @@ TEST(EngineTest, QueueFullIsOverloadedAndDuplicateIdsAreRefused) {
 
 TEST(EngineTest, CancelQueuedAndRunningRequestsFreesTheirBlocks) {
   FakeModel model;
-  EngineOptions o = SmallOptions();
+  FakeEngineOptions o = SmallOptions();
   o.max_running = 1;
   o.enable_prefix_caching = false;
   auto engine = MakeEngine(model, o);
@@ -236,7 +238,7 @@ TEST(EngineTest, DeadlineCancelsTheRequest) {
 
 TEST(EngineTest, ChunkedPrefillKeepsDecodingStreamsGoing) {
   FakeModel model(/*max_batch_tokens=*/8);
-  EngineOptions o = SmallOptions();
+  FakeEngineOptions o = SmallOptions();
   o.max_batch_tokens = 8;
   auto engine = MakeEngine(model, o);
   model.Pause();
@@ -266,7 +268,7 @@ TEST(EngineTest, ChunkedPrefillKeepsDecodingStreamsGoing) {
 
 TEST(EngineTest, PreemptedSequencesResumeWithIdenticalOutput) {
   FakeModel model;
-  EngineOptions o = SmallOptions();
+  FakeEngineOptions o = SmallOptions();
   o.kv_cache_bytes = 12 * 4 * kBytesPerToken;  // 48 tokens for three 30-token sequences
   o.enable_prefix_caching = false;
   auto engine = MakeEngine(model, o);
@@ -351,7 +353,7 @@ TEST(EngineTest, SameSeedSameOutputWhateverElseRuns) {
 
 TEST(EngineTest, DestroyingTheEngineCancelsLiveRequests) {
   FakeModel model;
-  EngineOptions o = SmallOptions();
+  FakeEngineOptions o = SmallOptions();
   o.max_running = 1;
   auto engine = MakeEngine(model, o);
   EventCollector running, queued;

@@ -43,6 +43,19 @@ CacheData MakeCacheData(std::mt19937& rng) {
   return s;
 }
 
+// Attention of one sequence's `n_tokens` queries from position `first_pos`, as a step of one chunk.
+void PagedAttention(const float* q, int64_t n_tokens, int64_t first_pos,
+                    const std::vector<int32_t>& block_table, const PagedKvLayer& kv,
+                    const AttentionParams& params, float* out, ThreadPool& pool) {
+  const StepChunk chunk{0, static_cast<int32_t>(n_tokens), static_cast<int32_t>(first_pos), 0};
+  StepLayout step;
+  step.n_tokens = n_tokens;
+  step.n_chunks = 1;
+  step.chunks = &chunk;
+  step.block_tables = block_table.data();
+  cpu::PagedAttention(out, q, kv, step, params, pool);
+}
+
 std::vector<double> DenseAttention(const CacheData& s, const float* q, int64_t pos, int64_t window,
                                    float scale) {
   std::vector<double> out(s.n_heads * s.head_dim, 0.0);
@@ -81,7 +94,7 @@ void CheckAgainstDense(int64_t window, int threads) {
   std::normal_distribution<float> normal;
   for (float& x : q) x = normal(rng);
   const float scale = 1.0f / std::sqrt(static_cast<float>(s.head_dim));
-  PagedAttention(q.data(), n_tokens, first_pos, s.block_table.data(), s.Layer(),
+  PagedAttention(q.data(), n_tokens, first_pos, s.block_table, s.Layer(),
                  AttentionParams{s.n_heads, scale, window}, out.data(), pool);
   for (int64_t t = 0; t < n_tokens; ++t) {
     const std::vector<double> ref = DenseAttention(s, &q[t * width], first_pos + t, window, scale);
@@ -104,11 +117,11 @@ TEST(PagedAttentionTest, ResultIndependentOfBatchAndThreads) {
   for (float& x : q) x = normal(rng);
   const AttentionParams params{s.n_heads, 0.25f, 0};
   ThreadPool pool3(3), pool1(1);
-  PagedAttention(q.data(), n_tokens, first_pos, s.block_table.data(), s.Layer(), params, all.data(),
+  PagedAttention(q.data(), n_tokens, first_pos, s.block_table, s.Layer(), params, all.data(),
                  pool3);
   const int64_t t = 5;
-  PagedAttention(&q[t * width], 1, first_pos + t, s.block_table.data(), s.Layer(), params,
-                 one.data(), pool1);
+  PagedAttention(&q[t * width], 1, first_pos + t, s.block_table, s.Layer(), params, one.data(),
+                 pool1);
   for (int64_t i = 0; i < width; ++i) EXPECT_EQ(one[i], all[t * width + i]);
 }
 

@@ -7,7 +7,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "kernels/cpu/thread_pool.h"
+#include "kernels/cpu/cpu_backend.h"
 #include "models/registry.h"
 #include "nlohmann/json.hpp"
 
@@ -38,11 +38,11 @@ class HfCheckpointErrorsTest : public testing::Test {
     std::ofstream(dir_ / "config.json") << config.dump();
   }
 
-  absl::Status Load() { return LoadModel(dir_.string(), LoadOptions{&pool_, 8}).status(); }
+  absl::Status Load() { return LoadModel(dir_.string(), backend_).status(); }
 
   void TearDown() override { fs::remove_all(dir_); }
 
-  cpu::ThreadPool pool_{1};
+  cpu::CpuBackend backend_{{.threads = 1}};
   fs::path dir_;
 };
 
@@ -67,7 +67,8 @@ TEST_F(HfCheckpointErrorsTest, WrongTypeNamesKeyAndValue) {
 TEST_F(HfCheckpointErrorsTest, InconsistentHeadsAreRefused) {
   Copy("qwen2");
   EditConfig([](nlohmann::json& c) { c["num_key_value_heads"] = 3; });
-  EXPECT_THAT(Load().message(), HasSubstr("inconsistent hyper-parameters (layers 2, hidden 64, MLP 128, vocabulary"));
+  EXPECT_THAT(Load().message(),
+              HasSubstr("inconsistent hyper-parameters (layers 2, hidden 64, MLP 128, vocabulary"));
 }
 
 TEST_F(HfCheckpointErrorsTest, UnsupportedRopeScalingIsUnimplemented) {
@@ -115,7 +116,7 @@ TEST_F(HfCheckpointErrorsTest, GenerationConfigGivesSamplingDefaults) {
   std::ofstream(dir_ / "generation_config.json")
       << R"({"do_sample": true, "temperature": 0.7, "top_p": 0.8, "top_k": 20,
              "repetition_penalty": 1.05, "eos_token_id": [0]})";
-  auto model = LoadModel(dir_.string(), LoadOptions{&pool_, 8});
+  auto model = LoadModel(dir_.string(), backend_);
   ASSERT_TRUE(model.ok()) << model.status();
   const GenerationDefaults& d = (*model)->info().generation_defaults;
   EXPECT_FLOAT_EQ(d.temperature.value_or(-1), 0.7f);
@@ -125,7 +126,7 @@ TEST_F(HfCheckpointErrorsTest, GenerationConfigGivesSamplingDefaults) {
   EXPECT_FALSE(d.min_p.has_value());
 
   std::ofstream(dir_ / "generation_config.json") << R"({"do_sample": false, "top_k": 5})";
-  model = LoadModel(dir_.string(), LoadOptions{&pool_, 8});
+  model = LoadModel(dir_.string(), backend_);
   ASSERT_TRUE(model.ok()) << model.status();
   EXPECT_EQ((*model)->info().generation_defaults.temperature, 0.0f);  // greedy
 

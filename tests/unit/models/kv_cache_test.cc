@@ -5,11 +5,18 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "kernels/cpu/cpu_backend.h"
 
 namespace llmw {
 namespace {
 
 using ::testing::HasSubstr;
+
+// Host memory for the caches of these tests.
+Backend& Host() {
+  static cpu::CpuBackend backend({.threads = 1});
+  return backend;
+}
 
 TEST(BlockAllocatorTest, AllocatesEveryBlockOnceThenRunsOut) {
   BlockAllocator alloc(3);
@@ -37,7 +44,7 @@ TEST(BlockAllocatorTest, SharedBlockFreedOnLastRelease) {
 }
 
 TEST(KvCacheTest, ReserveGrowsTableByWholeBlocks) {
-  auto kv = KvCache::Create({2, 1, 4}, 4, 5);
+  auto kv = KvCache::Create({2, 1, 4}, 4, 5, Host());
   ASSERT_TRUE(kv.ok());
   BlockTable table;
   ASSERT_TRUE((*kv)->Reserve(table, 1).ok());
@@ -51,7 +58,7 @@ TEST(KvCacheTest, ReserveGrowsTableByWholeBlocks) {
 }
 
 TEST(KvCacheTest, ReserveBeyondCapacityFailsAndKeepsTable) {
-  auto kv = KvCache::Create({1, 1, 2}, 4, 2);
+  auto kv = KvCache::Create({1, 1, 2}, 4, 2, Host());
   ASSERT_TRUE(kv.ok());
   BlockTable table;
   ASSERT_TRUE((*kv)->Reserve(table, 4).ok());
@@ -62,13 +69,13 @@ TEST(KvCacheTest, ReserveBeyondCapacityFailsAndKeepsTable) {
 }
 
 TEST(KvCacheTest, LayersDoNotOverlap) {
-  auto kv = KvCache::Create({2, 2, 3}, 2, 4);
+  auto kv = KvCache::Create({2, 2, 3}, 2, 4, Host());
   ASSERT_TRUE(kv.ok());
   BlockTable table;
   ASSERT_TRUE((*kv)->Reserve(table, 8).ok());
   std::set<float*> slots;
   for (int layer = 0; layer < 2; ++layer) {
-    const cpu::PagedKvLayer l = (*kv)->Layer(layer);
+    const PagedKvLayer l = (*kv)->Layer(layer);
     for (int pos = 0; pos < 8; ++pos) {
       EXPECT_TRUE(slots.insert(l.KeyAt(table.data(), pos)).second);
       EXPECT_TRUE(slots.insert(l.ValueAt(table.data(), pos)).second);
@@ -77,8 +84,23 @@ TEST(KvCacheTest, LayersDoNotOverlap) {
 }
 
 TEST(KvCacheTest, RejectsInvalidSizes) {
-  EXPECT_FALSE(KvCache::Create({1, 1, 1}, 0, 4).ok());
-  EXPECT_FALSE(KvCache::Create({1, 1, 1}, 16, 0).ok());
+  EXPECT_FALSE(KvCache::Create({1, 1, 1}, 0, 4, Host()).ok());
+  EXPECT_FALSE(KvCache::Create({1, 1, 1}, 16, 0, Host()).ok());
+  EXPECT_FALSE(KvCache::Create({1, 1, 1, DType::kQ8_0}, 16, 4, Host()).ok());
+}
+
+TEST(KvCacheTest, SixteenBitCachesTakeHalfTheBytes) {
+  auto f32 = KvCache::Create({2, 2, 8, DType::kF32}, 4, 3, Host());
+  auto f16 = KvCache::Create({2, 2, 8, DType::kF16}, 4, 3, Host());
+  auto bf16 = KvCache::Create({2, 2, 8, DType::kBF16}, 4, 3, Host());
+  ASSERT_TRUE(f32.ok() && f16.ok() && bf16.ok());
+  EXPECT_EQ((*f32)->bytes(), 2 * 2 * 2 * 8 * 4 * 3 * 4);
+  EXPECT_EQ((*f16)->bytes(), (*f32)->bytes() / 2);
+  EXPECT_EQ((*bf16)->bytes(), (*f32)->bytes() / 2);
+  // Layer 1's keys start after layer 0's keys and values.
+  const PagedKvLayer l0 = (*f16)->Layer(0), l1 = (*f16)->Layer(1);
+  EXPECT_EQ(l1.dtype, DType::kF16);
+  EXPECT_EQ(static_cast<char*>(l1.k) - static_cast<char*>(l0.k), 2 * 4 * 3 * 2 * 8 * 2);
 }
 
 }  // namespace

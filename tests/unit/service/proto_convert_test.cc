@@ -6,7 +6,6 @@
 #include <fstream>
 
 #include "gtest/gtest.h"
-#include "kernels/cpu/thread_pool.h"
 #include "models/registry.h"
 
 namespace llmw {
@@ -21,13 +20,14 @@ TEST(ProtoConvertTest, UnsetSamplingFieldsTakeTheModelsDefaults) {
   fs::copy(fs::path(source ? source : ".") / "tests/fixtures/hf_tiny/qwen2", dir);
   std::ofstream(dir / "generation_config.json")
       << R"({"do_sample": true, "temperature": 0.7, "top_p": 0.8, "top_k": 20})";
-  cpu::ThreadPool pool(1);
-  auto model = LoadModel(dir.string(), LoadOptions{&pool, 8});
+  auto runner = ModelRunner::Load(
+      dir.string(),
+      RunnerOptions{.backend = {.threads = 1}, .max_batch_tokens = 8, .max_sequences = 1});
   fs::remove_all(dir);
-  ASSERT_TRUE(model.ok()) << model.status();
+  ASSERT_TRUE(runner.ok()) << runner.status();
   ServedModel served;
   served.name = "tiny";
-  served.model = std::move(*model);
+  served.runner = std::move(*runner);
 
   llmworker::v1::GenerateRequest request;
   request.set_prompt("Hello");

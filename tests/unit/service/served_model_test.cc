@@ -26,12 +26,12 @@ TEST(ModelSpecTest, NameEqualsPathOrBarePath) {
 }
 
 TEST(ModelSetTest, FailedLoadNamesTheModel) {
-  cpu::ThreadPool pool(1);
-  auto set = ModelSet::Load({{"broken", "/nonexistent/model.gguf"}}, pool, EngineOptions{});
+  auto set =
+      ModelSet::Load({{"broken", "/nonexistent/model.gguf"}}, RunnerOptions{}, EngineOptions{});
   ASSERT_FALSE(set.ok());
   EXPECT_THAT(set.status().message(), HasSubstr("model 'broken'"));
   EXPECT_THAT(set.status().message(), HasSubstr("/nonexistent/model.gguf"));
-  EXPECT_THAT(ModelSet::Load({}, pool, EngineOptions{}).status().message(),
+  EXPECT_THAT(ModelSet::Load({}, RunnerOptions{}, EngineOptions{}).status().message(),
               HasSubstr("no model to serve"));
 }
 

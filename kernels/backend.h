@@ -1,0 +1,171 @@
+// Backend: the ops a forward pass is written against, and the memory they run on.
+//
+// A family's forward pass is written once against this interface; CpuBackend (kernels/cpu) and
+// the CUDA backend (kernels/cuda) implement it. Every op mirrors a function of the same name and
+// argument order in cpu:: and cuda:: (cpu::RmsNorm(out, x, w, ...) ↔ cuda::RmsNorm(out, x, w, ...,
+// stream)); the CPU one is the numerical reference for the other.
+//
+// Tensors are views tagged with the device their memory is on; an op takes tensors of its
+// backend's device. Activations are f32 rows, one per token: [n, width]. Ops run in the order
+// they are called and may return before their results exist (a GPU queues them on a stream):
+// Download and Synchronize are the points where results reach the host. A forward pass reads no
+// activation data on the host, only sizes, so a GPU can capture a whole step as one graph.
+//
+// Errors: an op never returns a status. A failure (arguments the backend cannot run, a device
+// error) is recorded, the first one only, naming the op; Synchronize() returns it and clears it.
+// After a failure, outputs are undefined until that call. Memory allocation and weight placement
+// return their status directly.
+//
+// A backend is used from one thread at a time: its owner's (a model runner's).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "kernels/op_params.h"
+#include "kernels/paged_kv.h"
+#include "kernels/step_layout.h"
+#include "kernels/tensor.h"
+
+namespace llmw {
+
+class Backend;
+
+// Memory from a backend, returned to it when the buffer goes. Move-only.
+class Buffer {
+ public:
+  Buffer() = default;
+  Buffer(Backend* owner, void* data, int64_t bytes) : owner_(owner), data_(data), bytes_(bytes) {}
+  Buffer(Buffer&& other) noexcept { *this = std::move(other); }
+  Buffer& operator=(Buffer&& other) noexcept;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  ~Buffer() { Reset(); }
+
+  void* data() const { return data_; }
+  int64_t bytes() const { return bytes_; }
+  void Reset();
+
+ private:
+  Backend* owner_ = nullptr;
+  void* data_ = nullptr;
+  int64_t bytes_ = 0;
+};
+
+// Where an allocation lives: the backend's device, or host memory the device reads and writes
+// fast (page-locked on a GPU; plain memory on the CPU), for a step's inputs and outputs.
+enum class MemoryKind { kDevice, kHost };
+
+// How a forward pass uses a weight tensor.
+enum class WeightUse {
+  kMatmul,  // the W of a matmul (may be repacked for the backend's kernels)
+  kOther,   // embeddings, norms, biases, tables: read as stored
+};
+
+struct WeightSlot {
+  Tensor* tensor;
+  WeightUse use;
+};
+
+// One weight of a MatmulShared call, its output and its optional row bias.
+struct MatmulOutput {
+  Tensor y;     // [n, w rows]
+  Tensor w;     // [out, in]
+  Tensor bias;  // [out] f32, or empty
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  virtual Device device() const = 0;
+  // One line for logs: "cpu (2 threads, avx512vnni)".
+  virtual std::string Describe() const = 0;
+
+  // --- Memory ---
+
+  // `bytes` bytes of `kind` memory, 64-byte aligned, contents unspecified.
+  virtual absl::StatusOr<Buffer> Allocate(int64_t bytes, MemoryKind kind = MemoryKind::kDevice) = 0;
+  // Bytes a KV cache may take now, after weights and workspaces: a share of the free host memory
+  // on the CPU, of the free device memory on a GPU.
+  virtual int64_t KvCacheBudget() const = 0;
+  // Copies `bytes` bytes from host memory to this backend's memory / back, in op order. The host
+  // memory must stay valid (and, for Download, unread) until Synchronize().
+  virtual void Upload(void* dst, const void* host_src, int64_t bytes) = 0;
+  virtual void Download(void* host_dst, const void* src, int64_t bytes) = 0;
+  // Waits for every queued op; returns (and clears) the first failure since the last call.
+  virtual absl::Status Synchronize() = 0;
+  // Sizes the ops' own scratch memory (such as quantized activations) for calls of up to
+  // `max_rows` rows of up to `max_width` elements, so that no op allocates; called at load.
+  virtual absl::Status ReserveScratch(int64_t max_rows, int64_t max_width) = 0;
+
+  // Makes each slot's host tensor (a mapped checkpoint's, or converted at load) one this
+  // backend's ops take, replacing *slot.tensor: the same memory on the CPU (block-format matmul
+  // weights also packed for its kernels), a device copy on a GPU. Row views of one tensor and
+  // the same tensor in several slots (tied embeddings) stay views of one copy.
+  virtual absl::Status PlaceWeights(std::span<const WeightSlot> slots) = 0;
+
+  // --- Ops (names and argument order mirror cpu:: and cuda::) ---
+
+  // out[t] = table[step.tokens[t]] · scale, as f32; table [vocab, width] in any weight dtype.
+  virtual void Embed(const Tensor& out, const Tensor& table, const StepLayout& step,
+                     float scale) = 0;
+  // out[r] = x[r] / sqrt(mean(x[r]²) + eps) · (w + w_offset) for every row r of x; w has one
+  // row's width. Gemma's (1 + w) is w_offset 1; a per-head norm views x as [n · heads, head_dim].
+  // `out` may be `x`.
+  virtual void RmsNorm(const Tensor& out, const Tensor& x, const Tensor& w, float eps,
+                       float w_offset) = 0;
+  // out[r] = (x[r] - mean) / sqrt(var + eps) · w + b.
+  virtual void LayerNorm(const Tensor& out, const Tensor& x, const Tensor& w, const Tensor& b,
+                         float eps) = 0;
+  // y = x · wᵀ (+ bias per row); x [n, in] f32, w [out, in] in any weight dtype, y [n, out].
+  virtual void Matmul(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& bias) = 0;
+  // Matmul for several weights that take the same x (q, k, v; gate, up); each output equals its
+  // own Matmul call. At most 4 outputs.
+  virtual void MatmulShared(std::span<const MatmulOutput> outputs, const Tensor& x) = 0;
+  // cos/sin[t][i] of step.positions[t] · inv_freq[i]; inv_freq [half], cos and sin [n, half].
+  virtual void RopeAngles(const Tensor& cos, const Tensor& sin, const StepLayout& step,
+                          const Tensor& inv_freq) = 0;
+  // Rotates the first `rot_dim` dims of every head of x ([n, heads · head_dim]) in place by the
+  // angles of RopeAngles (rot_dim / 2 per row).
+  virtual void Rope(const Tensor& x, const Tensor& cos, const Tensor& sin, int64_t head_dim,
+                    int64_t rot_dim, RopePairing pairing) = 0;
+  // out = silu(gate) · up, element-wise; out may be gate or up.
+  virtual void SiluMul(const Tensor& out, const Tensor& gate, const Tensor& up) = 0;
+  // out = gelu_tanh(x); out may be x.
+  virtual void GeluTanh(const Tensor& out, const Tensor& x) = 0;
+  // out = gelu_tanh(gate) · up; out may be gate or up.
+  virtual void GeluTanhMul(const Tensor& out, const Tensor& gate, const Tensor& up) = 0;
+  // out = a + b, element-wise; out may be a or b.
+  virtual void Add(const Tensor& out, const Tensor& a, const Tensor& b) = 0;
+  // out = x · scale; out may be x.
+  virtual void Scale(const Tensor& out, const Tensor& x, float scale) = 0;
+  // Stores each token's keys and values (k, v [n, n_kv_heads · head_dim] f32) at its slot
+  // (step.kv_slots), converted to the cache's dtype.
+  virtual void WriteKv(const PagedKvLayer& kv, const Tensor& k, const Tensor& v,
+                       const StepLayout& step) = 0;
+  // Causal attention of every token's queries (q [n, n_heads · head_dim]) over its sequence's
+  // cached keys and values up to its own position (within the sliding window): out has q's shape.
+  // The step's keys and values must already be written.
+  virtual void PagedAttention(const Tensor& out, const Tensor& q, const PagedKvLayer& kv,
+                              const StepLayout& step, const AttentionParams& params) = 0;
+  // out[i] = x[step.logit_rows[i]] for the step's logit rows.
+  virtual void GatherRows(const Tensor& out, const Tensor& x, const StepLayout& step) = 0;
+
+ protected:
+  // Records `status` unless an earlier failure is pending.
+  void Fail(absl::Status status);
+  // The pending failure, cleared.
+  absl::Status TakeFailure();
+
+ private:
+  friend class Buffer;
+  virtual void Free(void* data) = 0;
+
+  absl::Status failure_;
+};
+
+}  // namespace llmw

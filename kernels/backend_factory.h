@@ -1,0 +1,26 @@
+// Creates the backend a model runs on.
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "kernels/backend.h"
+
+namespace llmw {
+
+struct BackendOptions {
+  Device device = Device::kCpu;
+  int threads = 0;  // CPU: threads counting the caller's; 0 = every core
+  // CPU: every matmul through the scalar reference (slow; for correctness checks).
+  bool reference_matmul = false;
+};
+
+// UNAVAILABLE naming the reason when the device cannot be used (not built in, or absent).
+absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(const BackendOptions& options);
+
+// "cpu", "cuda", or "auto": the best device this build can run forward passes on here.
+absl::StatusOr<Device> ParseDevice(std::string_view name);
+std::string_view DeviceName(Device device);
+
+}  // namespace llmw

@@ -1,0 +1,277 @@
+// CpuBackend: argument checks, then the cpu:: kernels on host memory.
+#include "kernels/cpu/cpu_backend.h"
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "kernels/cpu/attention.h"
+#include "kernels/cpu/matmul_internal.h"
+#include "kernels/cpu/ops.h"
+
+namespace llmw::cpu {
+namespace {
+
+// Share of the available host memory a KV cache may take by default.
+constexpr double kKvShareOfAvailableMemory = 0.4;
+
+// MemAvailable from /proc/meminfo, or 0 when unknown.
+int64_t AvailableMemoryBytes() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  int64_t kib = 0;
+  std::string unit;
+  while (meminfo >> key >> kib >> unit) {
+    if (key == "MemAvailable:") return kib * 1024;
+  }
+  return 0;
+}
+
+float* F32(const Tensor& t) { return t.data_as<float>(); }
+
+bool IsF32(const Tensor& t) { return t.dtype() == DType::kF32 && t.device() == Device::kCpu; }
+
+bool SameShape(const Tensor& a, const Tensor& b) {
+  return a.rows() == b.rows() && a.row_elems() == b.row_elems();
+}
+
+}  // namespace
+
+CpuBackend::CpuBackend(const CpuBackendOptions& options)
+    : pool_(options.threads), reference_matmul_(options.reference_matmul) {}
+
+std::string CpuBackend::Describe() const {
+  return absl::StrCat("cpu (", pool_.num_threads(), " threads, ",
+                      matmul_internal::IsaName(matmul_internal::BestIsa()),
+                      reference_matmul_ ? ", reference matmul" : "", ")");
+}
+
+absl::StatusOr<Buffer> CpuBackend::Allocate(int64_t bytes, MemoryKind /*kind*/) {
+  if (bytes < 0) return absl::InvalidArgumentError(absl::StrCat("allocate ", bytes, " bytes"));
+  HugeBuffer memory = TryAllocateHugeBuffer(static_cast<size_t>(bytes));
+  if (memory == nullptr) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("out of host memory allocating ", bytes, " bytes"));
+  }
+  return Buffer(this, memory.release(), bytes);
+}
+
+void CpuBackend::Free(void* data) { HugeBufferDeleter()(data); }
+
+int64_t CpuBackend::KvCacheBudget() const {
+  return static_cast<int64_t>(AvailableMemoryBytes() * kKvShareOfAvailableMemory);
+}
+
+void CpuBackend::Upload(void* dst, const void* host_src, int64_t bytes) {
+  if (bytes > 0) std::memcpy(dst, host_src, static_cast<size_t>(bytes));
+}
+
+void CpuBackend::Download(void* host_dst, const void* src, int64_t bytes) {
+  if (bytes > 0) std::memcpy(host_dst, src, static_cast<size_t>(bytes));
+}
+
+absl::Status CpuBackend::Synchronize() { return TakeFailure(); }
+
+absl::Status CpuBackend::ReserveScratch(int64_t max_rows, int64_t max_width) {
+  if (max_rows < 1 || max_width < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("scratch for ", max_rows, " rows of ", max_width, " elements"));
+  }
+  scratch_.Reserve(max_rows, max_width);
+  return absl::OkStatus();
+}
+
+absl::Status CpuBackend::PlaceWeights(std::span<const WeightSlot> slots) {
+  for (const WeightSlot& slot : slots) {
+    const Tensor& w = *slot.tensor;
+    if (w.device() != Device::kCpu) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("weight ", w.DebugString(), " is not in host memory"));
+    }
+    if (slot.use == WeightUse::kMatmul && !reference_matmul_ && IsPackable(w.dtype())) Packed(w);
+  }
+  return absl::OkStatus();
+}
+
+const PackedWeights& CpuBackend::Packed(const Tensor& w) {
+  std::unique_ptr<PackedWeights>& packed = packed_[WeightKey(w.data(), w.rows(), w.dtype())];
+  if (packed != nullptr) return *packed;
+  constexpr int64_t kChunkBytes = int64_t{32} << 20;
+  const int64_t bytes = PackedWeights::StorageBytes(w);  // a multiple of 64
+  if (bytes > chunk_free_) {
+    const int64_t size = std::max(kChunkBytes, bytes);
+    chunks_.push_back(AllocateHugeBuffer(static_cast<size_t>(size)));
+    chunk_next_ = static_cast<uint8_t*>(chunks_.back().get());
+    chunk_free_ = size;
+  }
+  packed = std::make_unique<PackedWeights>(w, chunk_next_);
+  chunk_next_ += bytes;
+  chunk_free_ -= bytes;
+  return *packed;
+}
+
+bool CpuBackend::Check(bool ok, const char* op, const char* what) {
+  if (!ok) Fail(absl::InvalidArgumentError(absl::StrCat("cpu ", op, ": ", what)));
+  return ok;
+}
+
+void CpuBackend::Embed(const Tensor& out, const Tensor& table, const StepLayout& step,
+                       float scale) {
+  if (!Check(IsF32(out) && out.rows() >= step.n_tokens && out.row_elems() == table.row_elems(),
+             "Embed", "output is not f32 [tokens, table width]")) {
+    return;
+  }
+  cpu::Embed(F32(out), table, step.tokens, step.n_tokens, scale);
+}
+
+void CpuBackend::RmsNorm(const Tensor& out, const Tensor& x, const Tensor& w, float eps,
+                         float w_offset) {
+  if (!Check(IsF32(out) && IsF32(x) && IsF32(w) && SameShape(out, x) && w.elems() == x.row_elems(),
+             "RmsNorm", "shapes or dtypes differ")) {
+    return;
+  }
+  cpu::RmsNorm(F32(out), F32(x), F32(w), x.rows(), x.row_elems(), eps, w_offset);
+}
+
+void CpuBackend::LayerNorm(const Tensor& out, const Tensor& x, const Tensor& w, const Tensor& b,
+                           float eps) {
+  if (!Check(IsF32(out) && IsF32(x) && IsF32(w) && IsF32(b) && SameShape(out, x) &&
+                 w.elems() == x.row_elems() && b.elems() == x.row_elems(),
+             "LayerNorm", "shapes or dtypes differ")) {
+    return;
+  }
+  cpu::LayerNorm(F32(out), F32(x), F32(w), F32(b), x.rows(), x.row_elems(), eps);
+}
+
+void CpuBackend::Matmul(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& bias) {
+  const MatmulOutput output{y, w, bias};
+  MatmulShared(std::span<const MatmulOutput>(&output, 1), x);
+}
+
+void CpuBackend::MatmulShared(std::span<const MatmulOutput> outputs, const Tensor& x) {
+  constexpr size_t kMaxOutputs = 4;
+  bool ok = IsF32(x) && outputs.size() <= kMaxOutputs;
+  for (const MatmulOutput& o : outputs) {
+    ok = ok && IsF32(o.y) && o.w.device() == Device::kCpu && o.w.row_elems() == x.row_elems() &&
+         o.y.rows() == x.rows() && o.y.row_elems() == o.w.dim(0) &&
+         (o.bias.empty() || (IsF32(o.bias) && o.bias.elems() == o.w.dim(0)));
+  }
+  if (!Check(ok, "Matmul", "shapes, dtypes or output count do not fit")) return;
+  const int64_t n = x.rows();
+  bool shared = !reference_matmul_ && outputs.size() > 1;
+  for (const MatmulOutput& o : outputs) shared = shared && IsPackable(o.w.dtype());
+  if (shared) {
+    MatmulTarget targets[kMaxOutputs];
+    size_t count = 0;
+    for (const MatmulOutput& o : outputs) targets[count++] = {&Packed(o.w), F32(o.y)};
+    cpu::MatmulShared(std::span<const MatmulTarget>(targets, count), F32(x), n, pool_, scratch_);
+  } else {
+    for (const MatmulOutput& o : outputs) {
+      if (reference_matmul_) {
+        MatmulReference(o.w, F32(x), n, F32(o.y));
+      } else if (IsPackable(o.w.dtype())) {
+        cpu::Matmul(Packed(o.w), F32(x), n, F32(o.y), pool_, scratch_);
+      } else {
+        cpu::Matmul(o.w, F32(x), n, F32(o.y), pool_, scratch_);
+      }
+    }
+  }
+  for (const MatmulOutput& o : outputs) {
+    if (!o.bias.empty()) AddRowBias(F32(o.y), F32(o.bias), n, o.w.dim(0));
+  }
+}
+
+void CpuBackend::RopeAngles(const Tensor& cos, const Tensor& sin, const StepLayout& step,
+                            const Tensor& inv_freq) {
+  const int64_t half = inv_freq.elems();
+  if (!Check(IsF32(cos) && IsF32(sin) && IsF32(inv_freq) && SameShape(cos, sin) &&
+                 cos.rows() >= step.n_tokens && cos.row_elems() == half,
+             "RopeAngles", "tables are not f32 [tokens, frequencies]")) {
+    return;
+  }
+  cpu::RopeAngles(F32(cos), F32(sin), step.positions, step.n_tokens, F32(inv_freq), half);
+}
+
+void CpuBackend::Rope(const Tensor& x, const Tensor& cos, const Tensor& sin, int64_t head_dim,
+                      int64_t rot_dim, RopePairing pairing) {
+  if (!Check(IsF32(x) && IsF32(cos) && IsF32(sin) && head_dim > 0 &&
+                 x.row_elems() % head_dim == 0 && rot_dim % 2 == 0 && rot_dim <= head_dim &&
+                 cos.row_elems() == rot_dim / 2 && cos.rows() >= x.rows() && SameShape(cos, sin),
+             "Rope", "shapes do not fit")) {
+    return;
+  }
+  cpu::Rope(F32(x), F32(cos), F32(sin), x.rows(), x.row_elems() / head_dim, head_dim, rot_dim,
+            pairing);
+}
+
+void CpuBackend::SiluMul(const Tensor& out, const Tensor& gate, const Tensor& up) {
+  if (!Check(IsF32(out) && IsF32(gate) && IsF32(up) && SameShape(out, gate) && SameShape(gate, up),
+             "SiluMul", "shapes or dtypes differ")) {
+    return;
+  }
+  cpu::SiluMul(F32(out), F32(gate), F32(up), gate.elems());
+}
+
+void CpuBackend::GeluTanh(const Tensor& out, const Tensor& x) {
+  if (!Check(IsF32(out) && IsF32(x) && SameShape(out, x), "GeluTanh", "shapes or dtypes differ")) {
+    return;
+  }
+  cpu::GeluTanh(F32(out), F32(x), x.elems());
+}
+
+void CpuBackend::GeluTanhMul(const Tensor& out, const Tensor& gate, const Tensor& up) {
+  if (!Check(IsF32(out) && IsF32(gate) && IsF32(up) && SameShape(out, gate) && SameShape(gate, up),
+             "GeluTanhMul", "shapes or dtypes differ")) {
+    return;
+  }
+  cpu::GeluTanhMul(F32(out), F32(gate), F32(up), gate.elems());
+}
+
+void CpuBackend::Add(const Tensor& out, const Tensor& a, const Tensor& b) {
+  if (!Check(IsF32(out) && IsF32(a) && IsF32(b) && SameShape(out, a) && SameShape(a, b), "Add",
+             "shapes or dtypes differ")) {
+    return;
+  }
+  cpu::Add(F32(out), F32(a), F32(b), a.elems());
+}
+
+void CpuBackend::Scale(const Tensor& out, const Tensor& x, float scale) {
+  if (!Check(IsF32(out) && IsF32(x) && SameShape(out, x), "Scale", "shapes or dtypes differ")) {
+    return;
+  }
+  cpu::Scale(F32(out), F32(x), scale, x.elems());
+}
+
+void CpuBackend::WriteKv(const PagedKvLayer& kv, const Tensor& k, const Tensor& v,
+                         const StepLayout& step) {
+  if (!Check(IsF32(k) && IsF32(v) && SameShape(k, v) && k.rows() >= step.n_tokens &&
+                 k.row_elems() == kv.token_stride() && IsKvCacheDType(kv.dtype),
+             "WriteKv", "keys and values do not fit the cache")) {
+    return;
+  }
+  cpu::WriteKv(kv, F32(k), F32(v), step.kv_slots, step.n_tokens);
+}
+
+void CpuBackend::PagedAttention(const Tensor& out, const Tensor& q, const PagedKvLayer& kv,
+                                const StepLayout& step, const AttentionParams& params) {
+  if (!Check(IsF32(out) && IsF32(q) && SameShape(out, q) && q.rows() >= step.n_tokens &&
+                 params.n_heads > 0 && kv.n_kv_heads > 0 && params.n_heads % kv.n_kv_heads == 0 &&
+                 q.row_elems() == params.n_heads * kv.head_dim &&
+                 kv.head_dim <= kMaxAttentionHeadDim && IsKvCacheDType(kv.dtype),
+             "PagedAttention", "queries, heads or cache do not fit")) {
+    return;
+  }
+  cpu::PagedAttention(F32(out), F32(q), kv, step, params, pool_);
+}
+
+void CpuBackend::GatherRows(const Tensor& out, const Tensor& x, const StepLayout& step) {
+  if (!Check(IsF32(out) && IsF32(x) && out.row_elems() == x.row_elems() &&
+                 out.rows() >= step.n_logit_rows,
+             "GatherRows", "shapes or dtypes differ")) {
+    return;
+  }
+  cpu::GatherRows(F32(out), F32(x), step.logit_rows, step.n_logit_rows, x.row_elems());
+}
+
+}  // namespace llmw::cpu

@@ -1,0 +1,23 @@
+// The forward-pass steps every decoder family shares.
+#include "models/decoder_model.h"
+
+namespace llmw {
+
+void DecoderModel::EmbedTokens(const StepLayout& step, Workspace& ws, const Tensor& token_embd,
+                               float embed_scale, std::span<const Tensor> rope_inv_freqs) {
+  const int64_t n = step.n_tokens;
+  backend_.Embed(Rows(ws.x, n), token_embd, step, embed_scale);
+  for (size_t i = 0; i < rope_inv_freqs.size(); ++i) {
+    backend_.RopeAngles(Rows(ws.cos[i], n), Rows(ws.sin[i], n), step, rope_inv_freqs[i]);
+  }
+}
+
+void DecoderModel::Attend(const StepLayout& step, KvCache& kv, int64_t layer, const Tensor& q,
+                          const Tensor& k, const Tensor& v, const AttentionParams& params,
+                          const Tensor& out) {
+  const PagedKvLayer cache = kv.Layer(layer);
+  backend_.WriteKv(cache, k, v, step);
+  backend_.PagedAttention(out, q, cache, step, params);
+}
+
+}  // namespace llmw

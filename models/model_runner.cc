@@ -1,0 +1,249 @@
+// ModelRunner: load-time allocation, batch checks, step layout and the logits read-back.
+#include "models/model_runner.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "kernels/status_macros.h"
+#include "models/registry.h"
+
+namespace llmw {
+
+// One contiguous host buffer and its twin on the backend, holding the StepLayout arrays at the
+// same offsets. Each step fills the host side and uploads the parts in use.
+struct ModelRunner::StepTables {
+  int64_t max_tokens = 0, max_chunks = 0, max_block_entries = 0;
+  Buffer host, device;
+
+  // Offsets (in int32 elements) of each array.
+  int64_t tokens() const { return 0; }
+  int64_t positions() const { return max_tokens; }
+  int64_t kv_slots() const { return 2 * max_tokens; }
+  int64_t logit_rows() const { return 3 * max_tokens; }
+  int64_t chunks() const { return 4 * max_tokens; }
+  int64_t block_tables() const {
+    return chunks() + max_chunks * static_cast<int64_t>(sizeof(StepChunk) / sizeof(int32_t));
+  }
+  int64_t total() const { return block_tables() + max_block_entries; }
+
+  int32_t* Host(int64_t offset) const { return static_cast<int32_t*>(host.data()) + offset; }
+  const int32_t* Device(int64_t offset) const {
+    return static_cast<const int32_t*>(device.data()) + offset;
+  }
+};
+
+absl::StatusOr<DType> ParseKvCacheDType(std::string_view name) {
+  if (name == "f32") return DType::kF32;
+  if (name == "f16") return DType::kF16;
+  if (name == "bf16") return DType::kBF16;
+  return absl::InvalidArgumentError(
+      absl::StrCat("KV cache dtype must be f32, f16 or bf16, got '", std::string(name), "'"));
+}
+
+absl::StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::Load(const std::string& path,
+                                                               const RunnerOptions& options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, CreateBackend(options.backend));
+  ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadModel(path, *backend));
+  return Create(std::move(backend), std::move(model), options);
+}
+
+absl::StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::Create(std::unique_ptr<Backend> backend,
+                                                                 std::unique_ptr<Model> model,
+                                                                 const RunnerOptions& options) {
+  if (options.max_batch_tokens < 1 || options.max_sequences < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_batch_tokens and max_sequences must be positive, got ",
+                     options.max_batch_tokens, " and ", options.max_sequences));
+  }
+  std::unique_ptr<ModelRunner> runner(
+      new ModelRunner(std::move(backend), std::move(model), options));
+  RETURN_IF_ERROR(runner->Allocate());
+  return runner;
+}
+
+ModelRunner::ModelRunner(std::unique_ptr<Backend> backend, std::unique_ptr<Model> model,
+                         const RunnerOptions& options)
+    : backend_(std::move(backend)), model_(std::move(model)), options_(options) {}
+
+ModelRunner::~ModelRunner() = default;
+
+absl::Status ModelRunner::Allocate() {
+  const ModelShape& shape = model_->shape();
+  const ModelInfo& info = model_->info();
+  const int64_t max_tokens = options_.max_batch_tokens;
+  const int64_t max_sequences = options_.max_sequences;
+  ASSIGN_OR_RETURN(workspace_, AllocateWorkspace(*backend_, shape, max_tokens));
+  RETURN_IF_ERROR(backend_->ReserveScratch(max_tokens, shape.max_matmul_input()));
+
+  const int64_t logits_bytes = max_sequences * shape.vocab_size * int64_t{sizeof(float)};
+  ASSIGN_OR_RETURN(logits_memory_, backend_->Allocate(logits_bytes));
+  if (backend_->device() == Device::kCpu) {
+    host_logits_ = static_cast<const float*>(logits_memory_.data());
+  } else {
+    ASSIGN_OR_RETURN(host_logits_memory_, backend_->Allocate(logits_bytes, MemoryKind::kHost));
+    host_logits_ = static_cast<const float*>(host_logits_memory_.data());
+  }
+
+  const KvCacheOptions& kv = options_.kv;
+  if (kv.block_size < 1 || kv.bytes < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("KV cache: block size ", kv.block_size, " and size ", kv.bytes, " bytes"));
+  }
+  if (!IsKvCacheDType(kv.dtype)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "KV cache dtype ", std::string(DTypeName(kv.dtype)), " (f32, f16 or bf16 only)"));
+  }
+  const KvCacheShape kv_shape = shape.kv(kv.dtype);
+  const int64_t block_bytes = kv.block_size * kv_shape.bytes_per_token();
+  int64_t bytes = kv.bytes;
+  if (bytes == 0) {
+    const int64_t wanted = max_sequences * info.context_length * kv_shape.bytes_per_token();
+    bytes = std::min(wanted, backend_->KvCacheBudget());
+  }
+  const int64_t num_blocks = bytes / block_bytes;
+  if (num_blocks < 1 || num_blocks > INT32_MAX) {
+    return absl::InvalidArgumentError(absl::StrCat("a KV cache of ", bytes,
+                                                   " bytes cannot hold a whole number of blocks "
+                                                   "of ",
+                                                   block_bytes, " bytes"));
+  }
+  ASSIGN_OR_RETURN(
+      kv_, KvCache::Create(kv_shape, kv.block_size, static_cast<int32_t>(num_blocks), *backend_));
+
+  tables_ = std::make_unique<StepTables>();
+  tables_->max_tokens = max_tokens;
+  tables_->max_chunks = max_sequences;
+  tables_->max_block_entries = max_sequences * kv_->BlocksFor(info.context_length);
+  const int64_t table_bytes = tables_->total() * int64_t{sizeof(int32_t)};
+  ASSIGN_OR_RETURN(tables_->host, backend_->Allocate(table_bytes, MemoryKind::kHost));
+  ASSIGN_OR_RETURN(tables_->device, backend_->Allocate(table_bytes));
+  return absl::OkStatus();
+}
+
+absl::Status ModelRunner::Validate(const ForwardBatch& batch) const {
+  const int64_t n_tokens = batch.num_tokens();
+  const int64_t context_length = model_->info().context_length;
+  const int64_t vocab_size = model_->info().vocab_size;
+  if (n_tokens == 0) return absl::InvalidArgumentError("forward: empty batch");
+  if (n_tokens > options_.max_batch_tokens) {
+    return absl::InvalidArgumentError(absl::StrCat("forward: batch of ", n_tokens,
+                                                   " tokens exceeds max_batch_tokens ",
+                                                   options_.max_batch_tokens));
+  }
+  const int64_t n_chunks = static_cast<int64_t>(batch.chunks.size());
+  const int64_t n_rows = batch.num_logit_rows();
+  if (n_chunks > options_.max_sequences || n_rows > options_.max_sequences) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("forward: batch of ", n_chunks, " chunks asking for ", n_rows,
+                     " logit rows exceeds max_sequences ", options_.max_sequences));
+  }
+  for (const SequenceChunk& chunk : batch.chunks) {
+    if (chunk.tokens.empty() || chunk.blocks == nullptr) {
+      return absl::InvalidArgumentError("forward: chunk without tokens or block table");
+    }
+    const int64_t end = chunk.start_pos + static_cast<int64_t>(chunk.tokens.size());
+    if (chunk.start_pos < 0 || end > context_length) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "forward: positions up to ", end, " exceed the context length ", context_length));
+    }
+    const int64_t covered = chunk.blocks->capacity_tokens(kv_->block_size());
+    if (covered < end) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("forward: block table covers ", covered, " positions, ", end, " needed"));
+    }
+    for (int32_t block : chunk.blocks->blocks()) {
+      if (block < 0 || block >= kv_->allocator().num_blocks()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("forward: block ", block, " is not in the KV cache"));
+      }
+    }
+    for (int32_t token : chunk.tokens) {
+      if (token < 0 || token >= vocab_size) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("forward: token id ", token, " outside the vocabulary of ", vocab_size));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+StepLayout ModelRunner::LayOut(const ForwardBatch& batch) {
+  const StepTables& t = *tables_;
+  const int64_t block_size = kv_->block_size();
+  int32_t* tokens = t.Host(t.tokens());
+  int32_t* positions = t.Host(t.positions());
+  int32_t* slots = t.Host(t.kv_slots());
+  int32_t* logit_rows = t.Host(t.logit_rows());
+  StepChunk* chunks = reinterpret_cast<StepChunk*>(t.Host(t.chunks()));
+  int32_t* block_tables = t.Host(t.block_tables());
+
+  int64_t n = 0, n_rows = 0, n_entries = 0;
+  for (size_t c = 0; c < batch.chunks.size(); ++c) {
+    const SequenceChunk& chunk = batch.chunks[c];
+    const int64_t len = static_cast<int64_t>(chunk.tokens.size());
+    const int64_t end = chunk.start_pos + len;
+    const int32_t* table = chunk.blocks->data();
+    chunks[c] = StepChunk{static_cast<int32_t>(n), static_cast<int32_t>(len),
+                          static_cast<int32_t>(chunk.start_pos), static_cast<int32_t>(n_entries)};
+    const int64_t entries = kv_->BlocksFor(end);
+    std::copy(table, table + entries, block_tables + n_entries);
+    n_entries += entries;
+    for (int64_t i = 0; i < len; ++i) {
+      const int64_t pos = chunk.start_pos + i;
+      tokens[n + i] = chunk.tokens[i];
+      positions[n + i] = static_cast<int32_t>(pos);
+      slots[n + i] = static_cast<int32_t>(table[pos / block_size] * block_size + pos % block_size);
+      if (chunk.logits == ChunkLogits::kAll ||
+          (chunk.logits == ChunkLogits::kLast && i + 1 == len)) {
+        logit_rows[n_rows++] = static_cast<int32_t>(n + i);
+      }
+    }
+    n += len;
+  }
+
+  const int64_t n_chunks = static_cast<int64_t>(batch.chunks.size());
+  const auto upload = [&](int64_t offset, int64_t elems) {
+    backend_->Upload(const_cast<int32_t*>(t.Device(offset)), t.Host(offset),
+                     elems * int64_t{sizeof(int32_t)});
+  };
+  upload(t.tokens(), n);
+  upload(t.positions(), n);
+  upload(t.kv_slots(), n);
+  upload(t.logit_rows(), n_rows);
+  upload(t.chunks(), n_chunks * static_cast<int64_t>(sizeof(StepChunk) / sizeof(int32_t)));
+  upload(t.block_tables(), n_entries);
+  return StepLayout{.n_tokens = n,
+                    .n_chunks = n_chunks,
+                    .n_logit_rows = n_rows,
+                    .tokens = t.Device(t.tokens()),
+                    .positions = t.Device(t.positions()),
+                    .kv_slots = t.Device(t.kv_slots()),
+                    .logit_rows = t.Device(t.logit_rows()),
+                    .chunks = reinterpret_cast<const StepChunk*>(t.Device(t.chunks())),
+                    .block_tables = t.Device(t.block_tables())};
+}
+
+absl::Status ModelRunner::Forward(const ForwardBatch& batch) {
+  n_logit_rows_ = 0;
+  RETURN_IF_ERROR(Validate(batch));
+  const StepLayout step = LayOut(batch);
+  const int64_t vocab = model_->info().vocab_size;
+  const Tensor logits(DType::kF32, {step.n_logit_rows, vocab}, logits_memory_.data(),
+                      backend_->device());
+  absl::Status status = model_->Forward(step, workspace_, *kv_, logits);
+  if (status.ok() && host_logits_memory_.data() != nullptr) {
+    backend_->Download(host_logits_memory_.data(), logits_memory_.data(), logits.bytes());
+  }
+  // Wait even after a failure: the tables and workspace must be idle before the next step.
+  const absl::Status synced = backend_->Synchronize();
+  if (status.ok()) status = synced;
+  if (status.ok()) n_logit_rows_ = step.n_logit_rows;
+  return status;
+}
+
+std::span<const float> ModelRunner::LogitRow(int64_t i) const {
+  const int64_t vocab = model_->info().vocab_size;
+  return std::span<const float>(host_logits_ + i * vocab, static_cast<size_t>(vocab));
+}
+
+}  // namespace llmw

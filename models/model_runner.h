@@ -1,0 +1,96 @@
+// ModelRunner: one served model and everything a forward step of it needs — the backend its
+// weights live on (with that backend's compute resources: a CPU runner's thread pool is its own),
+// the paged KV cache, the activation workspace, the step's input tables and the logits. The
+// engine (or a single-sequence caller) asks it for a step and reads the logit rows it samples.
+//
+// Memory is taken once, at Load: nothing is allocated per step. A runner is driven from one
+// thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "kernels/backend.h"
+#include "kernels/backend_factory.h"
+#include "models/kv_cache/kv_cache.h"
+#include "models/model.h"
+#include "models/workspace.h"
+
+namespace llmw {
+
+struct KvCacheOptions {
+  DType dtype = DType::kF32;  // f32, f16 or bf16
+  int64_t block_size = KvCache::kDefaultBlockSize;
+  // Bytes of KV cache; 0 = enough for max_sequences sequences at full context, within the
+  // backend's budget (Backend::KvCacheBudget).
+  int64_t bytes = 0;
+};
+
+// "f32", "f16" or "bf16".
+absl::StatusOr<DType> ParseKvCacheDType(std::string_view name);
+
+struct RunnerOptions {
+  BackendOptions backend;
+  int64_t max_batch_tokens = 512;  // tokens one step may carry: sizes the workspace
+  int64_t max_sequences = 64;      // chunks (sequences) one step may carry, and logit rows
+  KvCacheOptions kv;
+};
+
+class ModelRunner {
+ public:
+  // Creates the backend, loads the checkpoint at `path` onto it, and allocates the rest.
+  static absl::StatusOr<std::unique_ptr<ModelRunner>> Load(const std::string& path,
+                                                           const RunnerOptions& options);
+  // The same for a model already placed on `backend` (which the model must not outlive).
+  static absl::StatusOr<std::unique_ptr<ModelRunner>> Create(std::unique_ptr<Backend> backend,
+                                                             std::unique_ptr<Model> model,
+                                                             const RunnerOptions& options);
+  ~ModelRunner();
+
+  const Model& model() const { return *model_; }
+  const ModelInfo& info() const { return model_->info(); }
+  const Tokenizer& tokenizer() const { return model_->tokenizer(); }
+  Backend& backend() { return *backend_; }
+  KvCache& kv_cache() { return *kv_; }
+  const KvCache& kv_cache() const { return *kv_; }
+  int64_t max_batch_tokens() const { return options_.max_batch_tokens; }
+  int64_t max_sequences() const { return options_.max_sequences; }
+
+  // Runs one step: checks the batch against the limits above, the model's context and
+  // vocabulary and the KV cache (INVALID_ARGUMENT naming what does not fit), lays it out for the
+  // backend, runs the forward pass and waits for it. A backend failure fails the step with that
+  // status. Afterwards LogitRow(i) is the i-th logit row the batch asked for, in chunk order.
+  absl::Status Forward(const ForwardBatch& batch);
+  // [vocab_size] logits of the last Forward; valid until the next one.
+  std::span<const float> LogitRow(int64_t i) const;
+  int64_t num_logit_rows() const { return n_logit_rows_; }
+
+ private:
+  // Host staging and backend copies of a step's tables (StepLayout's arrays).
+  struct StepTables;
+
+  ModelRunner(std::unique_ptr<Backend> backend, std::unique_ptr<Model> model,
+              const RunnerOptions& options);
+  absl::Status Allocate();
+  absl::Status Validate(const ForwardBatch& batch) const;
+  // Fills the staging tables from `batch` and uploads them: the step as the ops see it.
+  StepLayout LayOut(const ForwardBatch& batch);
+
+  std::unique_ptr<Backend> backend_;  // declared first: destroyed last
+  std::unique_ptr<Model> model_;
+  RunnerOptions options_;
+  std::unique_ptr<KvCache> kv_;
+  Workspace workspace_;
+  std::unique_ptr<StepTables> tables_;
+  Buffer logits_memory_;       // [max_sequences, vocab] on the backend
+  Buffer host_logits_memory_;  // the same on the host, unless the backend's memory is the host's
+  const float* host_logits_ = nullptr;
+  int64_t n_logit_rows_ = 0;
+};
+
+}  // namespace llmw
