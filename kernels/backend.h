@@ -105,7 +105,9 @@ class Backend {
   // Makes each slot's host tensor (a mapped checkpoint's, or converted at load) one this
   // backend's ops take, replacing *slot.tensor: the same memory on the CPU (block-format matmul
   // weights also packed for its kernels), a device copy on a GPU. Row views of one tensor and
-  // the same tensor in several slots (tied embeddings) stay views of one copy.
+  // the same tensor in several slots (tied embeddings) stay views of one copy. The host memory
+  // must stay unchanged, at the same address, for as long as the backend is used: what a backend
+  // prepared may be found again by that address.
   virtual absl::Status PlaceWeights(std::span<const WeightSlot> slots) = 0;
 
   // --- Ops (names and argument order mirror cpu:: and cuda::) ---

@@ -30,8 +30,13 @@ absl::StatusOr<Workspace> AllocateWorkspace(Backend& backend, const ModelShape& 
     return absl::InvalidArgumentError(absl::StrCat("workspace for ", max_tokens, " tokens"));
   }
   Workspace ws;
+  // Written once now, so that the first step does not pay for the pages' first touch.
+  const std::vector<float> zeros(static_cast<size_t>(
+      max_tokens * std::max({shape.hidden, shape.q_width(), shape.ffn_hidden})));
   const auto allocate = [&](Tensor& t, int64_t width) -> absl::Status {
-    ASSIGN_OR_RETURN(Buffer buffer, backend.Allocate(max_tokens * width * int64_t{sizeof(float)}));
+    const int64_t bytes = max_tokens * width * int64_t{sizeof(float)};
+    ASSIGN_OR_RETURN(Buffer buffer, backend.Allocate(bytes));
+    backend.Upload(buffer.data(), zeros.data(), bytes);
     t = Tensor(DType::kF32, {max_tokens, width}, buffer.data(), backend.device());
     ws.memory.push_back(std::move(buffer));
     return absl::OkStatus();
@@ -45,6 +50,7 @@ absl::StatusOr<Workspace> AllocateWorkspace(Backend& backend, const ModelShape& 
     RETURN_IF_ERROR(allocate(ws.cos[i], shape.rope_dim / 2));
     RETURN_IF_ERROR(allocate(ws.sin[i], shape.rope_dim / 2));
   }
+  RETURN_IF_ERROR(backend.Synchronize());
   return ws;
 }
 

@@ -10,7 +10,7 @@
 namespace llmw::cuda_launch {
 
 // out[i] = silu(gate[i]) * up[i] for i < n; n > 0. Returns the launch error, if any.
-cudaError_t SiluMulF32(const float* gate, const float* up, float* out, int64_t n,
+cudaError_t SiluMulF32(float* out, const float* gate, const float* up, int64_t n,
                        cudaStream_t stream);
 
 }  // namespace llmw::cuda_launch

@@ -5,17 +5,17 @@
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/launchers.h"
 
-namespace llmw {
+namespace llmw::cuda {
 
-absl::Status SiluMulCuda(const float* gate, const float* up, float* out, int64_t n,
-                         cudaStream_t stream) {
-  if (n < 0) return absl::InvalidArgumentError(absl::StrCat("SiluMulCuda: n = ", n, " < 0"));
+absl::Status SiluMul(float* out, const float* gate, const float* up, int64_t n,
+                     cudaStream_t stream) {
+  if (n < 0) return absl::InvalidArgumentError(absl::StrCat("cuda::SiluMul: n = ", n, " < 0"));
   if (n == 0) return absl::OkStatus();
   if (gate == nullptr || up == nullptr || out == nullptr) {
-    return absl::InvalidArgumentError("SiluMulCuda: null device pointer");
+    return absl::InvalidArgumentError("cuda::SiluMul: null device pointer");
   }
-  LLMW_CUDA_RETURN_IF_ERROR(cuda_launch::SiluMulF32(gate, up, out, n, stream));
+  LLMW_CUDA_RETURN_IF_ERROR(cuda_launch::SiluMulF32(out, gate, up, n, stream));
   return absl::OkStatus();
 }
 
-}  // namespace llmw
+}  // namespace llmw::cuda

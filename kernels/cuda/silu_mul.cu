@@ -14,7 +14,7 @@ constexpr int64_t kMaxBlocks = 4096;
 // results stay within a few ulp of the CPU reference. For x → -inf, e^-x overflows to inf and
 // the quotient is -0, the correct limit.
 // No __restrict__: `out` may alias `gate` or `up`.
-__global__ void SiluMulKernel(const float* gate, const float* up, float* out, int64_t n) {
+__global__ void SiluMulKernel(float* out, const float* gate, const float* up, int64_t n) {
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
        i += stride) {
@@ -25,10 +25,10 @@ __global__ void SiluMulKernel(const float* gate, const float* up, float* out, in
 
 }  // namespace
 
-cudaError_t SiluMulF32(const float* gate, const float* up, float* out, int64_t n,
+cudaError_t SiluMulF32(float* out, const float* gate, const float* up, int64_t n,
                        cudaStream_t stream) {
   const int64_t blocks = std::min<int64_t>((n + kThreads - 1) / kThreads, kMaxBlocks);
-  SiluMulKernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(gate, up, out, n);
+  SiluMulKernel<<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(out, gate, up, n);
   return cudaGetLastError();
 }
 

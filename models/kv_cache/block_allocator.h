@@ -1,5 +1,6 @@
-// Hands out fixed-size KV-cache blocks by index and counts references to them,
-// so that blocks can later be shared between sequences with a common prefix.
+// Hands out fixed-size KV-cache blocks by index (lowest first, then the most
+// recently freed) and counts references to them, so that sequences with a
+// common prefix share blocks.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,6 @@
-// Tokenizer: the interface every model tokenizer implements (byte-level BPE here, SentencePiece
-// later). Implementations are immutable after construction and safe to share between threads.
+// Tokenizer: the interface every model tokenizer implements (byte-level BPE, SentencePiece-style
+// BPE, and both kinds read from tokenizer.json). Implementations are immutable after
+// construction and safe to share between threads.
 #pragma once
 
 #include <cstdint>

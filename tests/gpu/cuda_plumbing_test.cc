@@ -69,12 +69,12 @@ TEST(CudaDeviceTest, CountNeverAborts) {
   }
 }
 
-TEST(SiluMulCudaArgsTest, RejectsBadArgumentsWithoutLaunching) {
-  EXPECT_EQ(SiluMulCuda(nullptr, nullptr, nullptr, -1, nullptr).code(),
+TEST(CudaSiluMulArgsTest, RejectsBadArgumentsWithoutLaunching) {
+  EXPECT_EQ(cuda::SiluMul(nullptr, nullptr, nullptr, -1, nullptr).code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(SiluMulCuda(nullptr, nullptr, nullptr, 8, nullptr).code(),
+  EXPECT_EQ(cuda::SiluMul(nullptr, nullptr, nullptr, 8, nullptr).code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(SiluMulCuda(nullptr, nullptr, nullptr, 0, nullptr).ok());
+  EXPECT_TRUE(cuda::SiluMul(nullptr, nullptr, nullptr, 0, nullptr).ok());
 }
 
 TEST(DeviceBufferArgsTest, EmptyBufferAndRangeChecks) {
@@ -200,8 +200,8 @@ TEST_F(CudaPlumbingTest, SiluMulMatchesCpu) {
   ASSERT_TRUE(CopyToDevice(*d_up, up.data(), bytes, stream_.get()).ok());
 
   const absl::Status launched =
-      SiluMulCuda(d_gate->data_as<const float>(), d_up->data_as<const float>(),
-                  d_out->data_as<float>(), kN, stream_.get());
+      cuda::SiluMul(d_out->data_as<float>(), d_gate->data_as<const float>(),
+                    d_up->data_as<const float>(), kN, stream_.get());
   ASSERT_TRUE(launched.ok()) << launched;
   std::vector<float> out(kN);
   ASSERT_TRUE(CopyToHost(out.data(), *d_out, bytes, stream_.get()).ok());
@@ -210,8 +210,8 @@ TEST_F(CudaPlumbingTest, SiluMulMatchesCpu) {
   ExpectSiluMulClose(gate, up, out);
 
   // In place: out aliases gate.
-  ASSERT_TRUE(SiluMulCuda(d_gate->data_as<const float>(), d_up->data_as<const float>(),
-                          d_gate->data_as<float>(), kN, stream_.get())
+  ASSERT_TRUE(cuda::SiluMul(d_gate->data_as<float>(), d_gate->data_as<const float>(),
+                            d_up->data_as<const float>(), kN, stream_.get())
                   .ok());
   std::vector<float> in_place(kN);
   ASSERT_TRUE(CopyToHost(in_place.data(), *d_gate, bytes, stream_.get()).ok());

@@ -33,7 +33,9 @@ class Gemma3ReferenceTest : public ::testing::Test {
   void SetUp() override {
     LLMW_TEST_MODEL_OR_SKIP(path, "gemma-3-270m-q4_k_m.gguf", "LLMW_GEMMA3_GGUF");
     // A batch budget under the longest prompt makes the prefill run in chunks.
-    RunnerOptions options{.max_batch_tokens = 128, .max_sequences = 4};
+    RunnerOptions options;
+    options.max_batch_tokens = 128;
+    options.max_sequences = 4;
     options.kv.bytes = 1024 * int64_t{2 * 18 * 1 * 256 * sizeof(float)};  // 1024 tokens
     absl::StatusOr<std::unique_ptr<ModelRunner>> model = ModelRunner::Load(path, options);
     ASSERT_TRUE(model.ok()) << model.status();

@@ -51,7 +51,8 @@ TEST_P(HfTinyModelsTest, MatchesReference) {
   // A batch budget under the prompt lengths makes the prefill run in chunks.
   auto model = ModelRunner::Load(
       FixturePath(c.checkpoint),
-      RunnerOptions{.backend = {.threads = 2}, .max_batch_tokens = 8, .max_sequences = 8});
+      RunnerOptions{
+          .backend = {.threads = 2}, .max_batch_tokens = 8, .max_sequences = 8, .kv = {}});
   ASSERT_TRUE(model.ok()) << model.status();
   EXPECT_EQ((*model)->info().architecture, c.architecture);
   std::ifstream in(FixturePath(c.reference));

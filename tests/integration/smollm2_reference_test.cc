@@ -45,7 +45,9 @@ class SmolLM2ReferenceTest : public ::testing::Test {
   void SetUp() override {
     LLMW_TEST_MODEL_OR_SKIP(path, "SmolLM2-135M-Instruct.Q4_1.gguf", "LLMW_SMOLLM2_GGUF");
     // A batch budget under the longest prompt makes the prefill run in chunks.
-    RunnerOptions options{.max_batch_tokens = 128, .max_sequences = 128};
+    RunnerOptions options;
+    options.max_batch_tokens = 128;
+    options.max_sequences = 128;
     options.kv.bytes = 1024 * int64_t{2 * 30 * 3 * 64 * sizeof(float)};  // 1024 tokens
     absl::StatusOr<std::unique_ptr<ModelRunner>> model = ModelRunner::Load(path, options);
     ASSERT_TRUE(model.ok()) << model.status();

@@ -22,7 +22,8 @@ TEST(ProtoConvertTest, UnsetSamplingFieldsTakeTheModelsDefaults) {
       << R"({"do_sample": true, "temperature": 0.7, "top_p": 0.8, "top_k": 20})";
   auto runner = ModelRunner::Load(
       dir.string(),
-      RunnerOptions{.backend = {.threads = 1}, .max_batch_tokens = 8, .max_sequences = 1});
+      RunnerOptions{
+          .backend = {.threads = 1}, .max_batch_tokens = 8, .max_sequences = 1, .kv = {}});
   fs::remove_all(dir);
   ASSERT_TRUE(runner.ok()) << runner.status();
   ServedModel served;
