@@ -23,6 +23,41 @@ prometheus::Family<prometheus::Histogram>& AddHistogram(prometheus::Registry& re
 
 double Seconds(EngineClock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+// A metric read from the engines' load at scrape time.
+struct LoadMetric {
+  const char* name;
+  const char* help;
+  MetricType type;
+  double (*value)(const EngineStats& s);
+};
+
+constexpr LoadMetric kLoadMetrics[] = {
+    {"llmw_requests_running", "Requests in the batch.", MetricType::Gauge,
+     [](const EngineStats& s) { return static_cast<double>(s.running); }},
+    {"llmw_requests_waiting", "Requests queued.", MetricType::Gauge,
+     [](const EngineStats& s) { return static_cast<double>(s.waiting); }},
+    {"llmw_kv_cache_usage_ratio", "Share of KV-cache blocks in use (0 to 1).", MetricType::Gauge,
+     [](const EngineStats& s) {
+       return s.kv_blocks_total > 0 ? static_cast<double>(s.kv_blocks_used) / s.kv_blocks_total
+                                    : 0.0;
+     }},
+    {"llmw_kv_cache_blocks_used", "KV-cache blocks in use.", MetricType::Gauge,
+     [](const EngineStats& s) { return static_cast<double>(s.kv_blocks_used); }},
+    {"llmw_kv_cache_blocks_capacity", "KV-cache blocks in all.", MetricType::Gauge,
+     [](const EngineStats& s) { return static_cast<double>(s.kv_blocks_total); }},
+    {"llmw_generation_tokens_total", "Tokens generated since the worker began serving.",
+     MetricType::Counter,
+     [](const EngineStats& s) { return static_cast<double>(s.generated_tokens); }},
+    {"llmw_prefix_cache_hit_tokens_total", "Prompt tokens served from the prefix cache.",
+     MetricType::Counter,
+     [](const EngineStats& s) { return static_cast<double>(s.prefix_hit_tokens); }},
+    {"llmw_prefix_cache_query_tokens_total", "Prompt tokens looked up in the prefix cache.",
+     MetricType::Counter,
+     [](const EngineStats& s) { return static_cast<double>(s.prefix_query_tokens); }},
+    {"llmw_preemptions_total", "Sequences preempted for KV blocks.", MetricType::Counter,
+     [](const EngineStats& s) { return static_cast<double>(s.preemptions); }},
+};
+
 }  // namespace
 
 // The load of every model, read from the LoadTracker at each scrape.
@@ -32,45 +67,16 @@ class ServiceMetrics::LoadCollector final : public prometheus::Collectable {
 
   std::vector<prometheus::MetricFamily> Collect() const override {
     const std::vector<LoadTracker::ModelLoad> loads = load_.Read();
-    if (loads.empty()) return {};
-    using metrics::AddSample;
-    using metrics::SampledFamily;
-    std::vector<prometheus::MetricFamily> f;
-    f.push_back(
-        SampledFamily("llmw_requests_running", "Requests in the batch.", MetricType::Gauge));
-    f.push_back(SampledFamily("llmw_requests_waiting", "Requests queued.", MetricType::Gauge));
-    f.push_back(SampledFamily("llmw_kv_cache_usage_ratio",
-                              "Share of KV-cache blocks in use (0 to 1).", MetricType::Gauge));
-    f.push_back(
-        SampledFamily("llmw_kv_cache_blocks_used", "KV-cache blocks in use.", MetricType::Gauge));
-    f.push_back(SampledFamily("llmw_kv_cache_blocks_capacity", "KV-cache blocks in all.",
-                              MetricType::Gauge));
-    f.push_back(SampledFamily("llmw_generation_tokens_total",
-                              "Tokens generated since the worker began serving.",
-                              MetricType::Counter));
-    f.push_back(SampledFamily("llmw_prefix_cache_hit_tokens_total",
-                              "Prompt tokens served from the prefix cache.", MetricType::Counter));
-    f.push_back(SampledFamily("llmw_prefix_cache_query_tokens_total",
-                              "Prompt tokens looked up in the prefix cache.", MetricType::Counter));
-    f.push_back(SampledFamily("llmw_preemptions_total", "Sequences preempted for KV blocks.",
-                              MetricType::Counter));
-    for (const LoadTracker::ModelLoad& l : loads) {
-      const EngineStats& s = l.stats;
-      const std::vector<prometheus::ClientMetric::Label> model = {{"model", l.model}};
-      const double usage =
-          s.kv_blocks_total > 0 ? static_cast<double>(s.kv_blocks_used) / s.kv_blocks_total : 0.0;
-      const double values[] = {static_cast<double>(s.running),
-                               static_cast<double>(s.waiting),
-                               usage,
-                               static_cast<double>(s.kv_blocks_used),
-                               static_cast<double>(s.kv_blocks_total),
-                               static_cast<double>(s.generated_tokens),
-                               static_cast<double>(s.prefix_hit_tokens),
-                               static_cast<double>(s.prefix_query_tokens),
-                               static_cast<double>(s.preemptions)};
-      for (size_t i = 0; i < f.size(); ++i) AddSample(f[i], model, values[i]);
+    std::vector<prometheus::MetricFamily> families;
+    if (loads.empty()) return families;  // still loading
+    for (const LoadMetric& m : kLoadMetrics) {
+      prometheus::MetricFamily& family =
+          families.emplace_back(metrics::SampledFamily(m.name, m.help, m.type));
+      for (const LoadTracker::ModelLoad& l : loads) {
+        metrics::AddSample(family, {{"model", l.model}}, m.value(l.stats));
+      }
     }
-    return f;
+    return families;
   }
 
  private:

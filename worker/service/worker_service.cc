@@ -212,9 +212,9 @@ grpc::ServerWriteReactor<pb::GenerateResponse>* WorkerService::Generate(
     refused = model.status();
   }
   if (!refused.ok()) {
-    ServedModel* named = model.ok()                             ? *model
-                         : state() == pb::WORKER_STATE_DRAINING ? models_.Find(request->model())
-                                                                : nullptr;
+    // The model the call named, where that is known (not while loading, not when unknown).
+    ServedModel* named = model.ok() ? *model : nullptr;
+    if (state() == pb::WORKER_STATE_DRAINING) named = models_.Find(request->model());
     CountError(named != nullptr ? named->name : "", ToGrpcStatus(refused));
     // A stream that ends at once with the error.
     class Refusal : public grpc::ServerWriteReactor<pb::GenerateResponse> {
