@@ -9,7 +9,7 @@ PACKAGES=(
   libabsl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libutf8proc-dev nlohmann-json3-dev libspdlog-dev
   protobuf-compiler libprotobuf-dev libgrpc++-dev protobuf-compiler-grpc
-  libcivetweb-dev prometheus
+  prometheus-cpp-dev prometheus
 )
 
 missing=()

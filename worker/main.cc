@@ -22,6 +22,7 @@
 #include "worker/metrics/process_metrics.h"
 #include "worker/registration/endpoint.h"
 #include "worker/registration/registrar.h"
+#include "worker/service/load_tracker.h"
 #include "worker/service/logger.h"
 #include "worker/service/security.h"
 #include "worker/service/served_model.h"
@@ -33,6 +34,9 @@ namespace {
 
 constexpr char kVersion[] = "0.1.0";
 constexpr char kServiceName[] = "llmworker.v1.Worker";
+// The health name for liveness probes: SERVING as long as the process answers gRPC, whatever the
+// models, the queue or a drain are doing, so a busy or draining worker is never restarted.
+constexpr char kLivenessName[] = "liveness";
 
 const std::vector<cli::FlagSpec>& WorkerFlags() {
   static const auto* specs = new std::vector<cli::FlagSpec>{
@@ -165,14 +169,22 @@ absl::Status Serve(const WorkerConfig& config, Logger& log) {
     return absl::InvalidArgumentError("no model to serve (--model NAME=PATH)");
   }
   ModelSet models;
-  metrics::Registry registry;
-  RETURN_IF_ERROR(metrics::RegisterProcessMetrics(registry, kVersion));
-  ASSIGN_OR_RETURN(std::unique_ptr<ServiceMetrics> service_metrics,
-                   ServiceMetrics::Create(registry, models));
+  LoadTracker load(models);
+  ServiceMetrics service_metrics(load);
+  // Metrics are served from the start, so a loading worker shows its memory and llmw_ready 0.
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  if (config.metrics_listen != "off") {
+    std::vector<std::shared_ptr<prometheus::Collectable>> collectables =
+        service_metrics.Collectables();
+    collectables.push_back(std::make_shared<metrics::ProcessCollector>(kVersion));
+    ASSIGN_OR_RETURN(metrics_server,
+                     metrics::MetricsServer::Start(config.metrics_listen, std::move(collectables)));
+    log.Info(absl::StrCat("metrics on port ", metrics_server->port()));
+  }
 
   // The server answers from the start: health NOT_SERVING and UNAVAILABLE
   // while the models load, so probes and clients see a loading worker.
-  WorkerService service(models, service_metrics.get(), &log, config.security.auth_token);
+  WorkerService service(models, load, &service_metrics, &log, config.security.auth_token);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -185,8 +197,13 @@ absl::Status Serve(const WorkerConfig& config, Logger& log) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", config.listen));
   }
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
-  health->SetServingStatus("", false);
-  health->SetServingStatus(kServiceName, false);
+  const auto set_serving = [&](bool serving) {
+    health->SetServingStatus("", serving);
+    health->SetServingStatus(kServiceName, serving);
+    service_metrics.SetReady(serving);
+  };
+  set_serving(false);
+  health->SetServingStatus(kLivenessName, true);
   log.Info(absl::StrCat("listening on port ", port, "; loading models"));
 
   for (const ModelSpec& spec : config.models) {
@@ -206,15 +223,9 @@ absl::Status Serve(const WorkerConfig& config, Logger& log) {
     RETURN_IF_ERROR(WarmUp(m, log));
   }
 
-  std::unique_ptr<metrics::MetricsServer> metrics_server;
-  if (config.metrics_listen != "off") {
-    ASSIGN_OR_RETURN(metrics_server,
-                     metrics::MetricsServer::Start(config.metrics_listen, &registry));
-    log.Info(absl::StrCat("metrics on port ", metrics_server->port()));
-  }
+  load.StartCounting();
   service.set_state(llmworker::v1::WORKER_STATE_SERVING);
-  health->SetServingStatus("", true);
-  health->SetServingStatus(kServiceName, true);
+  set_serving(true);
   log.Info(absl::StrCat("serving on port ", port));
 
   // After `service`, which its callbacks use, so that it is destroyed first.
@@ -260,8 +271,7 @@ absl::Status Serve(const WorkerConfig& config, Logger& log) {
                         {"drain_timeout_s", config.drain_seconds},
                         {"active_streams", service.active_streams()}});
   service.set_state(llmworker::v1::WORKER_STATE_DRAINING);
-  health->SetServingStatus("", false);
-  health->SetServingStatus(kServiceName, false);
+  set_serving(false);
   // Deregister before finishing the live requests, so that nothing new is routed here.
   if (registrar != nullptr) registrar->Stop(std::chrono::seconds(2), "shutdown");
   // Live streams get the drain timeout to finish; the rest end with UNAVAILABLE.

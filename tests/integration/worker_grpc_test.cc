@@ -450,6 +450,63 @@ TEST_F(WorkerGrpcTest, PrometheusScrapesTheMetrics) {
   EXPECT_TRUE(server->WaitExit(std::chrono::seconds(15))) << "prometheus did not stop";
 }
 
+// The value of the sample `series` (name and labels, as written) in a /metrics scrape.
+std::optional<double> ScrapedValue(int metrics_port, const std::string& series) {
+  ::llmw::metrics::testing::HttpResponse response;
+  if (!::llmw::metrics::testing::HttpRequest(metrics_port, "GET", "/metrics", &response)) {
+    return std::nullopt;
+  }
+  const std::string key = "\n" + series + " ";
+  const size_t at = ("\n" + response.body).find(key);
+  if (at == std::string::npos) return std::nullopt;
+  return std::stod(response.body.substr(at + key.size() - 1));
+}
+
+// GetLoad (what the scheduler sees) and /metrics (what Prometheus sees) count the same: on a
+// fresh worker both start at zero, so the start-up warm-up request is in neither, and after
+// known requests both hold exactly their tokens and the same prefix-cache counts.
+TEST_F(WorkerGrpcTest, GetLoadAndPrometheusCountTheSameRequests) {
+  std::string error;
+  std::unique_ptr<WorkerProcess> fresh = WorkerProcess::Start(
+      LLMW_WORKER_BINARY, model_path_, {"--kv-cache-memory", "100000000"}, &error);
+  ASSERT_NE(fresh, nullptr) << error;
+  const int metrics = fresh->metrics_port();
+  const std::string model = "{model=\"smollm2\"}";
+
+  std::optional<pb::LoadReport> load = GetLoad(fresh->stub());
+  ASSERT_TRUE(load.has_value());
+  EXPECT_EQ(load->generated_tokens(), 0);
+  EXPECT_EQ(load->prefix_cache_query_tokens(), 0);
+  EXPECT_EQ(ScrapedValue(metrics, "llmw_generation_tokens_total" + model), 0.0);
+  EXPECT_EQ(ScrapedValue(metrics, "llmw_prefix_cache_query_tokens_total" + model), 0.0);
+
+  // The same prompt twice: the second finds its prefix in the cache.
+  const std::string prompt =
+      "The history of astronomy begins with the earliest records of the night sky, kept by "
+      "people who watched the stars rise and set through the seasons of the year.";
+  int64_t generated = 0, prompt_tokens = 0;
+  for (int max_tokens : {5, 7, 9}) {
+    StreamResult result = RunStream(fresh->stub(), GreedyRequest(prompt, max_tokens));
+    CheckedTokenIds(result, pb::FINISH_REASON_LENGTH, "request");
+    ASSERT_FALSE(result.events.empty());
+    generated += result.events.back().finished().usage().completion_tokens();
+    prompt_tokens += result.events.back().finished().usage().prompt_tokens();
+  }
+  EXPECT_EQ(generated, 5 + 7 + 9);
+
+  load = GetLoad(fresh->stub());
+  ASSERT_TRUE(load.has_value());
+  EXPECT_EQ(load->generated_tokens(), generated);
+  EXPECT_EQ(ScrapedValue(metrics, "llmw_generation_tokens_total" + model), generated);
+  EXPECT_GT(load->prefix_cache_hit_tokens(), 0);
+  EXPECT_EQ(ScrapedValue(metrics, "llmw_prefix_cache_hit_tokens_total" + model),
+            load->prefix_cache_hit_tokens());
+  EXPECT_EQ(ScrapedValue(metrics, "llmw_prefix_cache_query_tokens_total" + model),
+            load->prefix_cache_query_tokens());
+  EXPECT_EQ(ScrapedValue(metrics, "llmw_prompt_tokens_total" + model), prompt_tokens);
+  EXPECT_EQ(ScrapedValue(metrics, "llmw_requests_total{model=\"smollm2\",reason=\"length\"}"), 3.0);
+}
+
 // Server reflection lists the Worker and health services (what grpcurl's
 // `list` asks), so the API can be explored without the proto files.
 TEST_F(WorkerGrpcTest, ReflectionListsTheServices) {

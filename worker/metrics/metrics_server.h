@@ -1,33 +1,27 @@
-// Serves a Registry as Prometheus text on GET /metrics over HTTP (civetweb).
+// Serves metric collectables as Prometheus text on GET /metrics, through
+// prometheus-cpp's Exposer (an HTTP server on civetweb).
 #pragma once
 
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
-#include "worker/metrics/registry.h"
-
-struct mg_context;
-struct mg_connection;
+#include "prometheus/collectable.h"
+#include "prometheus/exposer.h"
 
 namespace llmw::metrics {
-
-inline constexpr char kContentType[] = "text/plain; version=0.0.4; charset=utf-8";
 
 class MetricsServer {
  public:
   // `address` is "host:port" ("127.0.0.1:9100", "[::1]:9100"), ":port" or
   // "port" (all IPv4 interfaces). Port 0 picks a free port; port() tells
   // which. Fails with UNAVAILABLE when the address cannot be bound (e.g. the
-  // port is taken) and INVALID_ARGUMENT for a malformed address. The registry
-  // must outlive the server. GET and HEAD /metrics answer 200 with
-  // kContentType; other paths 404, other methods 405.
-  static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(std::string_view address,
-                                                              Registry* registry);
-  // Stops accepting, waits for requests in flight, and closes the socket.
-  // Takes up to about 2 s: civetweb polls its listening socket in 2 s slices.
-  ~MetricsServer();
+  // port is taken) and INVALID_ARGUMENT for a malformed address. The
+  // collectables are scraped in the order given and kept alive by the server.
+  static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(
+      std::string_view address, std::vector<std::shared_ptr<prometheus::Collectable>> collectables);
 
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
@@ -35,11 +29,10 @@ class MetricsServer {
   int port() const { return port_; }
 
  private:
-  MetricsServer(Registry* registry) : registry_(registry) {}
-  static int Handle(mg_connection* conn, void* self);
+  MetricsServer() = default;
 
-  Registry* registry_;
-  mg_context* ctx_ = nullptr;
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
+  std::unique_ptr<prometheus::Exposer> exposer_;  // after collectables_: stops first
   int port_ = 0;
 };
 

@@ -1,11 +1,11 @@
-// Process metrics from /proc, refreshed by a registry collector.
+// Process metrics from /proc.
 #include "worker/metrics/process_metrics.h"
 
 #include <unistd.h>
 
 #include <fstream>
 
-#include "absl/status/statusor.h"
+#include "worker/metrics/sampled_family.h"
 
 namespace llmw::metrics {
 
@@ -21,28 +21,22 @@ absl::Status ReadProcessMemory(double* virtual_bytes, double* resident_bytes) {
   return absl::OkStatus();
 }
 
-absl::Status RegisterProcessMetrics(Registry& registry, std::string_view version) {
-  absl::StatusOr<GaugeFamily*> rss =
-      registry.AddGauge("llmw_process_resident_memory_bytes", "Resident memory size in bytes.");
-  if (!rss.ok()) return rss.status();
-  absl::StatusOr<GaugeFamily*> vsz =
-      registry.AddGauge("llmw_process_virtual_memory_bytes", "Virtual memory size in bytes.");
-  if (!vsz.ok()) return vsz.status();
-  absl::StatusOr<GaugeFamily*> info = registry.AddGauge(
-      "llmw_build_info", "Build information; the value is always 1.", {"version"});
-  if (!info.ok()) return info.status();
-  (*info)->WithLabels({version}).Set(1);
-
-  Gauge* rss_gauge = &(*rss)->WithLabels({});
-  Gauge* vsz_gauge = &(*vsz)->WithLabels({});
-  registry.AddCollector([rss_gauge, vsz_gauge] {
-    double virtual_bytes = 0, resident_bytes = 0;
-    if (ReadProcessMemory(&virtual_bytes, &resident_bytes).ok()) {
-      rss_gauge->Set(resident_bytes);
-      vsz_gauge->Set(virtual_bytes);
-    }
-  });
-  return absl::OkStatus();
+std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
+  using prometheus::MetricType;
+  std::vector<prometheus::MetricFamily> families;
+  families.push_back(SampledFamily("llmw_build_info", "Build information; the value is always 1.",
+                                   MetricType::Gauge));
+  AddSample(families.back(), {{"version", version_}}, 1);
+  double virtual_bytes = 0, resident_bytes = 0;
+  if (ReadProcessMemory(&virtual_bytes, &resident_bytes).ok()) {
+    families.push_back(SampledFamily("llmw_process_resident_memory_bytes",
+                                     "Resident memory size in bytes.", MetricType::Gauge));
+    AddSample(families.back(), {}, resident_bytes);
+    families.push_back(SampledFamily("llmw_process_virtual_memory_bytes",
+                                     "Virtual memory size in bytes.", MetricType::Gauge));
+    AddSample(families.back(), {}, virtual_bytes);
+  }
+  return families;
 }
 
 }  // namespace llmw::metrics

@@ -1,18 +1,25 @@
-// Process-level metrics filled at scrape time: resident and virtual memory
+// Process-level metrics read at scrape time: resident and virtual memory
 // (from /proc/self/statm) and a constant build-info gauge.
 #pragma once
 
-#include <string_view>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
-#include "worker/metrics/registry.h"
+#include "prometheus/collectable.h"
 
 namespace llmw::metrics {
 
-// Registers llmw_process_resident_memory_bytes,
-// llmw_process_virtual_memory_bytes and llmw_build_info{version="..."} 1,
-// plus a collector that refreshes the memory gauges before each scrape.
-absl::Status RegisterProcessMetrics(Registry& registry, std::string_view version);
+// llmw_process_resident_memory_bytes, llmw_process_virtual_memory_bytes and
+// llmw_build_info{version="..."} 1.
+class ProcessCollector final : public prometheus::Collectable {
+ public:
+  explicit ProcessCollector(std::string version) : version_(std::move(version)) {}
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  const std::string version_;
+};
 
 // Reads /proc/self/statm: {virtual bytes, resident bytes}.
 absl::Status ReadProcessMemory(double* virtual_bytes, double* resident_bytes);

@@ -1,64 +1,61 @@
-// The worker's Prometheus metrics (prefix llmw_, label `model`): request and
-// token counters and latency histograms fed by each Generate stream, and load
-// gauges read from the engines at scrape time.
+// The worker's Prometheus metrics (prefix llmw_, label `model`): request
+// counters and latency histograms fed by each Generate stream, errors by gRPC
+// code, readiness, and the load (gauges and engine counters) read from the
+// LoadTracker at scrape time.
 #pragma once
 
-#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
-#include "absl/status/statusor.h"
+#include "absl/status/status.h"
+#include "prometheus/collectable.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
 #include "worker/engine/request.h"
-#include "worker/metrics/registry.h"
-#include "worker/service/served_model.h"
+#include "worker/service/load_tracker.h"
 
 namespace llmw {
 
 class ServiceMetrics {
  public:
-  // Registers every family in `registry` and a collector over `models`' engines.
-  static absl::StatusOr<std::unique_ptr<ServiceMetrics>> Create(metrics::Registry& registry,
-                                                                ModelSet& models);
-  ~ServiceMetrics();
+  // `load` must outlive this object and the metrics server that serves it.
+  explicit ServiceMetrics(const LoadTracker& load);
 
   // Per-request bookkeeping, owned by the stream.
   struct Stream {
     EngineClock::time_point last_token;
-    bool has_token = false;
+    prometheus::Histogram* itl = nullptr;  // set at the first token
   };
   // Called for every event of one request of `model` (engine thread).
   void OnEvent(const std::string& model, const GenerationEvent& event, Stream& stream);
+  // A Generate call that ended with an error status; `model` is empty when
+  // the call named no served model.
+  void OnError(const std::string& model, absl::StatusCode code);
+  // Whether grpc.health.v1 reports SERVING.
+  void SetReady(bool ready) { ready_->Set(ready ? 1 : 0); }
+
+  // What /metrics serves: the event-fed families, then the load.
+  std::vector<std::shared_ptr<prometheus::Collectable>> Collectables() const;
 
  private:
-  ServiceMetrics(metrics::Registry& registry, ModelSet& models)
-      : registry_(registry), models_(models) {}
-  void Collect();
+  class LoadCollector;
 
-  metrics::Registry& registry_;
-  ModelSet& models_;
-  metrics::Registry::CollectorId collector_ = 0;
-  metrics::CounterFamily* requests_ = nullptr;
-  metrics::CounterFamily* prompt_tokens_ = nullptr;
-  metrics::CounterFamily* generation_tokens_ = nullptr;
-  metrics::CounterFamily* prefix_hits_ = nullptr;
-  metrics::CounterFamily* prefix_queries_ = nullptr;
-  metrics::CounterFamily* preemptions_ = nullptr;
-  metrics::GaugeFamily* running_ = nullptr;
-  metrics::GaugeFamily* waiting_ = nullptr;
-  metrics::GaugeFamily* kv_usage_ = nullptr;
-  metrics::GaugeFamily* kv_blocks_used_ = nullptr;
-  metrics::GaugeFamily* kv_blocks_total_ = nullptr;
-  metrics::HistogramFamily* ttft_ = nullptr;
-  metrics::HistogramFamily* itl_ = nullptr;
-  metrics::HistogramFamily* e2e_ = nullptr;
-  metrics::HistogramFamily* queue_ = nullptr;
-  metrics::HistogramFamily* prompt_length_ = nullptr;
-  metrics::HistogramFamily* generation_length_ = nullptr;
-  // Engine counters already exported, per model (the collector adds the rest).
-  struct Exported {
-    int64_t prefix_hits = 0, prefix_queries = 0, preemptions = 0;
-  };
-  std::map<std::string, Exported> exported_;
+  std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
+  std::shared_ptr<LoadCollector> load_;
+  prometheus::Family<prometheus::Counter>& requests_;
+  prometheus::Family<prometheus::Counter>& prompt_tokens_;
+  prometheus::Family<prometheus::Counter>& errors_;
+  prometheus::Gauge* ready_;
+  prometheus::Family<prometheus::Histogram>& ttft_;
+  prometheus::Family<prometheus::Histogram>& itl_;
+  prometheus::Family<prometheus::Histogram>& e2e_;
+  prometheus::Family<prometheus::Histogram>& queue_;
+  prometheus::Family<prometheus::Histogram>& prompt_length_;
+  prometheus::Family<prometheus::Histogram>& generation_length_;
 };
 
 }  // namespace llmw

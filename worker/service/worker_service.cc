@@ -58,13 +58,13 @@ class WorkerService::GenerateReactor final : public grpc::ServerWriteReactor<pb:
   void Start(const grpc::CallbackServerContext& context, const pb::GenerateRequest& request) {
     absl::StatusOr<GenerationRequest> converted = ToEngineRequest(request, model_, id_);
     if (!converted.ok()) {
-      Finish(ToGrpcStatus(converted.status()));
+      FinishWith(ToGrpcStatus(converted.status()));
       return;
     }
     converted->deadline = SteadyDeadline(context);
     const absl::Status submitted = model_.engine->Submit(
         std::move(*converted), [this](GenerationEvent event) { OnEngineEvent(std::move(event)); });
-    if (!submitted.ok()) Finish(ToGrpcStatus(submitted));
+    if (!submitted.ok()) FinishWith(ToGrpcStatus(submitted));
   }
 
   void OnWriteDone(bool ok) override {
@@ -125,6 +125,11 @@ class WorkerService::GenerateReactor final : public grpc::ServerWriteReactor<pb:
     WriteNextLocked();
   }
 
+  void FinishWith(const grpc::Status& status) {
+    service_.CountError(model_.name, status);
+    Finish(status);
+  }
+
   void WriteNextLocked() {
     if (writing_ || finish_called_) return;
     if (!queue_.empty()) {
@@ -137,10 +142,11 @@ class WorkerService::GenerateReactor final : public grpc::ServerWriteReactor<pb:
     if (engine_finished_) {
       finish_called_ = true;
       if (client_gone_) {
-        Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the stream was cancelled"));
+        FinishWith(grpc::Status(grpc::StatusCode::CANCELLED, "the stream was cancelled"));
       } else if (cancelled_ && service_.shutting_down_.load()) {
-        Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                            "the worker shut down before this request finished; retry elsewhere"));
+        FinishWith(
+            grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                         "the worker shut down before this request finished; retry elsewhere"));
       } else {
         Finish(grpc::Status::OK);
       }
@@ -167,13 +173,20 @@ void WorkerService::CancelAllStreams() {
   for (const auto& [id, model] : live_) model->engine->Cancel(id);
 }
 
-WorkerService::WorkerService(ModelSet& models, ServiceMetrics* metrics, Logger* log,
-                             std::string auth_token)
+WorkerService::WorkerService(ModelSet& models, const LoadTracker& load, ServiceMetrics* metrics,
+                             Logger* log, std::string auth_token)
     : models_(models),
+      load_(load),
       metrics_(metrics),
       log_(log),
       auth_(std::move(auth_token)),
       id_salt_(std::random_device()()) {}
+
+void WorkerService::CountError(const std::string& model, const grpc::Status& status) {
+  if (metrics_ != nullptr && !status.ok()) {
+    metrics_->OnError(model, static_cast<absl::StatusCode>(status.error_code()));
+  }
+}
 
 std::string WorkerService::NewRequestId() {
   return absl::StrFormat("req-%08x-%d", static_cast<uint32_t>(id_salt_), next_request_++);
@@ -199,6 +212,10 @@ grpc::ServerWriteReactor<pb::GenerateResponse>* WorkerService::Generate(
     refused = model.status();
   }
   if (!refused.ok()) {
+    // The model the call named, where that is known (not while loading, not when unknown).
+    ServedModel* named = model.ok() ? *model : nullptr;
+    if (state() == pb::WORKER_STATE_DRAINING) named = models_.Find(request->model());
+    CountError(named != nullptr ? named->name : "", ToGrpcStatus(refused));
     // A stream that ends at once with the error.
     class Refusal : public grpc::ServerWriteReactor<pb::GenerateResponse> {
      public:
@@ -306,10 +323,10 @@ absl::Status WorkerService::Admit(const grpc::CallbackServerContext& context) co
 void WorkerService::FillLoad(pb::GetLoadResponse* response) const {
   response->set_state(state());
   if (response->state() == pb::WORKER_STATE_STARTING) return;  // models still loading
-  for (const auto& served : models_.models()) {
-    const EngineStats stats = served->engine->stats();
+  for (const LoadTracker::ModelLoad& load : load_.Read()) {
+    const EngineStats& stats = load.stats;
     pb::LoadReport* report = response->add_models();
-    report->set_model(served->name);
+    report->set_model(load.model);
     report->set_running(stats.running);
     report->set_waiting(stats.waiting);
     report->set_kv_blocks_used(stats.kv_blocks_used);

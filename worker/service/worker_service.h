@@ -10,6 +10,7 @@
 #include <string>
 
 #include "llmworker/v1/worker.grpc.pb.h"
+#include "worker/service/load_tracker.h"
 #include "worker/service/logger.h"
 #include "worker/service/security.h"
 #include "worker/service/served_model.h"
@@ -19,9 +20,10 @@ namespace llmw {
 
 class WorkerService final : public llmworker::v1::Worker::CallbackService {
  public:
-  // `metrics` and `log` may be null; they must outlive the service. With an
-  // `auth_token`, every call must carry "authorization: Bearer <token>".
-  WorkerService(ModelSet& models, ServiceMetrics* metrics, Logger* log,
+  // `load`, `metrics` and `log` must outlive the service; `metrics` and `log`
+  // may be null. With an `auth_token`, every call must carry
+  // "authorization: Bearer <token>".
+  WorkerService(ModelSet& models, const LoadTracker& load, ServiceMetrics* metrics, Logger* log,
                 std::string auth_token = "");
 
   // STARTING (models loading) refuses every call but GetLoad with UNAVAILABLE;
@@ -64,8 +66,11 @@ class WorkerService final : public llmworker::v1::Worker::CallbackService {
   // The model `name` names, or NOT_FOUND listing the served ones.
   absl::StatusOr<ServedModel*> FindModel(const std::string& name) const;
   std::string NewRequestId();
+  // Counts a Generate call that ends with `status` (when not OK).
+  void CountError(const std::string& model, const grpc::Status& status);
 
   ModelSet& models_;
+  const LoadTracker& load_;
   ServiceMetrics* metrics_;
   Logger* log_;
   const TokenAuthenticator auth_;

@@ -1,6 +1,7 @@
 // Runs `promtool check metrics` (parser and linter of the Prometheus
-// project) over rendered text of every metric type. Skipped when promtool is
-// not installed; scripts/setup.sh installs it.
+// project) over the exposition of the worker's bucket layouts and process
+// metrics as prometheus-cpp writes them. Skipped when promtool is not
+// installed; scripts/setup.sh installs it.
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -11,9 +12,12 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "prometheus/counter.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+#include "prometheus/text_serializer.h"
 #include "worker/metrics/buckets.h"
 #include "worker/metrics/process_metrics.h"
-#include "worker/metrics/registry.h"
 
 namespace llmw::metrics {
 namespace {
@@ -38,31 +42,45 @@ int CheckMetrics(const std::string& text, std::string* output) {
 }
 
 std::string ServiceLikeText() {
-  Registry registry;
-  EXPECT_TRUE(RegisterProcessMetrics(registry, "0.1.0").ok());
-  CounterFamily* requests =
-      *registry.AddCounter("llmw_requests", "Finished requests by reason.", {"model", "reason"});
-  requests->WithLabels({"smollm2", "stop"}).Inc(3);
-  requests->WithLabels({"smollm2", "length"}).Inc();
-  requests->WithLabels({"odd \"model\"\\name\n", "stop"}).Inc();
-  CounterFamily* tokens =
-      *registry.AddCounter("llmw_prompt_tokens_total", "Prompt tokens.", {"model"});
-  tokens->WithLabels({"smollm2"}).Inc(uint64_t{1} << 40);
-  GaugeFamily* running =
-      *registry.AddGauge("llmw_running_sequences", "Running.\nSecond line.", {"model"});
-  running->WithLabels({"smollm2"}).Set(4);
-  running->WithLabels({"nan"}).Set(std::numeric_limits<double>::quiet_NaN());
-  running->WithLabels({"inf"}).Set(-std::numeric_limits<double>::infinity());
-  GaugeFamily* usage =
-      *registry.AddGauge("llmw_kv_cache_usage_ratio", "KV cache usage.", {"model"});
-  usage->WithLabels({"smollm2"}).Set(0.375);
-  HistogramFamily* ttft = *registry.AddHistogram(
-      "llmw_time_to_first_token_seconds", "Time to first token.", LatencyBuckets(), {"model"});
-  for (double v : {0.0004, 0.003, 0.02, 1.5, 100.0}) ttft->WithLabels({"smollm2"}).Observe(v);
-  HistogramFamily* step = *registry.AddHistogram("llmw_decode_step_seconds", "Decode step.",
-                                                 *ExponentialBuckets(0.0001, 2, 12));
-  step->WithLabels({}).Observe(0.00123);
-  return registry.Render();
+  auto registry = std::make_shared<prometheus::Registry>();
+  auto& requests = prometheus::BuildCounter()
+                       .Name("llmw_requests_total")
+                       .Help("Finished requests by reason.")
+                       .Register(*registry);
+  requests.Add({{"model", "smollm2"}, {"reason", "stop"}}).Increment(3);
+  requests.Add({{"model", "odd \"model\"\\name\n"}, {"reason", "stop"}}).Increment();
+  auto& ttft = prometheus::BuildHistogram()
+                   .Name("llmw_time_to_first_token_seconds")
+                   .Help("Time to first token.")
+                   .Register(*registry);
+  for (double v : {0.0004, 0.003, 0.02, 1.5, 100.0}) {
+    ttft.Add({{"model", "smollm2"}}, LatencyBuckets()).Observe(v);
+  }
+  prometheus::BuildHistogram()
+      .Name("llmw_prompt_length_tokens")
+      .Help("Prompt tokens per request.")
+      .Register(*registry)
+      .Add({{"model", "smollm2"}}, TokenCountBuckets())
+      .Observe(17);
+  std::vector<prometheus::MetricFamily> families = registry->Collect();
+  for (prometheus::MetricFamily& f : ProcessCollector("0.1.0").Collect()) families.push_back(f);
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+// The bucket layouts the README documents, spelled exactly in the le labels.
+TEST(PromtoolTest, BucketLabelsAreExactDecimals) {
+  const std::string text = ServiceLikeText();
+  for (const char* le : {"0.001", "0.002", "0.005", "0.01", "0.02", "0.05", "0.1", "0.2", "0.5",
+                         "1", "2", "5", "10", "20", "30", "60", "+Inf"}) {
+    const std::string line =
+        std::string("llmw_time_to_first_token_seconds_bucket{model=\"smollm2\",le=\"") + le +
+        "\"} ";
+    EXPECT_NE(text.find(line), std::string::npos) << le << "\n" << text;
+  }
+  EXPECT_NE(text.find("llmw_prompt_length_tokens_bucket{model=\"smollm2\",le=\"32768\"} 1"),
+            std::string::npos);
+  EXPECT_NE(text.find("llmw_prompt_length_tokens_bucket{model=\"smollm2\",le=\"16\"} 0"),
+            std::string::npos);
 }
 
 TEST(PromtoolTest, RenderedTextPassesCheckMetrics) {
