@@ -8,6 +8,8 @@ SOURCE_DIR="$2"
 MODEL="${LLMW_SMOLLM2_GGUF:-$HOME/.cache/llm-worker/models/SmolLM2-135M-Instruct.Q4_1.gguf}"
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+err_file="$(mktemp)"
+trap 'rm -f "$err_file"' EXIT
 
 # expect_error NAME EXPECTED_SUBSTRING ARGS...
 expect_error() {
@@ -40,10 +42,23 @@ rm -rf "$empty_dir"
 
 # Every tiny checkpoint (Hugging Face directories and their GGUF conversions) generates.
 for model in "$SOURCE_DIR"/tests/fixtures/hf_tiny/*/ "$SOURCE_DIR"/tests/fixtures/hf_tiny/*.gguf; do
-  out="$("$LLMW" generate --model "$model" --prompt "Hello world" --max-tokens 4 2>&1)" ||
+  out="$("$LLMW" generate --model "$model" --prompt "Hello world" --max-tokens 4 --ignore-eos 2>&1)" ||
     fail "generate on $model: $out"
   grep -q "generated 4 tokens" <<<"$out" || fail "generate on $model: $out"
 done
+
+# Sampling flags left out take the checkpoint's generation_config.json: with do_sample false any
+# seed gives the greedy text; with a high temperature there, two seeds differ.
+tiny="$(mktemp -d)"
+cp -r "$SOURCE_DIR/tests/fixtures/hf_tiny/llama/." "$tiny"
+sample() { "$LLMW" generate --model "$tiny" --prompt "Hello world" --max-tokens 16 --ignore-eos --seed "$1" 2>/dev/null; }
+echo '{"do_sample": false, "eos_token_id": 909}' >"$tiny/generation_config.json"
+greedy="$("$LLMW" generate --model "$tiny" --prompt "Hello world" --max-tokens 16 --ignore-eos --temperature 0 2>/dev/null)"
+[[ -n "$greedy" && "$(sample 1)" == "$greedy" && "$(sample 2)" == "$greedy" ]] ||
+  fail "do_sample false in generation_config.json did not make generation greedy"
+echo '{"do_sample": true, "temperature": 50.0, "eos_token_id": 909}' >"$tiny/generation_config.json"
+[[ "$(sample 1)" != "$(sample 2)" ]] || fail "generation_config.json's temperature 50: two seeds gave the same text"
+rm -rf "$tiny"
 
 if [[ ! -f "$MODEL" ]]; then
   if [[ "${LLMW_REQUIRE_MODELS:-}" == "1" ]]; then fail "model $MODEL missing"; fi
@@ -66,6 +81,13 @@ else
 $got
 --- want
 $want"
+
+  # A stop string ends the text right before it, as on a worker.
+  stop="${want:20:6}"
+  got="$("$LLMW" generate --model "$MODEL" --prompt "$prompt" --temperature 0 --max-tokens 32 \
+    --stop "$stop" 2>"$err_file")"
+  [[ "$got" == "${want%%"$stop"*}" ]] || fail "--stop '$stop': got '$got'"
+  grep -q "FINISH_REASON_STOP (stop string)" "$err_file" || fail "--stop: $(cat "$err_file")"
 fi
 
 if ((failures > 0)); then

@@ -47,6 +47,16 @@ if command -v promtool >/dev/null; then
   promtool check metrics <"$work/metrics" >"$work/promtool" 2>&1 || fail "promtool: $(cat "$work/promtool")"
 fi
 
+# The same sampled request locally and over gRPC gives the same text: one engine, one request
+# conversion, the same defaults.
+sampled=(--prompt "Tell me a story about a dragon" --temperature 0.9 --top-p 0.95 --seed 11
+  --repetition-penalty 1.1 --max-tokens 24)
+remote="$("$LLMW" generate --server "$server" "${sampled[@]}" 2>"$work/err")" || fail "remote: $(cat "$work/err")"
+local_text="$("$LLMW" generate --model "$MODEL" --threads 1 "${sampled[@]}" 2>"$work/err")" ||
+  fail "local: $(cat "$work/err")"
+[[ -n "$remote" && "$remote" == "$local_text" ]] ||
+  fail "local and remote text differ: local '$local_text', remote '$remote'"
+
 # SIGTERM during 4 live streams: they complete, new calls are refused, exit 0.
 client_pids=()
 for i in 1 2 3 4; do
