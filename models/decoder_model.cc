@@ -1,7 +1,14 @@
 // The forward-pass steps every decoder family shares.
 #include "models/decoder_model.h"
 
+#include "kernels/status_macros.h"
+
 namespace llmw {
+
+absl::StatusOr<std::unique_ptr<Model>> DecoderModel::Placed(std::unique_ptr<DecoderModel> model) {
+  RETURN_IF_ERROR(model->backend_.PlaceWeights(model->WeightSlots()));
+  return std::unique_ptr<Model>(std::move(model));
+}
 
 void DecoderModel::EmbedTokens(const StepLayout& step, Workspace& ws, const Tensor& token_embd,
                                float embed_scale, std::span<const Tensor> rope_inv_freqs) {

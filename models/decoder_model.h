@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "kernels/backend.h"
 #include "models/model.h"
 
@@ -18,6 +19,10 @@ class DecoderModel : public Model {
   const Tokenizer& tokenizer() const override { return *tokenizer_; }
   const ModelShape& shape() const override { return shape_; }
 
+  // Places the weights `model` lists (WeightSlots) on its backend, once, at load; the model runs
+  // after that.
+  static absl::StatusOr<std::unique_ptr<Model>> Placed(std::unique_ptr<DecoderModel> model);
+
  protected:
   // `checkpoint` keeps the memory the weight tensors were read from alive (the mapped file);
   // `backend` must outlive the model.
@@ -28,6 +33,9 @@ class DecoderModel : public Model {
         checkpoint_(std::move(checkpoint)),
         backend_(backend),
         shape_(shape) {}
+
+  // Every weight tensor of the family and how the forward pass uses it.
+  virtual std::vector<WeightSlot> WeightSlots() = 0;
 
   // The forward pass's first steps: x = token_embd[tokens] · embed_scale, and the RoPE cos/sin
   // tables of the step's positions for each set of inverse frequencies (ws.cos[i], ws.sin[i]).
@@ -45,5 +53,21 @@ class DecoderModel : public Model {
   Backend& backend_;
   ModelShape shape_;
 };
+
+// The sizes a family's config names the way every decoder config does (n_layers, hidden, n_heads,
+// n_kv_heads, head_dim, ffn_hidden, vocab_size), with the family's RoPE and MLP kind.
+template <typename Config>
+ModelShape DecoderShape(const Config& c, int64_t rope_dim, int64_t rope_tables, bool gated_ffn) {
+  return ModelShape{.n_layers = c.n_layers,
+                    .hidden = c.hidden,
+                    .n_heads = c.n_heads,
+                    .n_kv_heads = c.n_kv_heads,
+                    .head_dim = c.head_dim,
+                    .ffn_hidden = c.ffn_hidden,
+                    .gated_ffn = gated_ffn,
+                    .vocab_size = c.vocab_size,
+                    .rope_dim = rope_dim,
+                    .rope_tables = rope_tables};
+}
 
 }  // namespace llmw

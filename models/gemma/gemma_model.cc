@@ -10,35 +10,17 @@
 
 #include <cmath>
 
-#include "kernels/status_macros.h"
-
 namespace llmw {
-namespace {
+GemmaModel::GemmaModel(ModelInfo info, const GemmaConfig& config, GemmaWeights weights,
+                       std::unique_ptr<Tokenizer> tokenizer, std::shared_ptr<const void> checkpoint,
+                       Backend& backend)
+    : DecoderModel(std::move(info), std::move(tokenizer), std::move(checkpoint), backend,
+                   DecoderShape(config, config.head_dim, /*rope_tables=*/2, /*gated_ffn=*/true)),
+      config_(config),
+      weights_(std::move(weights)) {}
 
-ModelShape ShapeOf(const GemmaConfig& c) {
-  return ModelShape{.n_layers = c.n_layers,
-                    .hidden = c.hidden,
-                    .n_heads = c.n_heads,
-                    .n_kv_heads = c.n_kv_heads,
-                    .head_dim = c.head_dim,
-                    .ffn_hidden = c.ffn_hidden,
-                    .gated_ffn = true,
-                    .vocab_size = c.vocab_size,
-                    .rope_dim = c.head_dim,
-                    .rope_tables = 2};
-}
-
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<Model>> GemmaModel::Create(ModelInfo info, const GemmaConfig& config,
-                                                          GemmaWeights weights,
-                                                          std::unique_ptr<Tokenizer> tokenizer,
-                                                          std::shared_ptr<const void> checkpoint,
-                                                          Backend& backend) {
-  std::unique_ptr<GemmaModel> model(new GemmaModel(std::move(info), config, std::move(weights),
-                                                   std::move(tokenizer), std::move(checkpoint),
-                                                   backend));
-  GemmaWeights& w = model->weights_;
+std::vector<WeightSlot> GemmaModel::WeightSlots() {
+  GemmaWeights& w = weights_;
   std::vector<WeightSlot> slots = {{&w.token_embd, WeightUse::kOther},
                                    {&w.token_embd, WeightUse::kMatmul},
                                    {&w.output_norm, WeightUse::kOther},
@@ -53,17 +35,8 @@ absl::StatusOr<std::unique_ptr<Model>> GemmaModel::Create(ModelInfo info, const 
       slots.push_back({t, WeightUse::kOther});
     }
   }
-  RETURN_IF_ERROR(backend.PlaceWeights(slots));
-  return std::unique_ptr<Model>(std::move(model));
+  return slots;
 }
-
-GemmaModel::GemmaModel(ModelInfo info, const GemmaConfig& config, GemmaWeights weights,
-                       std::unique_ptr<Tokenizer> tokenizer, std::shared_ptr<const void> checkpoint,
-                       Backend& backend)
-    : DecoderModel(std::move(info), std::move(tokenizer), std::move(checkpoint), backend,
-                   ShapeOf(config)),
-      config_(config),
-      weights_(std::move(weights)) {}
 
 void GemmaModel::Norm(const Tensor& out, const Tensor& x, const Tensor& w) {
   backend_.RmsNorm(out, x, w, config_.rms_eps, weights_.norm_offset);

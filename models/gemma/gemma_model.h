@@ -3,7 +3,6 @@
 
 #include <memory>
 
-#include "absl/status/statusor.h"
 #include "models/decoder_model.h"
 #include "models/gemma/gemma_config.h"
 
@@ -11,25 +10,23 @@ namespace llmw {
 
 class GemmaModel : public DecoderModel {
  public:
-  // Places `weights` on `backend` (which must outlive the model). `checkpoint` keeps the memory
-  // the weight tensors were read from alive.
-  static absl::StatusOr<std::unique_ptr<Model>> Create(ModelInfo info, const GemmaConfig& config,
-                                                       GemmaWeights weights,
-                                                       std::unique_ptr<Tokenizer> tokenizer,
-                                                       std::shared_ptr<const void> checkpoint,
-                                                       Backend& backend);
+  // `weights` are placed on `backend` (which must outlive the model) by DecoderModel::Placed,
+  // before the model runs. `checkpoint` keeps the memory the weight tensors were read from alive
+  // (e.g. the mapped file).
+  GemmaModel(ModelInfo info, const GemmaConfig& config, GemmaWeights weights,
+             std::unique_ptr<Tokenizer> tokenizer, std::shared_ptr<const void> checkpoint,
+             Backend& backend);
 
   absl::Status Forward(const StepLayout& step, Workspace& ws, KvCache& kv,
                        const Tensor& logits) override;
+
+ protected:
+  std::vector<WeightSlot> WeightSlots() override;
 
  private:
   // RoPE tables in the workspace: ws.cos[i], ws.sin[i].
   static constexpr int kLocalRope = 0;
   static constexpr int kGlobalRope = 1;
-
-  GemmaModel(ModelInfo info, const GemmaConfig& config, GemmaWeights weights,
-             std::unique_ptr<Tokenizer> tokenizer, std::shared_ptr<const void> checkpoint,
-             Backend& backend);
 
   void AttentionBlock(const GemmaLayerWeights& w, int64_t layer, const StepLayout& step,
                       Workspace& ws, KvCache& kv);

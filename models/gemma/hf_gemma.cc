@@ -115,8 +115,9 @@ absl::StatusOr<std::unique_ptr<Model>> LoadHfGemma(HfCheckpoint checkpoint, Back
       LoadGemmaWeights(SafetensorsWeightTable(*checkpoint.weights), config, HfGemmaNames()));
   ASSIGN_OR_RETURN(HfModelParts parts,
                    LoadHfModelParts(checkpoint, config.context_length, config.vocab_size));
-  return GemmaModel::Create(std::move(parts.info), config, std::move(weights),
-                            std::move(parts.tokenizer), checkpoint.weights, backend);
+  return DecoderModel::Placed(
+      std::make_unique<GemmaModel>(std::move(parts.info), config, std::move(weights),
+                                   std::move(parts.tokenizer), checkpoint.weights, backend));
 }
 
 }  // namespace llmw

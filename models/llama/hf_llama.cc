@@ -130,8 +130,9 @@ absl::StatusOr<std::unique_ptr<Model>> LoadHfLlama(HfCheckpoint checkpoint, Back
   weights.rope_inv_freq = weights.host.AddF32(rope_inv_freq);
   ASSIGN_OR_RETURN(HfModelParts parts,
                    LoadHfModelParts(checkpoint, config.context_length, config.vocab_size));
-  return LlamaModel::Create(std::move(parts.info), config, std::move(weights),
-                            std::move(parts.tokenizer), checkpoint.weights, backend);
+  return DecoderModel::Placed(
+      std::make_unique<LlamaModel>(std::move(parts.info), config, std::move(weights),
+                                   std::move(parts.tokenizer), checkpoint.weights, backend));
 }
 
 }  // namespace llmw

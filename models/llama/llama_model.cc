@@ -8,26 +8,7 @@
 
 #include <cmath>
 
-#include "kernels/status_macros.h"
-
 namespace llmw {
-namespace {
-
-ModelShape ShapeOf(const LlamaConfig& c) {
-  return ModelShape{.n_layers = c.n_layers,
-                    .hidden = c.hidden,
-                    .n_heads = c.n_heads,
-                    .n_kv_heads = c.n_kv_heads,
-                    .head_dim = c.head_dim,
-                    .ffn_hidden = c.ffn_hidden,
-                    .gated_ffn = true,
-                    .vocab_size = c.vocab_size,
-                    .rope_dim = c.rope_dim,
-                    .rope_tables = 1};
-}
-
-}  // namespace
-
 std::vector<float> RopeInverseFrequencies(int64_t rope_dim, float base,
                                           const std::vector<float>& factors) {
   std::vector<float> inv_freq(rope_dim / 2);
@@ -39,15 +20,16 @@ std::vector<float> RopeInverseFrequencies(int64_t rope_dim, float base,
   return inv_freq;
 }
 
-absl::StatusOr<std::unique_ptr<Model>> LlamaModel::Create(ModelInfo info, const LlamaConfig& config,
-                                                          LlamaWeights weights,
-                                                          std::unique_ptr<Tokenizer> tokenizer,
-                                                          std::shared_ptr<const void> checkpoint,
-                                                          Backend& backend) {
-  std::unique_ptr<LlamaModel> model(new LlamaModel(std::move(info), config, std::move(weights),
-                                                   std::move(tokenizer), std::move(checkpoint),
-                                                   backend));
-  LlamaWeights& w = model->weights_;
+LlamaModel::LlamaModel(ModelInfo info, const LlamaConfig& config, LlamaWeights weights,
+                       std::unique_ptr<Tokenizer> tokenizer, std::shared_ptr<const void> checkpoint,
+                       Backend& backend)
+    : DecoderModel(std::move(info), std::move(tokenizer), std::move(checkpoint), backend,
+                   DecoderShape(config, config.rope_dim, /*rope_tables=*/1, /*gated_ffn=*/true)),
+      config_(config),
+      weights_(std::move(weights)) {}
+
+std::vector<WeightSlot> LlamaModel::WeightSlots() {
+  LlamaWeights& w = weights_;
   std::vector<WeightSlot> slots = {{&w.token_embd, WeightUse::kOther},
                                    {&w.output_norm, WeightUse::kOther},
                                    {&w.output, WeightUse::kMatmul},
@@ -57,21 +39,12 @@ absl::StatusOr<std::unique_ptr<Model>> LlamaModel::Create(ModelInfo info, const 
       slots.push_back({t, WeightUse::kMatmul});
     }
     for (Tensor* t : {&l.attn_norm, &l.ffn_norm}) slots.push_back({t, WeightUse::kOther});
-    if (config.qkv_bias) {
+    if (config_.qkv_bias) {
       for (Tensor* t : {&l.bq, &l.bk, &l.bv}) slots.push_back({t, WeightUse::kOther});
     }
   }
-  RETURN_IF_ERROR(backend.PlaceWeights(slots));
-  return std::unique_ptr<Model>(std::move(model));
+  return slots;
 }
-
-LlamaModel::LlamaModel(ModelInfo info, const LlamaConfig& config, LlamaWeights weights,
-                       std::unique_ptr<Tokenizer> tokenizer, std::shared_ptr<const void> checkpoint,
-                       Backend& backend)
-    : DecoderModel(std::move(info), std::move(tokenizer), std::move(checkpoint), backend,
-                   ShapeOf(config)),
-      config_(config),
-      weights_(std::move(weights)) {}
 
 absl::Status LlamaModel::Forward(const StepLayout& step, Workspace& ws, KvCache& kv,
                                  const Tensor& logits) {

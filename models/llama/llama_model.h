@@ -3,7 +3,6 @@
 
 #include <memory>
 
-#include "absl/status/statusor.h"
 #include "models/decoder_model.h"
 #include "models/llama/llama_config.h"
 
@@ -11,22 +10,20 @@ namespace llmw {
 
 class LlamaModel : public DecoderModel {
  public:
-  // Places `weights` on `backend` (which must outlive the model). `checkpoint` keeps the memory
-  // the weight tensors were read from alive (e.g. the mapped file).
-  static absl::StatusOr<std::unique_ptr<Model>> Create(ModelInfo info, const LlamaConfig& config,
-                                                       LlamaWeights weights,
-                                                       std::unique_ptr<Tokenizer> tokenizer,
-                                                       std::shared_ptr<const void> checkpoint,
-                                                       Backend& backend);
-
-  absl::Status Forward(const StepLayout& step, Workspace& ws, KvCache& kv,
-                       const Tensor& logits) override;
-
- private:
+  // `weights` are placed on `backend` (which must outlive the model) by DecoderModel::Placed,
+  // before the model runs. `checkpoint` keeps the memory the weight tensors were read from alive
+  // (e.g. the mapped file).
   LlamaModel(ModelInfo info, const LlamaConfig& config, LlamaWeights weights,
              std::unique_ptr<Tokenizer> tokenizer, std::shared_ptr<const void> checkpoint,
              Backend& backend);
 
+  absl::Status Forward(const StepLayout& step, Workspace& ws, KvCache& kv,
+                       const Tensor& logits) override;
+
+ protected:
+  std::vector<WeightSlot> WeightSlots() override;
+
+ private:
   void AttentionBlock(const LlamaLayerWeights& w, int64_t layer, const StepLayout& step,
                       Workspace& ws, KvCache& kv);
   void MlpBlock(const LlamaLayerWeights& w, int64_t n, Workspace& ws);

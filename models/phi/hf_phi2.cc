@@ -56,8 +56,9 @@ absl::StatusOr<std::unique_ptr<Model>> LoadHfPhi2(HfCheckpoint checkpoint, Backe
                                                         config, HfPhi2Names()));
   ASSIGN_OR_RETURN(HfModelParts parts,
                    LoadHfModelParts(checkpoint, config.context_length, config.vocab_size));
-  return Phi2Model::Create(std::move(parts.info), config, std::move(weights),
-                           std::move(parts.tokenizer), checkpoint.weights, backend);
+  return DecoderModel::Placed(
+      std::make_unique<Phi2Model>(std::move(parts.info), config, std::move(weights),
+                                  std::move(parts.tokenizer), checkpoint.weights, backend));
 }
 
 }  // namespace llmw

@@ -8,35 +8,17 @@
 
 #include <cmath>
 
-#include "kernels/status_macros.h"
-
 namespace llmw {
-namespace {
+Phi2Model::Phi2Model(ModelInfo info, const Phi2Config& config, Phi2Weights weights,
+                     std::unique_ptr<Tokenizer> tokenizer, std::shared_ptr<const void> checkpoint,
+                     Backend& backend)
+    : DecoderModel(std::move(info), std::move(tokenizer), std::move(checkpoint), backend,
+                   DecoderShape(config, config.rope_dim, /*rope_tables=*/1, /*gated_ffn=*/false)),
+      config_(config),
+      weights_(std::move(weights)) {}
 
-ModelShape ShapeOf(const Phi2Config& c) {
-  return ModelShape{.n_layers = c.n_layers,
-                    .hidden = c.hidden,
-                    .n_heads = c.n_heads,
-                    .n_kv_heads = c.n_kv_heads,
-                    .head_dim = c.head_dim,
-                    .ffn_hidden = c.ffn_hidden,
-                    .gated_ffn = false,
-                    .vocab_size = c.vocab_size,
-                    .rope_dim = c.rope_dim,
-                    .rope_tables = 1};
-}
-
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<Model>> Phi2Model::Create(ModelInfo info, const Phi2Config& config,
-                                                         Phi2Weights weights,
-                                                         std::unique_ptr<Tokenizer> tokenizer,
-                                                         std::shared_ptr<const void> checkpoint,
-                                                         Backend& backend) {
-  std::unique_ptr<Phi2Model> model(new Phi2Model(std::move(info), config, std::move(weights),
-                                                 std::move(tokenizer), std::move(checkpoint),
-                                                 backend));
-  Phi2Weights& w = model->weights_;
+std::vector<WeightSlot> Phi2Model::WeightSlots() {
+  Phi2Weights& w = weights_;
   std::vector<WeightSlot> slots = {
       {&w.token_embd, WeightUse::kOther},    {&w.output_norm_w, WeightUse::kOther},
       {&w.output_norm_b, WeightUse::kOther}, {&w.output, WeightUse::kMatmul},
@@ -49,17 +31,8 @@ absl::StatusOr<std::unique_ptr<Model>> Phi2Model::Create(ModelInfo info, const P
       slots.push_back({t, WeightUse::kOther});
     }
   }
-  RETURN_IF_ERROR(backend.PlaceWeights(slots));
-  return std::unique_ptr<Model>(std::move(model));
+  return slots;
 }
-
-Phi2Model::Phi2Model(ModelInfo info, const Phi2Config& config, Phi2Weights weights,
-                     std::unique_ptr<Tokenizer> tokenizer, std::shared_ptr<const void> checkpoint,
-                     Backend& backend)
-    : DecoderModel(std::move(info), std::move(tokenizer), std::move(checkpoint), backend,
-                   ShapeOf(config)),
-      config_(config),
-      weights_(std::move(weights)) {}
 
 absl::Status Phi2Model::Forward(const StepLayout& step, Workspace& ws, KvCache& kv,
                                 const Tensor& logits) {

@@ -55,8 +55,8 @@ absl::StatusOr<std::unique_ptr<Model>> LoadGgufGemma(std::shared_ptr<GgufFile> f
   ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer,
                    GgufTokenizerFor(*file, config.vocab_size));
   ModelInfo info = GgufModelInfo(*file, "gemma3", config.context_length, config.vocab_size);
-  return GemmaModel::Create(std::move(info), config, std::move(weights), std::move(tokenizer),
-                            std::move(file), backend);
+  return DecoderModel::Placed(std::make_unique<GemmaModel>(
+      std::move(info), config, std::move(weights), std::move(tokenizer), std::move(file), backend));
 }
 
 }  // namespace llmw

@@ -62,8 +62,8 @@ absl::StatusOr<std::unique_ptr<Model>> LoadGgufLlamaFamily(std::shared_ptr<GgufF
   ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer,
                    GgufTokenizerFor(*file, config.vocab_size));
   ModelInfo info = GgufModelInfo(*file, arch, config.context_length, config.vocab_size);
-  return LlamaModel::Create(std::move(info), config, std::move(weights), std::move(tokenizer),
-                            std::move(file), backend);
+  return DecoderModel::Placed(std::make_unique<LlamaModel>(
+      std::move(info), config, std::move(weights), std::move(tokenizer), std::move(file), backend));
 }
 
 absl::StatusOr<std::unique_ptr<Model>> LoadGgufLlama(std::shared_ptr<GgufFile> file,

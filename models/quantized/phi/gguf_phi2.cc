@@ -41,8 +41,8 @@ absl::StatusOr<std::unique_ptr<Model>> LoadGgufPhi2(std::shared_ptr<GgufFile> fi
   ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer,
                    GgufTokenizerFor(*file, config.vocab_size));
   ModelInfo info = GgufModelInfo(*file, "phi2", config.context_length, config.vocab_size);
-  return Phi2Model::Create(std::move(info), config, std::move(weights), std::move(tokenizer),
-                           std::move(file), backend);
+  return DecoderModel::Placed(std::make_unique<Phi2Model>(
+      std::move(info), config, std::move(weights), std::move(tokenizer), std::move(file), backend));
 }
 
 }  // namespace llmw
