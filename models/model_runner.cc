@@ -27,9 +27,7 @@ struct ModelRunner::StepTables {
   int64_t total() const { return block_tables() + max_block_entries; }
 
   int32_t* Host(int64_t offset) const { return static_cast<int32_t*>(host.data()) + offset; }
-  const int32_t* Device(int64_t offset) const {
-    return static_cast<const int32_t*>(device.data()) + offset;
-  }
+  int32_t* Device(int64_t offset) const { return static_cast<int32_t*>(device.data()) + offset; }
 };
 
 absl::StatusOr<DType> ParseKvCacheDType(std::string_view name) {
@@ -203,8 +201,7 @@ StepLayout ModelRunner::LayOut(const ForwardBatch& batch) {
 
   const int64_t n_chunks = static_cast<int64_t>(batch.chunks.size());
   const auto upload = [&](int64_t offset, int64_t elems) {
-    backend_->Upload(const_cast<int32_t*>(t.Device(offset)), t.Host(offset),
-                     elems * int64_t{sizeof(int32_t)});
+    backend_->Upload(t.Device(offset), t.Host(offset), elems * int64_t{sizeof(int32_t)});
   };
   upload(t.tokens(), n);
   upload(t.positions(), n);
