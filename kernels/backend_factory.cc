@@ -22,8 +22,8 @@ absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(const BackendOptions& opt
           cpu::CpuBackendOptions{options.threads, options.reference_matmul});
     case Device::kCuda:
 #if LLMW_WITH_CUDA
-      return cuda::CudaBackend::Create({.device = 0,
-                                        .memory_utilization = options.gpu_memory_utilization});
+      return cuda::CudaBackend::Create(
+          {.device = 0, .memory_utilization = options.gpu_memory_utilization});
 #else
       break;
 #endif

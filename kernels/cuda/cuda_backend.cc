@@ -32,13 +32,13 @@ bool SameShape(const Tensor& a, const Tensor& b) {
 absl::StatusOr<std::unique_ptr<CudaBackend>> CudaBackend::Create(
     const CudaBackendOptions& options) {
   if (!(options.memory_utilization > 0 && options.memory_utilization <= 1)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "GPU memory utilization must be in (0, 1], got ", options.memory_utilization));
+    return absl::InvalidArgumentError(
+        absl::StrCat("GPU memory utilization must be in (0, 1], got ", options.memory_utilization));
   }
   ASSIGN_OR_RETURN(const int count, CudaDeviceCount());
   if (options.device < 0 || options.device >= count) {
-    return absl::UnavailableError(absl::StrCat("no CUDA device ", options.device, " (", count,
-                                               " visible)"));
+    return absl::UnavailableError(
+        absl::StrCat("no CUDA device ", options.device, " (", count, " visible)"));
   }
   LLMW_CUDA_RETURN_IF_ERROR(cudaSetDevice(options.device));
   ASSIGN_OR_RETURN(std::string description, CudaDeviceSummary(options.device));
@@ -161,8 +161,9 @@ absl::Status CudaBackend::PlaceWeights(std::span<const WeightSlot> slots) {
       merged.back().end = std::max(merged.back().end, r.end);
       continue;
     }
-    if (!merged.empty()) total += (merged.back().end - merged.back().begin + kWeightAlignment - 1) /
-                                  kWeightAlignment * kWeightAlignment;
+    if (!merged.empty())
+      total += (merged.back().end - merged.back().begin + kWeightAlignment - 1) / kWeightAlignment *
+               kWeightAlignment;
     merged.push_back(r);
     merged.back().device_offset = total;
   }
@@ -173,9 +174,9 @@ absl::Status CudaBackend::PlaceWeights(std::span<const WeightSlot> slots) {
   if (!arena.ok()) {
     size_t free_bytes = 0, total_bytes = 0;
     cudaMemGetInfo(&free_bytes, &total_bytes);
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "the weights take ", total, " bytes of GPU memory; ", free_bytes, " of ", total_bytes,
-        " are free (", arena.status().message(), ")"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the weights take ", total, " bytes of GPU memory; ", free_bytes, " of ",
+                     total_bytes, " are free (", arena.status().message(), ")"));
   }
   weights_ = std::move(*arena);
   for (const Range& r : merged) {
@@ -190,8 +191,7 @@ absl::Status CudaBackend::PlaceWeights(std::span<const WeightSlot> slots) {
     const auto it = std::upper_bound(merged.begin(), merged.end(), host,
                                      [](const uint8_t* p, const Range& r) { return p < r.begin; });
     const Range& r = *(it - 1);
-    t = t.WithData(weights_.data_as<uint8_t>() + r.device_offset + (host - r.begin),
-                   Device::kCuda);
+    t = t.WithData(weights_.data_as<uint8_t>() + r.device_offset + (host - r.begin), Device::kCuda);
   }
   return absl::OkStatus();
 }
@@ -208,8 +208,7 @@ void CudaBackend::Embed(const Tensor& out, const Tensor& table, const StepLayout
 
 void CudaBackend::RmsNorm(const Tensor& out, const Tensor& x, const Tensor& w, float eps,
                           float w_offset) {
-  if (!Check(IsF32(out) && IsF32(x) && IsF32(w) && SameShape(out, x) &&
-                 w.elems() == x.row_elems(),
+  if (!Check(IsF32(out) && IsF32(x) && IsF32(w) && SameShape(out, x) && w.elems() == x.row_elems(),
              "RmsNorm", "shapes or dtypes differ")) {
     return;
   }
@@ -277,8 +276,7 @@ void CudaBackend::Rope(const Tensor& x, const Tensor& cos, const Tensor& sin, in
 }
 
 void CudaBackend::SiluMul(const Tensor& out, const Tensor& gate, const Tensor& up) {
-  if (!Check(IsF32(out) && IsF32(gate) && IsF32(up) && SameShape(out, gate) &&
-                 SameShape(gate, up),
+  if (!Check(IsF32(out) && IsF32(gate) && IsF32(up) && SameShape(out, gate) && SameShape(gate, up),
              "SiluMul", "shapes or dtypes differ")) {
     return;
   }
@@ -293,8 +291,7 @@ void CudaBackend::GeluTanh(const Tensor& out, const Tensor& x) {
 }
 
 void CudaBackend::GeluTanhMul(const Tensor& out, const Tensor& gate, const Tensor& up) {
-  if (!Check(IsF32(out) && IsF32(gate) && IsF32(up) && SameShape(out, gate) &&
-                 SameShape(gate, up),
+  if (!Check(IsF32(out) && IsF32(gate) && IsF32(up) && SameShape(out, gate) && SameShape(gate, up),
              "GeluTanhMul", "shapes or dtypes differ")) {
     return;
   }
