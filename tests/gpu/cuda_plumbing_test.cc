@@ -2,7 +2,7 @@
 // cuBLAS and the SwiGLU kernel against a CPU computation.
 //
 // Tests that need a GPU skip when none is usable; with LLMW_REQUIRE_GPU=1 in the environment
-// (tests/gpu/check.sh sets it) they fail instead, so a GPU run cannot pass by skipping.
+// (tests/gpu/run.sh sets it) they fail instead, so a GPU run cannot pass by skipping.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
