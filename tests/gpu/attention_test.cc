@@ -29,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "tests/gpu/cuda_device_test.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/thread_pool.h"
 #include "kernels/cuda/device.h"
@@ -134,24 +135,8 @@ TEST(CudaPagedAttentionArgsTest, RejectsBadArgumentsWithoutLaunching) {
 
 // ---- Device checks. ----
 
-class CudaDeviceFixture : public ::testing::Test {
+class CudaDeviceFixture : public CudaDeviceTest {
  protected:
-  void SetUp() override {
-    const absl::StatusOr<int> count = CudaDeviceCount();
-    if (!count.ok() || *count == 0) {
-      const std::string why =
-          count.ok() ? std::string("no CUDA device visible") : count.status().ToString();
-      const char* require = std::getenv("LLMW_REQUIRE_GPU");
-      if (require != nullptr && std::string(require) == "1") {
-        FAIL() << "LLMW_REQUIRE_GPU=1 but no usable GPU: " << why;
-      }
-      GTEST_SKIP() << "no usable CUDA device (" << why << ")";
-    }
-    absl::StatusOr<CudaStream> stream = CudaStream::Create();
-    ASSERT_TRUE(stream.ok()) << stream.status();
-    stream_ = *std::move(stream);
-  }
-
   // A device copy of `bytes` bytes at `data` (empty, with a test failure, if that fails).
   DeviceBuffer ToDevice(const void* data, size_t bytes) {
     absl::StatusOr<DeviceBuffer> buffer = DeviceBuffer::Allocate(bytes);

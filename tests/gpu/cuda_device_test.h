@@ -1,6 +1,6 @@
 // CudaDeviceTest: the fixture of every GPU test that needs a device. It skips the test when no
 // usable GPU is found and fails it instead with LLMW_REQUIRE_GPU=1 in the environment
-// (tests/gpu/check.sh sets it), so a GPU run cannot pass by skipping. Each test gets a stream.
+// (tests/gpu/run.sh sets it), so a GPU run cannot pass by skipping. Each test gets a stream.
 #pragma once
 
 #include <cstdlib>
