@@ -73,9 +73,10 @@ absl::Status Matmul(const Tensor& w, const float* x, int64_t n, float* y, Matmul
                     cublasHandle_t cublas, cudaStream_t stream);
 
 // out[t] = row tokens[t] of `table` ([vocab, width], a device tensor in any dtype DequantizeRow
-// takes) as f32, times `scale` when it is not 1: cpu::Embed's results bit for bit. `tokens` and
-// `out` ([n, width]) are device arrays. The host cannot check token ids on the device: a token
-// outside [0, vocab) gets a row of NaN rather than a read out of bounds.
+// takes) as f32, times `scale` when it is not 1: cpu::Embed's results bit for bit (NaN payloads
+// in the table aside). `tokens` and `out` ([n, width]) are device arrays. The host cannot check
+// token ids on the device: a token outside [0, vocab) gets a row of NaN rather than a read out
+// of bounds.
 absl::Status Embed(float* out, const Tensor& table, const int32_t* tokens, int64_t n, float scale,
                    cudaStream_t stream);
 
