@@ -124,37 +124,23 @@ OperandError StatedError(DType type, int64_t n) {
   return {-1.0, 0.0};  // the integer path: its 8-bit rounding is the CPU's, checked by (b)
 }
 
-struct Mismatches {
-  int count = 0;
-  void Report(const std::string& what) {
-    if (count++ < 5) ADD_FAILURE() << what;
-  }
-};
-
-class MatmulTest : public gpu_testing::CudaWeightsTest {
- protected:
-  // Runs one case and checks (a), (b) and (c).
-  void Check(DType type, Shape shape, int64_t n, bool raw, cuda::MatmulScratch& scratch) {
-    const int64_t out = shape.out, in = shape.in;
-    SCOPED_TRACE(Name(type) + (raw ? " raw" : "") + " out " + std::to_string(out) + " in " +
-                 std::to_string(in) + " n " + std::to_string(n));
-    const BlockWeights w(type, out, in, static_cast<uint32_t>(1000 + n), raw);
-    const std::vector<float> x =
-        cpu::testing_util::RandomActivations(n, in, static_cast<uint32_t>(n));
-
-    float* y_device = Poisoned<float>(n * out);
-    const absl::Status status = cuda::Matmul(ToDevice(w.tensor), ToDevice(x), n, y_device, scratch,
-                                             cublas_.get(), stream_.get());
-    ASSERT_TRUE(status.ok()) << status;
-    const std::vector<float> y = ToHost(y_device, n * out);
-
-    std::vector<float> y_cpu(n * out);
+// One case: weights, activations, cpu::Matmul's result and, for every output, the double
+// references of the three checks.
+struct Case {
+  Case(DType type, Shape shape, int64_t n, bool raw)
+      : type(type),
+        out(shape.out),
+        in(shape.in),
+        n(n),
+        integer_path(IsBlockFormat(type) && n <= kMatVecMaxRows),
+        w(type, out, in, static_cast<uint32_t>(1000 + n), raw),
+        x(cpu::testing_util::RandomActivations(n, in, static_cast<uint32_t>(n))),
+        y_cpu(static_cast<size_t>(n * out)) {
     cpu::ThreadPool pool(2);
-    cpu::MatmulScratch cpu_scratch;
-    cpu::Matmul(w.tensor, x.data(), n, y_cpu.data(), pool, cpu_scratch);
+    cpu::MatmulScratch scratch;
+    cpu::Matmul(w.tensor, x.data(), n, y_cpu.data(), pool, scratch);
 
     // The operands each path multiplies.
-    const bool integer_path = IsBlockFormat(type) && n <= kMatVecMaxRows;
     std::vector<float> x_gpu = x, x_cpu = x;
     if (IsBlockFormat(type)) x_cpu = QuantizedRows(type, x, n, in);
     if (integer_path) x_gpu = x_cpu;
@@ -163,65 +149,112 @@ class MatmulTest : public gpu_testing::CudaWeightsTest {
     } else if (IsBlockFormat(type) && !integer_path) {
       for (float& v : x_gpu) v = RoundTo16(DType::kBF16, v);
     }
-
-    const OperandError stated = StatedError(type, n);
-    Mismatches a, b, c;
     std::vector<float> mins(static_cast<size_t>(in), 0.0f);
     for (int64_t o = 0; o < out; ++o) {
       const std::vector<float> row = w.Row(o);
       std::vector<float> row_gpu = row;
       if (IsBlockFormat(type)) {
-        ASSERT_TRUE(cuda_blocks::ForBlockFormat<MinTerms>(type, w.tensor, o, &mins));
+        cuda_blocks::ForBlockFormat<MinTerms>(type, w.tensor, o, &mins);
         if (!integer_path) {
           for (float& v : row_gpu) v = RoundTo16(DType::kBF16, v);
         }
       }
-      double abs_row = 0.0;
-      for (float v : row) abs_row += std::fabs(v);
+      double sum = 0.0;
+      for (float v : row) sum += std::fabs(v);
+      abs_rows.push_back(sum);
       for (int64_t r = 0; r < n; ++r) {
-        const size_t at = static_cast<size_t>(r * out + o);
-        const Dot gpu = DotOf(row_gpu.data(), mins.data(), x_gpu.data() + r * in, in);
-        const Dot cpu = DotOf(row.data(), mins.data(), x_cpu.data() + r * in, in);
-        const Dot exact = DotOf(row.data(), mins.data(), x.data() + r * in, in);
-        const double got = y[at];
-        const double gpu_error = SumError(in, gpu.magnitude, 2.0);
-        const auto where = [&] {
-          return "y[" + std::to_string(r) + "][" + std::to_string(o) + "] = " + std::to_string(got);
-        };
+        gpu.push_back(DotOf(row_gpu.data(), mins.data(), x_gpu.data() + r * in, in));
+        cpu.push_back(DotOf(row.data(), mins.data(), x_cpu.data() + r * in, in));
+        exact.push_back(DotOf(row.data(), mins.data(), x.data() + r * in, in));
+      }
+    }
+  }
 
-        // (a) Only f32 summation separates the result from the exact product of its operands.
-        if (!(std::fabs(got - gpu.value) <= gpu_error)) {
-          a.Report(where() + ", exact on the GPU's operands " + std::to_string(gpu.value) +
-                   ", bound " + std::to_string(gpu_error));
+  std::string Name() const {
+    return std::string(DTypeName(type)) + " out " + std::to_string(out) + " in " +
+           std::to_string(in) + " n " + std::to_string(n);
+  }
+  // The references of y[r][o].
+  size_t At(int64_t r, int64_t o) const { return static_cast<size_t>(o * n + r); }
+
+  DType type;
+  int64_t out, in, n;
+  bool integer_path;
+  BlockWeights w;
+  std::vector<float> x, y_cpu;
+  std::vector<Dot> gpu, cpu, exact;  // [out][n]
+  std::vector<double> abs_rows;      // Σ|w| of each row
+};
+
+// Outputs outside the bounds of (a), (b) and (c); with `report`, the first few as failures.
+struct Mismatches {
+  int a = 0, b = 0, c = 0;
+};
+
+Mismatches CountMismatches(const Case& k, const std::vector<float>& y, bool report) {
+  Mismatches count;
+  const OperandError stated = StatedError(k.type, k.n);
+  auto fail = [&](int* counter, const std::string& what) {
+    if ((*counter)++ < 5 && report) ADD_FAILURE() << k.Name() << ": " << what;
+  };
+  for (int64_t o = 0; o < k.out; ++o) {
+    for (int64_t r = 0; r < k.n; ++r) {
+      const size_t at = static_cast<size_t>(r * k.out + o);
+      const Dot& gpu = k.gpu[k.At(r, o)];
+      const Dot& cpu = k.cpu[k.At(r, o)];
+      const Dot& exact = k.exact[k.At(r, o)];
+      const double got = y[at];
+      const double gpu_error = SumError(k.in, gpu.magnitude, 2.0);
+      const std::string where =
+          "y[" + std::to_string(r) + "][" + std::to_string(o) + "] = " + std::to_string(got);
+
+      // (a) Only f32 summation separates the result from the exact product of its operands.
+      if (!(std::fabs(got - gpu.value) <= gpu_error)) {
+        fail(&count.a, where + ", exact on the GPU's operands " + std::to_string(gpu.value) +
+                           ", bound " + std::to_string(gpu_error));
+      }
+      // (b) The integer path repeats the CPU's arithmetic exactly; elsewhere the two results
+      // differ by their summation errors and by what their operands differ by.
+      if (k.integer_path) {
+        if (std::memcmp(&y[at], &k.y_cpu[at], sizeof(float)) != 0) {
+          fail(&count.b, where + ", cpu::Matmul " + std::to_string(k.y_cpu[at]) + " (bitwise)");
         }
-        // (b) The integer path repeats the CPU's arithmetic exactly; elsewhere the two results
-        // differ by their summation errors and by what their operands differ by.
-        if (integer_path) {
-          if (std::memcmp(&y[at], &y_cpu[at], sizeof(float)) != 0) {
-            b.Report(where() + ", cpu::Matmul " + std::to_string(y_cpu[at]) + " (bitwise)");
-          }
-        } else {
-          const double bound =
-              gpu_error + SumError(in, cpu.magnitude, 1.0) + std::fabs(gpu.value - cpu.value);
-          if (!(std::fabs(got - y_cpu[at]) <= bound)) {
-            b.Report(where() + ", cpu::Matmul " + std::to_string(y_cpu[at]) + ", bound " +
-                     std::to_string(bound));
-          }
+      } else {
+        const double bound =
+            gpu_error + SumError(k.in, cpu.magnitude, 1.0) + std::fabs(gpu.value - cpu.value);
+        if (!(std::fabs(got - k.y_cpu[at]) <= bound)) {
+          fail(&count.b, where + ", cpu::Matmul " + std::to_string(k.y_cpu[at]) + ", bound " +
+                             std::to_string(bound));
         }
-        // (c) Against the exact product, within the error matmul.h states for the path.
-        if (stated.relative >= 0.0) {
-          const double bound =
-              gpu_error + stated.relative * exact.magnitude + stated.absolute * abs_row;
-          if (!(std::fabs(got - exact.value) <= bound)) {
-            c.Report(where() + ", exact " + std::to_string(exact.value) + ", stated bound " +
-                     std::to_string(bound));
-          }
+      }
+      // (c) Against the exact product, within the error matmul.h states for the path.
+      if (stated.relative >= 0.0) {
+        const double bound =
+            gpu_error + stated.relative * exact.magnitude + stated.absolute * k.abs_rows[o];
+        if (!(std::fabs(got - exact.value) <= bound)) {
+          fail(&count.c, where + ", exact " + std::to_string(exact.value) + ", stated bound " +
+                             std::to_string(bound));
         }
       }
     }
-    EXPECT_EQ(a.count, 0) << "(a) mismatches against the GPU operands' exact product";
-    EXPECT_EQ(b.count, 0) << "(b) mismatches against cpu::Matmul";
-    EXPECT_EQ(c.count, 0) << "(c) mismatches against the stated error";
+  }
+  return count;
+}
+
+class MatmulTest : public gpu_testing::CudaWeightsTest {
+ protected:
+  // Runs one case on the GPU and checks (a), (b) and (c).
+  void Check(DType type, Shape shape, int64_t n, bool raw, cuda::MatmulScratch& scratch) {
+    const Case k(type, shape, n, raw);
+    SCOPED_TRACE(k.Name() + (raw ? " raw" : ""));
+    float* y_device = Poisoned<float>(n * k.out);
+    const absl::Status status = cuda::Matmul(ToDevice(k.w.tensor), ToDevice(k.x), n, y_device,
+                                             scratch, cublas_.get(), stream_.get());
+    ASSERT_TRUE(status.ok()) << status;
+    const Mismatches count = CountMismatches(k, ToHost(y_device, n * k.out), /*report=*/true);
+    EXPECT_EQ(count.a, 0) << "(a) mismatches against the GPU operands' exact product";
+    EXPECT_EQ(count.b, 0) << "(b) mismatches against cpu::Matmul";
+    EXPECT_EQ(count.c, 0) << "(c) mismatches against the stated error";
   }
 };
 
@@ -270,7 +303,49 @@ TEST_F(MatmulTest, RejectsCallsLargerThanTheScratch) {
   EXPECT_TRUE(stream_.Synchronize().ok());
 }
 
-// ---- Argument checks: no device is touched, so these run everywhere. ----
+// ---- Host-only checks of the test itself and of the arguments: no device is touched. ----
+
+// The bounds pass what the GPU computes, emulated (the integer path's result is cpu::Matmul's;
+// elsewhere the exact product of the GPU's operands rounded to f32), and reject the same with
+// realistic bugs: each block's two halves of weights swapped, one block left out.
+TEST(MatmulToleranceTest, PassesTheRightResultAndRejectsWrongOnes) {
+  for (DType type : testing_util::AllWeightTypes()) {
+    for (int64_t n : {1, 9, 64}) {
+      const Case k(type, kShapes[1], n, /*raw=*/false);
+      SCOPED_TRACE(k.Name());
+      std::vector<float> right(static_cast<size_t>(n * k.out));
+      std::vector<float> swapped(right.size()), dropped(right.size());
+      for (int64_t o = 0; o < k.out; ++o) {
+        const std::vector<float> row = k.w.Row(o);
+        std::vector<float> row_swapped = row, row_dropped = row;
+        for (int64_t i = 0; i < k.in; i += 32) {
+          std::swap_ranges(row_swapped.begin() + i, row_swapped.begin() + i + 16,
+                           row_swapped.begin() + i + 16);
+        }
+        std::fill(row_dropped.begin() + 32, row_dropped.begin() + 64, 0.0f);
+        for (int64_t r = 0; r < n; ++r) {
+          const size_t at = static_cast<size_t>(r * k.out + o);
+          right[at] = k.integer_path ? k.y_cpu[at] : static_cast<float>(k.gpu[k.At(r, o)].value);
+          // The wrong weights change the result by their dot product's change.
+          const std::vector<float> zeros(static_cast<size_t>(k.in), 0.0f);
+          const float* xr = k.x.data() + r * k.in;
+          const double base = DotOf(row.data(), zeros.data(), xr, k.in).value;
+          swapped[at] = static_cast<float>(
+              right[at] + DotOf(row_swapped.data(), zeros.data(), xr, k.in).value - base);
+          dropped[at] = static_cast<float>(
+              right[at] + DotOf(row_dropped.data(), zeros.data(), xr, k.in).value - base);
+        }
+      }
+      const Mismatches ok = CountMismatches(k, right, /*report=*/true);
+      EXPECT_EQ(ok.a + ok.b + ok.c, 0);
+      const int64_t outputs = n * k.out;
+      const Mismatches bad_swap = CountMismatches(k, swapped, /*report=*/false);
+      const Mismatches bad_drop = CountMismatches(k, dropped, /*report=*/false);
+      EXPECT_GT(bad_swap.a, outputs * 9 / 10) << bad_swap.a << " of " << outputs;
+      EXPECT_GT(bad_drop.a, outputs / 2) << bad_drop.a << " of " << outputs;
+    }
+  }
+}
 
 void* FakeDevicePointer() { return reinterpret_cast<void*>(uintptr_t{1} << 20); }
 
