@@ -14,7 +14,7 @@
 // the signed code u - 4 for Q3_K and u - 32 for Q6_K.
 //
 // Outside nvcc this is plain C++, so tests check the decoding on any machine against the scalar
-// reference. Every float operation is spelled out (MulRn, AddRn, SubRn, fmaf): none is left to
+// reference. Every float operation is spelled out (MulRn, AddRn, SubRn, FmaRn): none is left to
 // the compiler to fuse, so results do not depend on its choices.
 #pragma once
 
