@@ -37,7 +37,7 @@ absl::StatusOr<Device> ParseDevice(std::string_view name) {
   if (name == "cuda") return Device::kCuda;
   if (name == "auto") {
 #if LLMW_WITH_CUDA
-    const absl::StatusOr<int> gpus = cuda::CudaDeviceCount();
+    const absl::StatusOr<int> gpus = CudaDeviceCount();
     if (gpus.ok() && *gpus > 0) return Device::kCuda;
 #endif
     return Device::kCpu;
