@@ -1,7 +1,8 @@
-// Aggregate decode throughput and latency of the engine on one model at
-// 1, 4, 8 and 16 (or the listed) concurrent streams: each stream has a ~40-token prompt and
-// generates --gen tokens. Prints tokens/s, time to first token and
-// inter-token latency percentiles. Reports numbers; never passes or fails.
+// Aggregate decode throughput and latency of the engine on one model (a checkpoint, or random
+// weights at a real model's shape) on any device, at 1, 4, 8 and 16 (or the listed) concurrent
+// streams: each stream has a ~40-token prompt and generates --gen-tokens tokens. Prints tokens/s,
+// time to first token and inter-token latency percentiles. Reports numbers; never passes or
+// fails.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -10,8 +11,14 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "kernels/status_macros.h"
+#include "models/llama/random_llama.h"
 #include "models/model_runner.h"
+#include "worker/config/flags.h"
 #include "worker/engine/engine.h"
 
 namespace llmw {
@@ -100,53 +107,88 @@ void RunLevel(Engine& engine, const ModelRunner& model, int streams, int gen) {
   std::fflush(stdout);
 }
 
-int Main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fprintf(stderr,
-                 "usage: engine_bench MODEL [GEN_TOKENS=64] [THREADS=all] [STREAMS=1,4,8,16] "
-                 "[KV_DTYPE=f32]\n");
-    return 2;
-  }
-  const int gen = argc > 2 ? std::stoi(argv[2]) : 64;
-  RunnerOptions runner_options;
-  runner_options.backend.threads = argc > 3 ? std::stoi(argv[3]) : 0;
-  runner_options.max_sequences = 16;
-  if (argc > 5) {
-    absl::StatusOr<DType> dtype = ParseKvCacheDType(argv[5]);
-    if (!dtype.ok()) {
-      std::fprintf(stderr, "error: %s\n", std::string(dtype.status().message()).c_str());
-      return 2;
-    }
-    runner_options.kv.dtype = *dtype;
-  }
-  auto model = ModelRunner::Load(argv[1], runner_options);
-  if (!model.ok()) {
-    std::fprintf(stderr, "error: %s\n", std::string(model.status().message()).c_str());
-    return 1;
-  }
-  EngineOptions options;
-  options.max_running = 16;
-  options.enable_prefix_caching = false;  // measure the model, not the cache
-  auto engine = Engine::Create(**model, options);
-  if (!engine.ok()) {
-    std::fprintf(stderr, "error: %s\n", std::string(engine.status().message()).c_str());
-    return 1;
-  }
-  std::printf("model %s on %s, KV cache %s, %d tokens per stream\n", (*model)->info().name.c_str(),
-              (*model)->backend().Describe().c_str(),
-              std::string(DTypeName(runner_options.kv.dtype)).c_str(), gen);
-  std::vector<int> levels = {1, 4, 8, 16};
-  if (argc > 4) {
-    levels.clear();
-    for (absl::string_view level : absl::StrSplit(argv[4], ',')) {
-      levels.push_back(std::stoi(std::string(level)));
+const std::vector<cli::FlagSpec>& BenchFlags() {
+  static const auto* specs = new std::vector<cli::FlagSpec>{
+      {"model", "a checkpoint (.gguf or model directory)"},
+      {"random-model",
+       "instead of --model: random weights at a real shape (smollm2-135m, llama3.2-1b, "
+       "llama3.1-8b, tiny)"},
+      {"dtype", "with --random-model: the weights' type (bf16, f16, f32, q8_0, q4_0, q4_k, ...)"},
+      {"device", "auto, cpu or cuda (default auto)"},
+      {"threads", "CPU threads (default: all cores)"},
+      {"gen-tokens", "tokens each stream generates (default 64)"},
+      {"streams", "comma-separated stream counts (default 1,4,8,16)"},
+      {"kv-cache-dtype", "f32, f16 or bf16 (default f32)"},
+  };
+  return *specs;
+}
+
+absl::StatusOr<DType> ParseWeightDType(const std::string& name) {
+  for (uint32_t id = 0; id < 64; ++id) {
+    const std::optional<DTypeTraits> traits = TraitsOf(id);
+    if (traits && absl::EqualsIgnoreCase(std::string(traits->name), name)) {
+      return static_cast<DType>(id);
     }
   }
-  for (int streams : levels) RunLevel(**engine, **model, streams, gen);
-  return 0;
+  return absl::InvalidArgumentError(absl::StrCat("unknown weight type '", name, "'"));
+}
+
+absl::Status Run(const std::vector<std::string>& args) {
+  ASSIGN_OR_RETURN(cli::ParsedFlags flags, cli::ParseFlags(BenchFlags(), args));
+  ASSIGN_OR_RETURN(const int64_t gen, flags.GetInt("gen-tokens", 64));
+  std::vector<int> levels;
+  for (absl::string_view level : absl::StrSplit(flags.Get("streams").value_or("1,4,8,16"), ',')) {
+    int value = 0;
+    if (!absl::SimpleAtoi(level, &value) || value < 1) {
+      return absl::InvalidArgumentError(absl::StrCat("--streams: bad count '", level, "'"));
+    }
+    levels.push_back(value);
+  }
+  RunnerOptions options;
+  ASSIGN_OR_RETURN(options.backend.device, ParseDevice(flags.Get("device").value_or("auto")));
+  ASSIGN_OR_RETURN(const int64_t threads, flags.GetInt("threads", 0));
+  options.backend.threads = static_cast<int>(threads);
+  options.max_sequences = *std::max_element(levels.begin(), levels.end());
+  ASSIGN_OR_RETURN(options.kv.dtype,
+                   ParseKvCacheDType(flags.Get("kv-cache-dtype").value_or("f32")));
+  std::unique_ptr<ModelRunner> model;
+  if (std::optional<std::string> shape = flags.Get("random-model")) {
+    ASSIGN_OR_RETURN(const DType dtype, ParseWeightDType(flags.Get("dtype").value_or("bf16")));
+    ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, CreateBackend(options.backend));
+    ASSIGN_OR_RETURN(std::unique_ptr<Model> random, RandomLlama(*shape, dtype, 1, *backend));
+    ASSIGN_OR_RETURN(model, ModelRunner::Create(std::move(backend), std::move(random), options));
+  } else {
+    ASSIGN_OR_RETURN(const std::string path, flags.GetRequired("model"));
+    ASSIGN_OR_RETURN(model, ModelRunner::Load(path, options));
+  }
+  EngineOptions engine_options;
+  engine_options.max_running = static_cast<int32_t>(options.max_sequences);
+  engine_options.enable_prefix_caching = false;  // measure the model, not the cache
+  ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Create(*model, engine_options));
+  std::printf("model %s on %s, KV cache %s, %lld tokens per stream\n", model->info().name.c_str(),
+              model->backend().Describe().c_str(), std::string(DTypeName(options.kv.dtype)).c_str(),
+              static_cast<long long>(gen));
+  for (int streams : levels) RunLevel(*engine, *model, streams, static_cast<int>(gen));
+  return absl::OkStatus();
 }
 
 }  // namespace
 }  // namespace llmw
 
-int main(int argc, char** argv) { return llmw::Main(argc, argv); }
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  for (const std::string& a : args) {
+    if (a == "--help" || a == "-h") {
+      std::printf(
+          "usage: engine_bench (--model PATH | --random-model SHAPE --dtype DT) [flags]\n%s",
+          llmw::cli::FlagsHelp(llmw::BenchFlags()).c_str());
+      return 0;
+    }
+  }
+  const absl::Status status = llmw::Run(args);
+  if (!status.ok()) {
+    std::fprintf(stderr, "engine_bench: %s\n", std::string(status.message()).c_str());
+    return 1;
+  }
+  return 0;
+}

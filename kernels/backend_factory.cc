@@ -4,6 +4,11 @@
 #include "absl/strings/str_cat.h"
 #include "kernels/cpu/cpu_backend.h"
 
+#if LLMW_WITH_CUDA
+#include "kernels/cuda/cuda_backend.h"
+#include "kernels/cuda/device.h"
+#endif
+
 namespace llmw {
 
 absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(const BackendOptions& options) {
@@ -16,15 +21,27 @@ absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(const BackendOptions& opt
       return std::make_unique<cpu::CpuBackend>(
           cpu::CpuBackendOptions{options.threads, options.reference_matmul});
     case Device::kCuda:
+#if LLMW_WITH_CUDA
+      return cuda::CudaBackend::Create(
+          {.device = 0, .memory_utilization = options.gpu_memory_utilization});
+#else
       break;
+#endif
   }
   return absl::UnavailableError(
-      "device cuda: no CUDA forward pass in this build; use the cpu device");
+      "device cuda: this build has no CUDA backend (configure with -DLLMW_CUDA=ON)");
 }
 
 absl::StatusOr<Device> ParseDevice(std::string_view name) {
-  if (name == "cpu" || name == "auto") return Device::kCpu;
+  if (name == "cpu") return Device::kCpu;
   if (name == "cuda") return Device::kCuda;
+  if (name == "auto") {
+#if LLMW_WITH_CUDA
+    const absl::StatusOr<int> gpus = CudaDeviceCount();
+    if (gpus.ok() && *gpus > 0) return Device::kCuda;
+#endif
+    return Device::kCpu;
+  }
   return absl::InvalidArgumentError(
       absl::StrCat("device must be auto, cpu or cuda, got '", std::string(name), "'"));
 }

@@ -52,6 +52,13 @@ class Tensor {
 
   // Rows [first, first + count) of a matrix, as a view of the same memory.
   Tensor SliceRows(int64_t first, int64_t count) const;
+  // The same dtype and shape over other memory (a copy of the data elsewhere).
+  Tensor WithData(void* data, Device device) const {
+    Tensor t = *this;
+    t.data_ = data;
+    t.device_ = device;
+    return t;
+  }
   // The same elements seen with another shape of the same element count (plain dtypes, or whole
   // blocks per row).
   Tensor Reshaped(std::initializer_list<int64_t> shape) const;

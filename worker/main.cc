@@ -44,7 +44,10 @@ const std::vector<cli::FlagSpec>& WorkerFlags() {
        false, true},
       {"listen", "gRPC address (default 0.0.0.0:50051)"},
       {"metrics-listen", "Prometheus /metrics address (default 0.0.0.0:9100; 'off' = none)"},
-      {"device", "auto, cpu or cuda (default auto: the best device this build runs on)"},
+      {"device",
+       "auto, cpu or cuda (default auto: CUDA when this build has it and a GPU is usable)"},
+      {"gpu-memory-utilization",
+       "share of the GPU's memory to fill with weights, workspaces and KV cache (default 0.9)"},
       {"threads", "CPU compute threads per model (default: all cores)"},
       {"max-batch-tokens", "tokens per forward pass (default 512)"},
       {"max-running", "sequences batched at once (default 64)"},
@@ -90,6 +93,12 @@ absl::StatusOr<WorkerConfig> ReadConfig(const std::vector<std::string>& args) {
   c.listen = flags.Get("listen").value_or("0.0.0.0:50051");
   c.metrics_listen = flags.Get("metrics-listen").value_or("0.0.0.0:9100");
   ASSIGN_OR_RETURN(c.runner.backend.device, ParseDevice(flags.Get("device").value_or("auto")));
+  ASSIGN_OR_RETURN(c.runner.backend.gpu_memory_utilization,
+                   flags.GetDouble("gpu-memory-utilization", 0.9));
+  if (!(c.runner.backend.gpu_memory_utilization > 0 &&
+        c.runner.backend.gpu_memory_utilization <= 1)) {
+    return absl::InvalidArgumentError("--gpu-memory-utilization must be in (0, 1]");
+  }
   ASSIGN_OR_RETURN(int64_t threads, flags.GetInt("threads", 0));
   ASSIGN_OR_RETURN(c.engine.max_batch_tokens, flags.GetInt("max-batch-tokens", 512));
   ASSIGN_OR_RETURN(int64_t max_running, flags.GetInt("max-running", 64));

@@ -1,12 +1,11 @@
 // Tests of the CUDA backend plumbing: error conversion, device discovery, device memory, streams,
 // cuBLAS and the SwiGLU kernel against a CPU computation.
 //
-// Tests that need a GPU skip when none is usable; with LLMW_REQUIRE_GPU=1 in the environment
-// (tests/gpu/check.sh sets it) they fail instead, so a GPU run cannot pass by skipping.
+// Tests that need a GPU skip when none is usable and fail under LLMW_REQUIRE_GPU=1, which
+// tests/gpu/run.sh sets (cuda_device_test.h).
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <iterator>
 #include <random>
@@ -23,6 +22,7 @@
 #include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/silu_mul.h"
 #include "kernels/cuda/stream.h"
+#include "tests/gpu/cuda_device_test.h"
 
 namespace llmw {
 namespace {
@@ -90,28 +90,7 @@ TEST(DeviceBufferArgsTest, EmptyBufferAndRangeChecks) {
 
 // ---- Device checks. ----
 
-class CudaDeviceFixture : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const absl::StatusOr<int> count = CudaDeviceCount();
-    if (!count.ok() || *count == 0) {
-      const std::string why =
-          count.ok() ? std::string("no CUDA device visible") : count.status().ToString();
-      const char* require = std::getenv("LLMW_REQUIRE_GPU");
-      if (require != nullptr && std::string(require) == "1") {
-        FAIL() << "LLMW_REQUIRE_GPU=1 but no usable GPU: " << why;
-      }
-      GTEST_SKIP() << "no usable CUDA device (" << why << ")";
-    }
-    absl::StatusOr<CudaStream> stream = CudaStream::Create();
-    ASSERT_TRUE(stream.ok()) << stream.status();
-    stream_ = *std::move(stream);
-  }
-
-  CudaStream stream_;
-};
-
-using CudaPlumbingTest = CudaDeviceFixture;
+using CudaPlumbingTest = CudaDeviceTest;
 
 TEST_F(CudaPlumbingTest, DeviceSummaryDescribesDevice0) {
   const absl::StatusOr<std::string> summary = CudaDeviceSummary(0);

@@ -45,7 +45,7 @@ inline std::vector<Case> LoadCases(const std::string& fixture_dir) {
   const nlohmann::json doc = nlohmann::json::parse(in);
   std::vector<Case> cases;
   for (const auto& c : doc["cases"]) {
-    Case k{c["name"], c["prompt"], c["prompt_ids"], {}, c["greedy"], c["greedy_margins"]};
+    Case k{c["name"], c["prompt"], c["prompt_ids"], {}, c["greedy"], c["greedy_margins"], {}, {}, {}};
     for (const auto& pair : c["top_logits"]) k.top_logits.emplace_back(pair[0], pair[1]);
     if (c.contains("exact_top_logits")) {
       for (const auto& pair : c["exact_top_logits"]) {

@@ -43,7 +43,8 @@ const std::vector<FlagSpec>& GenerateFlags() {
             {"frequency-penalty", "in [-2, 2], per occurrence in the output (default 0)"},
             {"seed", "random seed (default: random)"},
             {"threads", "local: CPU threads (default: all cores)"},
-            {"device", "local: auto, cpu or cuda (default auto)"},
+            {"device", "local: auto, cpu or cuda (default auto: CUDA when a GPU is usable)"},
+            {"gpu-memory-utilization", "local: share of the GPU's memory to use (default 0.9)"},
             {"kv-cache-dtype", "local: f32, f16 or bf16 (default f32)"},
         });
     return all;
@@ -122,6 +123,8 @@ absl::StatusOr<GenerateOptions> ReadOptions(const std::vector<std::string>& args
   RETURN_IF_ERROR(SetInt(flags, "threads", 1, 1024,
                          [&](int64_t v) { o.runner.backend.threads = static_cast<int>(v); }));
   ASSIGN_OR_RETURN(o.runner.backend.device, ParseDevice(flags.Get("device").value_or("auto")));
+  ASSIGN_OR_RETURN(o.runner.backend.gpu_memory_utilization,
+                   flags.GetDouble("gpu-memory-utilization", 0.9));
   ASSIGN_OR_RETURN(o.runner.kv.dtype,
                    ParseKvCacheDType(flags.Get("kv-cache-dtype").value_or("f32")));
   o.runner.max_sequences = 1;

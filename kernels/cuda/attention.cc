@@ -1,0 +1,82 @@
+// Argument checks and Status for the kernels of kv_write.cu and attention.cu.
+#include "kernels/cuda/attention.h"
+
+#include <limits>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "kernels/cuda/attention_launch.h"
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/dtype.h"
+
+namespace llmw::cuda {
+namespace {
+
+static_assert(kMaxPagedAttentionHeadDim == cuda_launch::kMaxPagedAttentionHeadDim);
+
+constexpr int64_t kMaxGridX = std::numeric_limits<int32_t>::max();
+constexpr int64_t kMaxGridY = 65535;
+
+absl::Status Invalid(const char* function, const auto&... what) {
+  return absl::InvalidArgumentError(absl::StrCat("cuda::", function, ": ", what...));
+}
+
+// The checks of the cache that both ops share.
+absl::Status CheckCache(const char* function, const PagedKvLayer& kv) {
+  if (kv.k == nullptr || kv.v == nullptr) return Invalid(function, "kv.k or kv.v is null");
+  if (!IsKvCacheDType(kv.dtype)) {
+    return Invalid(function, "kv.dtype ", std::string(DTypeName(kv.dtype)),
+                   " is not f32, f16 or bf16");
+  }
+  if (kv.n_kv_heads <= 0 || kv.head_dim <= 0) {
+    return Invalid(function, "kv.n_kv_heads = ", kv.n_kv_heads, ", kv.head_dim = ", kv.head_dim,
+                   ": both must be > 0");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status WriteKv(const PagedKvLayer& kv, const float* k, const float* v, const int32_t* slots,
+                     int64_t n, cudaStream_t stream) {
+  if (n < 0 || n > kMaxGridX) return Invalid("WriteKv", "n = ", n, " is out of [0, 2^31)");
+  if (n == 0) return absl::OkStatus();
+  if (k == nullptr || v == nullptr || slots == nullptr) {
+    return Invalid("WriteKv", "k, v or slots is null");
+  }
+  if (absl::Status s = CheckCache("WriteKv", kv); !s.ok()) return s;
+  LLMW_CUDA_RETURN_IF_ERROR(cuda_launch::WriteKv(kv, k, v, slots, n, stream));
+  return absl::OkStatus();
+}
+
+absl::Status PagedAttention(float* out, const float* q, const PagedKvLayer& kv,
+                            const StepLayout& step, const AttentionParams& params,
+                            cudaStream_t stream) {
+  constexpr const char* kName = "PagedAttention";
+  if (step.n_tokens < 0 || step.n_tokens > kMaxGridX) {
+    return Invalid(kName, "step.n_tokens = ", step.n_tokens, " is out of [0, 2^31)");
+  }
+  if (step.n_tokens == 0) return absl::OkStatus();
+  if (step.n_chunks <= 0) {
+    return Invalid(kName, "step.n_chunks = ", step.n_chunks, " with ", step.n_tokens, " tokens");
+  }
+  if (out == nullptr || q == nullptr || step.chunks == nullptr || step.block_tables == nullptr) {
+    return Invalid(kName, "out, q, step.chunks or step.block_tables is null");
+  }
+  if (absl::Status s = CheckCache(kName, kv); !s.ok()) return s;
+  if (kv.head_dim > kMaxPagedAttentionHeadDim) {
+    return Invalid(kName, "kv.head_dim = ", kv.head_dim, " > ", kMaxPagedAttentionHeadDim);
+  }
+  if (kv.block_size <= 0 || kv.block_size > kMaxGridX) {
+    return Invalid(kName, "kv.block_size = ", kv.block_size, " is out of (0, 2^31)");
+  }
+  if (params.n_heads <= 0 || params.n_heads > kMaxGridY || params.n_heads % kv.n_kv_heads != 0) {
+    return Invalid(kName, "params.n_heads = ", params.n_heads,
+                   " is not a multiple of kv.n_kv_heads = ", kv.n_kv_heads, " in (0, ", kMaxGridY,
+                   "]");
+  }
+  LLMW_CUDA_RETURN_IF_ERROR(cuda_launch::PagedAttention(out, q, kv, step, params, stream));
+  return absl::OkStatus();
+}
+
+}  // namespace llmw::cuda

@@ -1,0 +1,43 @@
+// cuda::WriteKv and cuda::PagedAttention: the KV-cache write and the causal attention of a step
+// over the paged cache, on the GPU. The CUDA twins of cpu::WriteKv and cpu::PagedAttention
+// (kernels/cpu/attention.h): same arguments plus the stream, same results (bit for bit for the
+// write; within float rounding for attention, which sums in another order).
+//
+// Every pointer is a device pointer, StepLayout's arrays included; the host reads only the
+// counts (step.n_tokens, step.n_chunks). Both functions queue their work on `stream` and return
+// without waiting: kInvalidArgument (naming the function and the argument) for arguments the
+// kernels cannot run, launch errors here, execution errors at the next synchronization.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "kernels/op_params.h"
+#include "kernels/paged_kv.h"
+#include "kernels/step_layout.h"
+
+namespace llmw::cuda {
+
+// Largest head_dim PagedAttention takes (the CPU's is kMaxAttentionHeadDim, 512).
+inline constexpr int64_t kMaxPagedAttentionHeadDim = 256;
+
+// Stores k[t] and v[t] ([n, kv.token_stride()] f32) at slot slots[t] of the cache, converted to
+// kv.dtype (f32, f16 or bf16) exactly as kernels/fp16.h rounds: to nearest even, NaNs quiet.
+// Slots must lie in the cache and be distinct. n == 0 queues nothing.
+absl::Status WriteKv(const PagedKvLayer& kv, const float* k, const float* v, const int32_t* slots,
+                     int64_t n, cudaStream_t stream);
+
+// For every token t of the step (chunk c, position chunks[c].start_pos + t - first_token),
+// attends q[t] ([params.n_heads, head_dim]) to its sequence's cached positions
+// [max(0, p - window + 1), p] and writes out[t] ([n_heads, head_dim]); scores are
+// softcap · tanh(score / softcap) when softcap > 0; softmax and sums in f32. The step's own keys
+// and values must already be in the cache. Each (token, head) is computed alone by a fixed
+// schedule, so a token's result does not depend on the rest of the batch. head_dim up to
+// kMaxPagedAttentionHeadDim; n_heads up to 65535. step.n_tokens == 0 queues nothing.
+absl::Status PagedAttention(float* out, const float* q, const PagedKvLayer& kv,
+                            const StepLayout& step, const AttentionParams& params,
+                            cudaStream_t stream);
+
+}  // namespace llmw::cuda

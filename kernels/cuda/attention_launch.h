@@ -1,0 +1,33 @@
+// Raw launchers of the KV-cache write (kv_write.cu) and paged attention (attention.cu) kernels.
+// Free of Abseil so that nvcc never parses it; kernels/cuda/attention.h has the checked,
+// Status-returning functions the rest of the project calls. The project headers included here
+// are plain structs over <cstdint>, shared so that the kernels read exactly the host's layouts.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "kernels/op_params.h"
+#include "kernels/paged_kv.h"
+#include "kernels/step_layout.h"
+
+namespace llmw::cuda_launch {
+
+// Largest head_dim the attention kernel holds in registers: 8 elements per lane of a warp.
+inline constexpr int64_t kMaxPagedAttentionHeadDim = 256;
+
+// Stores the n rows of k and v ([n, kv.token_stride()] f32) at rows slots[t] of kv.k and kv.v,
+// converted to kv.dtype. n > 0; kv.dtype is f32, f16 or bf16 (else cudaErrorInvalidValue).
+cudaError_t WriteKv(const PagedKvLayer& kv, const float* k, const float* v, const int32_t* slots,
+                    int64_t n, cudaStream_t stream);
+
+// One thread block per (token, query head) of the step; see kernels/cuda/attention.h. Requires
+// step.n_tokens in (0, 2^31), params.n_heads in (0, 65535], n_heads % kv.n_kv_heads == 0,
+// kv.head_dim in (0, kMaxPagedAttentionHeadDim], kv.block_size > 0 and a KV dtype of f32, f16
+// or bf16 (else cudaErrorInvalidValue).
+cudaError_t PagedAttention(float* out, const float* q, const PagedKvLayer& kv,
+                           const StepLayout& step, const AttentionParams& params,
+                           cudaStream_t stream);
+
+}  // namespace llmw::cuda_launch

@@ -1,0 +1,348 @@
+// CudaBackend: memory on the device, weights uploaded once, and the cuda:: kernels on one stream.
+#include "kernels/cuda/cuda_backend.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "kernels/cuda/attention.h"
+#include "kernels/cuda/cuda_check.h"
+#include "kernels/cuda/device.h"
+#include "kernels/cuda/ops.h"
+#include "kernels/cuda/silu_mul.h"
+#include "kernels/status_macros.h"
+
+namespace llmw::cuda {
+namespace {
+
+// Device addresses of uploaded weights start on this boundary (cudaMalloc's own alignment).
+constexpr int64_t kWeightAlignment = 256;
+
+float* F32(const Tensor& t) { return t.data_as<float>(); }
+
+bool IsF32(const Tensor& t) { return t.dtype() == DType::kF32 && t.device() == Device::kCuda; }
+
+bool SameShape(const Tensor& a, const Tensor& b) {
+  return a.rows() == b.rows() && a.row_elems() == b.row_elems();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<CudaBackend>> CudaBackend::Create(
+    const CudaBackendOptions& options) {
+  if (!(options.memory_utilization > 0 && options.memory_utilization <= 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("GPU memory utilization must be in (0, 1], got ", options.memory_utilization));
+  }
+  ASSIGN_OR_RETURN(const int count, CudaDeviceCount());
+  if (options.device < 0 || options.device >= count) {
+    return absl::UnavailableError(
+        absl::StrCat("no CUDA device ", options.device, " (", count, " visible)"));
+  }
+  LLMW_CUDA_RETURN_IF_ERROR(cudaSetDevice(options.device));
+  ASSIGN_OR_RETURN(std::string description, CudaDeviceSummary(options.device));
+  ASSIGN_OR_RETURN(CudaStream stream, CudaStream::Create());
+  ASSIGN_OR_RETURN(CublasHandle cublas, CublasHandle::Create(stream.get()));
+  return std::unique_ptr<CudaBackend>(
+      new CudaBackend(options, std::move(description), std::move(stream), std::move(cublas)));
+}
+
+CudaBackend::CudaBackend(const CudaBackendOptions& options, std::string description,
+                         CudaStream stream, CublasHandle cublas)
+    : options_(options),
+      description_(std::move(description)),
+      stream_(std::move(stream)),
+      cublas_(std::move(cublas)) {}
+
+CudaBackend::~CudaBackend() {
+  // Work still queued may use memory the members free.
+  cudaStreamSynchronize(stream_.get());
+}
+
+absl::StatusOr<Buffer> CudaBackend::Allocate(int64_t bytes, MemoryKind kind) {
+  if (bytes < 0) return absl::InvalidArgumentError(absl::StrCat("allocate ", bytes, " bytes"));
+  void* data = nullptr;
+  const size_t size = static_cast<size_t>(std::max<int64_t>(bytes, 1));
+  if (kind == MemoryKind::kHost) {
+    LLMW_CUDA_RETURN_IF_ERROR(cudaMallocHost(&data, size));
+    host_allocations_.insert(data);
+  } else {
+    LLMW_CUDA_RETURN_IF_ERROR(cudaMalloc(&data, size));
+  }
+  return Buffer(this, data, bytes);
+}
+
+void CudaBackend::Free(void* data) {
+  // Frees wait for the device to finish with the memory; their errors have no one to go to.
+  if (host_allocations_.erase(data) > 0) {
+    cudaFreeHost(data);
+  } else {
+    cudaFree(data);
+  }
+}
+
+int64_t CudaBackend::KvCacheBudget() const {
+  size_t free_bytes = 0, total_bytes = 0;
+  if (cudaMemGetInfo(&free_bytes, &total_bytes) != cudaSuccess) return 0;
+  // What the process may still take: its share of the total, less what is already in use
+  // (by it and by anyone else on the device).
+  const double reserve = (1.0 - options_.memory_utilization) * static_cast<double>(total_bytes);
+  return std::max<int64_t>(0, static_cast<int64_t>(static_cast<double>(free_bytes) - reserve));
+}
+
+bool CudaBackend::Record(const absl::Status& status) {
+  if (!status.ok()) Fail(status);
+  return status.ok();
+}
+
+bool CudaBackend::Check(bool ok, const char* op, const char* what) {
+  if (!ok) Fail(absl::InvalidArgumentError(absl::StrCat("cuda ", op, ": ", what)));
+  return ok;
+}
+
+void CudaBackend::Upload(void* dst, const void* host_src, int64_t bytes) {
+  if (bytes <= 0) return;
+  Record(CudaToStatus(cudaMemcpyAsync(dst, host_src, static_cast<size_t>(bytes),
+                                      cudaMemcpyHostToDevice, stream_.get()),
+                      "cudaMemcpyAsync (upload)", __FILE__, __LINE__));
+}
+
+void CudaBackend::Download(void* host_dst, const void* src, int64_t bytes) {
+  if (bytes <= 0) return;
+  Record(CudaToStatus(cudaMemcpyAsync(host_dst, src, static_cast<size_t>(bytes),
+                                      cudaMemcpyDeviceToHost, stream_.get()),
+                      "cudaMemcpyAsync (download)", __FILE__, __LINE__));
+}
+
+absl::Status CudaBackend::Synchronize() {
+  const absl::Status synced = stream_.Synchronize();
+  absl::Status failure = TakeFailure();
+  return failure.ok() ? synced : failure;
+}
+
+absl::Status CudaBackend::ReserveScratch(int64_t max_rows, int64_t max_width) {
+  if (max_rows < 1 || max_width < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("scratch for ", max_rows, " rows of ", max_width, " elements"));
+  }
+  return scratch_.Reserve(max_rows, max_width, std::max<int64_t>(max_weight_rows_, 1));
+}
+
+absl::Status CudaBackend::PlaceWeights(std::span<const WeightSlot> slots) {
+  if (!weights_.empty()) {
+    return absl::FailedPreconditionError("cuda PlaceWeights: this backend has its weights already");
+  }
+  // Each slot's host bytes; overlapping or touching ranges (tied embeddings, the row views of a
+  // fused projection) become one upload, so views stay views.
+  struct Range {
+    const uint8_t* begin;
+    const uint8_t* end;
+    int64_t device_offset = 0;
+  };
+  std::vector<Range> ranges;
+  for (const WeightSlot& slot : slots) {
+    const Tensor& t = *slot.tensor;
+    if (t.empty()) continue;
+    if (t.device() != Device::kCpu) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("cuda PlaceWeights: weight ", t.DebugString(), " is not in host memory"));
+    }
+    const auto* begin = static_cast<const uint8_t*>(t.data());
+    ranges.push_back({begin, begin + t.bytes()});
+    if (slot.use == WeightUse::kMatmul) max_weight_rows_ = std::max(max_weight_rows_, t.rows());
+  }
+  std::sort(ranges.begin(), ranges.end(),
+            [](const Range& a, const Range& b) { return a.begin < b.begin; });
+  std::vector<Range> merged;
+  int64_t total = 0;
+  for (const Range& r : ranges) {
+    if (!merged.empty() && r.begin <= merged.back().end) {
+      merged.back().end = std::max(merged.back().end, r.end);
+      continue;
+    }
+    if (!merged.empty())
+      total += (merged.back().end - merged.back().begin + kWeightAlignment - 1) / kWeightAlignment *
+               kWeightAlignment;
+    merged.push_back(r);
+    merged.back().device_offset = total;
+  }
+  if (!merged.empty()) total += merged.back().end - merged.back().begin;
+  if (total == 0) return absl::OkStatus();
+
+  absl::StatusOr<DeviceBuffer> arena = DeviceBuffer::Allocate(static_cast<size_t>(total));
+  if (!arena.ok()) {
+    size_t free_bytes = 0, total_bytes = 0;
+    cudaMemGetInfo(&free_bytes, &total_bytes);
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the weights take ", total, " bytes of GPU memory; ", free_bytes, " of ",
+                     total_bytes, " are free (", arena.status().message(), ")"));
+  }
+  weights_ = std::move(*arena);
+  for (const Range& r : merged) {
+    LLMW_CUDA_RETURN_IF_ERROR(cudaMemcpy(weights_.data_as<uint8_t>() + r.device_offset, r.begin,
+                                         static_cast<size_t>(r.end - r.begin),
+                                         cudaMemcpyHostToDevice));
+  }
+  for (const WeightSlot& slot : slots) {
+    Tensor& t = *slot.tensor;
+    if (t.empty() || t.device() == Device::kCuda) continue;  // the same tensor in two slots
+    const auto* host = static_cast<const uint8_t*>(t.data());
+    const auto it = std::upper_bound(merged.begin(), merged.end(), host,
+                                     [](const uint8_t* p, const Range& r) { return p < r.begin; });
+    const Range& r = *(it - 1);
+    t = t.WithData(weights_.data_as<uint8_t>() + r.device_offset + (host - r.begin), Device::kCuda);
+  }
+  return absl::OkStatus();
+}
+
+void CudaBackend::Embed(const Tensor& out, const Tensor& table, const StepLayout& step,
+                        float scale) {
+  if (!Check(IsF32(out) && table.device() == Device::kCuda && out.rows() >= step.n_tokens &&
+                 out.row_elems() == table.row_elems(),
+             "Embed", "output is not f32 [tokens, table width] on the device")) {
+    return;
+  }
+  Record(cuda::Embed(F32(out), table, step.tokens, step.n_tokens, scale, stream_.get()));
+}
+
+void CudaBackend::RmsNorm(const Tensor& out, const Tensor& x, const Tensor& w, float eps,
+                          float w_offset) {
+  if (!Check(IsF32(out) && IsF32(x) && IsF32(w) && SameShape(out, x) && w.elems() == x.row_elems(),
+             "RmsNorm", "shapes or dtypes differ")) {
+    return;
+  }
+  Record(cuda::RmsNorm(F32(out), F32(x), F32(w), x.rows(), x.row_elems(), eps, w_offset,
+                       stream_.get()));
+}
+
+void CudaBackend::LayerNorm(const Tensor& out, const Tensor& x, const Tensor& w, const Tensor& b,
+                            float eps) {
+  if (!Check(IsF32(out) && IsF32(x) && IsF32(w) && IsF32(b) && SameShape(out, x) &&
+                 w.elems() == x.row_elems() && b.elems() == x.row_elems(),
+             "LayerNorm", "shapes or dtypes differ")) {
+    return;
+  }
+  Record(cuda::LayerNorm(F32(out), F32(x), F32(w), F32(b), x.rows(), x.row_elems(), eps,
+                         stream_.get()));
+}
+
+void CudaBackend::Matmul(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& bias) {
+  const MatmulOutput output{y, w, bias};
+  MatmulShared(std::span<const MatmulOutput>(&output, 1), x);
+}
+
+void CudaBackend::MatmulShared(std::span<const MatmulOutput> outputs, const Tensor& x) {
+  bool ok = IsF32(x) && outputs.size() <= 4;
+  for (const MatmulOutput& o : outputs) {
+    ok = ok && IsF32(o.y) && o.w.device() == Device::kCuda && o.w.row_elems() == x.row_elems() &&
+         o.y.rows() == x.rows() && o.y.row_elems() == o.w.dim(0) &&
+         (o.bias.empty() || (IsF32(o.bias) && o.bias.elems() == o.w.dim(0)));
+  }
+  if (!Check(ok, "Matmul", "shapes, dtypes or output count do not fit")) return;
+  const int64_t n = x.rows();
+  for (const MatmulOutput& o : outputs) {
+    if (!Record(cuda::Matmul(o.w, F32(x), n, F32(o.y), scratch_, cublas_.get(), stream_.get()))) {
+      return;
+    }
+    if (!o.bias.empty()) {
+      Record(cuda::AddRowBias(F32(o.y), F32(o.bias), n, o.w.dim(0), stream_.get()));
+    }
+  }
+}
+
+void CudaBackend::RopeAngles(const Tensor& cos, const Tensor& sin, const StepLayout& step,
+                             const Tensor& inv_freq) {
+  const int64_t half = inv_freq.elems();
+  if (!Check(IsF32(cos) && IsF32(sin) && IsF32(inv_freq) && SameShape(cos, sin) &&
+                 cos.rows() >= step.n_tokens && cos.row_elems() == half,
+             "RopeAngles", "tables are not f32 [tokens, frequencies]")) {
+    return;
+  }
+  Record(cuda::RopeAngles(F32(cos), F32(sin), step.positions, step.n_tokens, F32(inv_freq), half,
+                          stream_.get()));
+}
+
+void CudaBackend::Rope(const Tensor& x, const Tensor& cos, const Tensor& sin, int64_t head_dim,
+                       int64_t rot_dim, RopePairing pairing) {
+  if (!Check(IsF32(x) && IsF32(cos) && IsF32(sin) && head_dim > 0 &&
+                 x.row_elems() % head_dim == 0 && rot_dim % 2 == 0 && rot_dim <= head_dim &&
+                 cos.row_elems() == rot_dim / 2 && cos.rows() >= x.rows() && SameShape(cos, sin),
+             "Rope", "shapes do not fit")) {
+    return;
+  }
+  Record(cuda::Rope(F32(x), F32(cos), F32(sin), x.rows(), x.row_elems() / head_dim, head_dim,
+                    rot_dim, pairing, stream_.get()));
+}
+
+void CudaBackend::SiluMul(const Tensor& out, const Tensor& gate, const Tensor& up) {
+  if (!Check(IsF32(out) && IsF32(gate) && IsF32(up) && SameShape(out, gate) && SameShape(gate, up),
+             "SiluMul", "shapes or dtypes differ")) {
+    return;
+  }
+  Record(cuda::SiluMul(F32(out), F32(gate), F32(up), gate.elems(), stream_.get()));
+}
+
+void CudaBackend::GeluTanh(const Tensor& out, const Tensor& x) {
+  if (!Check(IsF32(out) && IsF32(x) && SameShape(out, x), "GeluTanh", "shapes or dtypes differ")) {
+    return;
+  }
+  Record(cuda::GeluTanh(F32(out), F32(x), x.elems(), stream_.get()));
+}
+
+void CudaBackend::GeluTanhMul(const Tensor& out, const Tensor& gate, const Tensor& up) {
+  if (!Check(IsF32(out) && IsF32(gate) && IsF32(up) && SameShape(out, gate) && SameShape(gate, up),
+             "GeluTanhMul", "shapes or dtypes differ")) {
+    return;
+  }
+  Record(cuda::GeluTanhMul(F32(out), F32(gate), F32(up), gate.elems(), stream_.get()));
+}
+
+void CudaBackend::Add(const Tensor& out, const Tensor& a, const Tensor& b) {
+  if (!Check(IsF32(out) && IsF32(a) && IsF32(b) && SameShape(out, a) && SameShape(a, b), "Add",
+             "shapes or dtypes differ")) {
+    return;
+  }
+  Record(cuda::Add(F32(out), F32(a), F32(b), a.elems(), stream_.get()));
+}
+
+void CudaBackend::Scale(const Tensor& out, const Tensor& x, float scale) {
+  if (!Check(IsF32(out) && IsF32(x) && SameShape(out, x), "Scale", "shapes or dtypes differ")) {
+    return;
+  }
+  Record(cuda::Scale(F32(out), F32(x), scale, x.elems(), stream_.get()));
+}
+
+void CudaBackend::WriteKv(const PagedKvLayer& kv, const Tensor& k, const Tensor& v,
+                          const StepLayout& step) {
+  if (!Check(IsF32(k) && IsF32(v) && SameShape(k, v) && k.rows() >= step.n_tokens &&
+                 k.row_elems() == kv.token_stride() && IsKvCacheDType(kv.dtype),
+             "WriteKv", "keys and values do not fit the cache")) {
+    return;
+  }
+  Record(cuda::WriteKv(kv, F32(k), F32(v), step.kv_slots, step.n_tokens, stream_.get()));
+}
+
+void CudaBackend::PagedAttention(const Tensor& out, const Tensor& q, const PagedKvLayer& kv,
+                                 const StepLayout& step, const AttentionParams& params) {
+  if (!Check(IsF32(out) && IsF32(q) && SameShape(out, q) && q.rows() >= step.n_tokens &&
+                 params.n_heads > 0 && kv.n_kv_heads > 0 && params.n_heads % kv.n_kv_heads == 0 &&
+                 q.row_elems() == params.n_heads * kv.head_dim &&
+                 kv.head_dim <= kMaxAttentionHeadDim && IsKvCacheDType(kv.dtype),
+             "PagedAttention", "queries, heads or cache do not fit")) {
+    return;
+  }
+  Record(cuda::PagedAttention(F32(out), F32(q), kv, step, params, stream_.get()));
+}
+
+void CudaBackend::GatherRows(const Tensor& out, const Tensor& x, const StepLayout& step) {
+  if (!Check(IsF32(out) && IsF32(x) && out.row_elems() == x.row_elems() &&
+                 out.rows() >= step.n_logit_rows,
+             "GatherRows", "shapes or dtypes differ")) {
+    return;
+  }
+  Record(cuda::GatherRows(F32(out), F32(x), step.logit_rows, step.n_logit_rows, x.row_elems(),
+                          stream_.get()));
+}
+
+}  // namespace llmw::cuda
