@@ -84,6 +84,8 @@ class Backend {
   virtual Device device() const = 0;
   // One line for logs: "cpu (2 threads, avx512vnni)".
   virtual std::string Describe() const = 0;
+  // The largest head dimension PagedAttention takes.
+  virtual int64_t MaxHeadDim() const = 0;
 
   // --- Memory ---
 
@@ -109,6 +111,9 @@ class Backend {
   // must stay unchanged, at the same address, for as long as the backend is used: what a backend
   // prepared may be found again by that address.
   virtual absl::Status PlaceWeights(std::span<const WeightSlot> slots) = 0;
+  // Bytes of the backend's memory the placed weights took (on the CPU: their packed copies; the
+  // mapped checkpoint is not counted).
+  virtual int64_t WeightBytes() const = 0;
 
   // --- Ops (names and argument order mirror cpu:: and cuda::) ---
 

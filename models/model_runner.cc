@@ -65,9 +65,24 @@ ModelRunner::ModelRunner(std::unique_ptr<Backend> backend, std::unique_ptr<Model
 
 ModelRunner::~ModelRunner() = default;
 
+ModelRunner::MemoryUse ModelRunner::memory_use() const {
+  MemoryUse use;
+  use.weights = backend_->WeightBytes();
+  for (const Buffer& b : workspace_.memory) use.workspace += b.bytes();
+  use.workspace += logits_memory_.bytes() + tables_->device.bytes();
+  use.kv_cache = kv_->bytes();
+  return use;
+}
+
 absl::Status ModelRunner::Allocate() {
   const ModelShape& shape = model_->shape();
   const ModelInfo& info = model_->info();
+  if (shape.head_dim > backend_->MaxHeadDim()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("head_dim ", shape.head_dim, " is more than the ",
+                     std::string(DeviceName(backend_->device())), " backend's attention takes (",
+                     backend_->MaxHeadDim(), ")"));
+  }
   const int64_t max_tokens = options_.max_batch_tokens;
   const int64_t max_sequences = options_.max_sequences;
   ASSIGN_OR_RETURN(workspace_, AllocateWorkspace(*backend_, shape, max_tokens));

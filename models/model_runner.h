@@ -61,6 +61,15 @@ class ModelRunner {
   int64_t max_batch_tokens() const { return options_.max_batch_tokens; }
   int64_t max_sequences() const { return options_.max_sequences; }
 
+  // Bytes of the backend's memory each part takes.
+  struct MemoryUse {
+    int64_t weights = 0;
+    int64_t workspace = 0;  // activations, step tables, logits, the ops' scratch excluded
+    int64_t kv_cache = 0;
+    int64_t total() const { return weights + workspace + kv_cache; }
+  };
+  MemoryUse memory_use() const;
+
   // Runs one step: checks the batch against the limits above, the model's context and
   // vocabulary and the KV cache (INVALID_ARGUMENT naming what does not fit), lays it out for the
   // backend, runs the forward pass and waits for it. A backend failure fails the step with that

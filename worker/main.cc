@@ -221,13 +221,16 @@ absl::Status Serve(const WorkerConfig& config, Logger& log) {
     ServedModel& m = *models.models().back();
     const ModelInfo& info = m.runner->info();
     const KvCache& kv = m.runner->kv_cache();
+    const ModelRunner::MemoryUse memory = m.runner->memory_use();
     log.Info(absl::StrCat("loaded ", m.name),
              {{"architecture", info.architecture},
               {"quantization", info.quantization},
               {"context", info.context_length},
               {"device", m.runner->backend().Describe()},
+              {"weight_bytes", memory.weights},
+              {"workspace_bytes", memory.workspace},
+              {"kv_cache_bytes", memory.kv_cache},
               {"kv_cache_dtype", std::string(DTypeName(kv.shape().dtype))},
-              {"kv_cache_bytes", kv.bytes()},
               {"kv_cache_tokens", m.engine->kv_capacity_tokens()}});
     RETURN_IF_ERROR(WarmUp(m, log));
   }

@@ -108,6 +108,7 @@ const PackedWeights& CpuBackend::Packed(const Tensor& w) {
   packed = std::make_unique<PackedWeights>(w, chunk_next_);
   chunk_next_ += bytes;
   chunk_free_ -= bytes;
+  packed_bytes_ += bytes;
   return *packed;
 }
 

@@ -36,6 +36,7 @@ class CpuBackend final : public Backend {
 
   Device device() const override { return Device::kCpu; }
   std::string Describe() const override;
+  int64_t MaxHeadDim() const override { return kMaxAttentionHeadDim; }
 
   absl::StatusOr<Buffer> Allocate(int64_t bytes, MemoryKind kind) override;
   int64_t KvCacheBudget() const override;
@@ -44,6 +45,7 @@ class CpuBackend final : public Backend {
   absl::Status Synchronize() override;
   absl::Status ReserveScratch(int64_t max_rows, int64_t max_width) override;
   absl::Status PlaceWeights(std::span<const WeightSlot> slots) override;
+  int64_t WeightBytes() const override { return packed_bytes_; }
 
   void Embed(const Tensor& out, const Tensor& table, const StepLayout& step, float scale) override;
   void RmsNorm(const Tensor& out, const Tensor& x, const Tensor& w, float eps,
@@ -88,6 +90,7 @@ class CpuBackend final : public Backend {
   std::vector<HugeBuffer> chunks_;
   uint8_t* chunk_next_ = nullptr;  // the free end of chunks_.back(),
   int64_t chunk_free_ = 0;         // this many bytes
+  int64_t packed_bytes_ = 0;
 };
 
 }  // namespace llmw::cpu

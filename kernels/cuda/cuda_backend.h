@@ -20,6 +20,7 @@
 
 #include "absl/status/statusor.h"
 #include "kernels/backend.h"
+#include "kernels/cuda/attention.h"
 #include "kernels/cuda/cublas_handle.h"
 #include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/matmul.h"
@@ -41,6 +42,7 @@ class CudaBackend final : public Backend {
 
   Device device() const override { return Device::kCuda; }
   std::string Describe() const override { return description_; }
+  int64_t MaxHeadDim() const override { return kMaxPagedAttentionHeadDim; }
 
   absl::StatusOr<Buffer> Allocate(int64_t bytes, MemoryKind kind) override;
   int64_t KvCacheBudget() const override;
@@ -49,6 +51,7 @@ class CudaBackend final : public Backend {
   absl::Status Synchronize() override;
   absl::Status ReserveScratch(int64_t max_rows, int64_t max_width) override;
   absl::Status PlaceWeights(std::span<const WeightSlot> slots) override;
+  int64_t WeightBytes() const override { return static_cast<int64_t>(weights_.size()); }
 
   void Embed(const Tensor& out, const Tensor& table, const StepLayout& step, float scale) override;
   void RmsNorm(const Tensor& out, const Tensor& x, const Tensor& w, float eps,
@@ -71,9 +74,6 @@ class CudaBackend final : public Backend {
   void PagedAttention(const Tensor& out, const Tensor& q, const PagedKvLayer& kv,
                       const StepLayout& step, const AttentionParams& params) override;
   void GatherRows(const Tensor& out, const Tensor& x, const StepLayout& step) override;
-
-  // Bytes of device memory the weights took.
-  int64_t weight_bytes() const { return static_cast<int64_t>(weights_.size()); }
 
  private:
   CudaBackend(const CudaBackendOptions& options, std::string description, CudaStream stream,

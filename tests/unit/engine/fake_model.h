@@ -5,7 +5,7 @@
 // changes the output. The next token is `rule(context)` (greedy), with the
 // other tokens a few logits lower so sampled requests vary with their seed.
 // Forward can be paused to hold the engine in a step. It runs on the CPU backend only (it reads
-// the step and the cache on the host), through a runner made by MakeFakeEngine.
+// the step and the cache on the host), through the runner of a FakeEngine.
 #pragma once
 
 #include <condition_variable>
