@@ -37,6 +37,8 @@ const std::vector<FlagSpec>& GenerateFlags() {
              "path to a .gguf checkpoint (with --server: the model's name, default the first)"},
             {"prompt", "the prompt text (required)"},
             {"chat", "wrap the prompt as a user message in the model's chat template", true},
+            {"special-as-text",
+             "read special-token text in the prompt (\"<|im_start|>\") as plain text", true},
             {"max-tokens", "most tokens to generate (default 128)"},
             {"ignore-eos", "keep generating past end-of-generation tokens", true},
             {"temperature", "0 = greedy (default 0.8)"},
@@ -57,6 +59,7 @@ struct GenerateOptions {
   std::string model_path;
   std::string prompt;
   bool chat = false;
+  bool special_as_text = false;
   bool ignore_eos = false;
   int64_t max_tokens = 128;
   int64_t threads = 0;
@@ -74,6 +77,7 @@ absl::StatusOr<GenerateOptions> ReadOptions(const std::vector<std::string>& args
   }
   ASSIGN_OR_RETURN(o.prompt, flags.GetRequired("prompt"));
   o.chat = flags.Has("chat");
+  o.special_as_text = flags.Has("special-as-text");
   o.ignore_eos = flags.Has("ignore-eos");
   ASSIGN_OR_RETURN(o.max_tokens, flags.GetInt("max-tokens", 128));
   ASSIGN_OR_RETURN(o.threads, flags.GetInt("threads", std::thread::hardware_concurrency()));
@@ -97,7 +101,7 @@ absl::StatusOr<GenerateOptions> ReadOptions(const std::vector<std::string>& args
 }
 
 absl::StatusOr<std::vector<int32_t>> PromptTokens(const Model& model, const GenerateOptions& o) {
-  if (!o.chat) return model.tokenizer().Encode(o.prompt, /*add_bos=*/true, /*parse_special=*/false);
+  if (!o.chat) return model.tokenizer().Encode(o.prompt, /*add_bos=*/true, !o.special_as_text);
   ASSIGN_OR_RETURN(std::unique_ptr<ChatTemplate> chat_template,
                    ChatTemplateFromText(model.info().chat_template,
                                         ChatContextOf(model.tokenizer())));
@@ -169,9 +173,9 @@ int RunGenerate(const std::vector<std::string>& args) {
   absl::StatusOr<GenerateOptions> options = ReadOptions(args);
   absl::Status status = options.status();
   if (options.ok() && !options->connection.server.empty()) {
-    status =
-        GenerateRemote({options->connection, options->model_path, options->prompt, options->chat,
-                        options->ignore_eos, options->max_tokens, options->sampling});
+    status = GenerateRemote({options->connection, options->model_path, options->prompt,
+                             options->chat, options->ignore_eos, options->max_tokens,
+                             options->sampling, options->special_as_text});
   } else if (options.ok()) {
     status = Generate(*options);
   }

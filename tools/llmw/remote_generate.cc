@@ -71,6 +71,7 @@ absl::Status GenerateRemote(const RemoteGenerateOptions& o) {
     m->set_content(o.prompt);
   } else {
     request.set_prompt(o.prompt);
+    request.set_special_tokens_as_text(o.special_tokens_as_text);
   }
   request.set_max_tokens(static_cast<int32_t>(o.max_tokens));
   request.set_ignore_eos(o.ignore_eos);

@@ -33,6 +33,7 @@ struct RemoteGenerateOptions {
   bool ignore_eos = false;
   int64_t max_tokens = 128;
   SamplingParams sampling;
+  bool special_tokens_as_text = false;  // GenerateRequest.special_tokens_as_text
 };
 
 // Writes text to stdout as it arrives and a usage line to stderr.

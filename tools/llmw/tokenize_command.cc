@@ -25,7 +25,9 @@ const std::vector<FlagSpec>& TokenizeFlags() {
     all->insert(all->end(),
                 {{"model", "path to a .gguf checkpoint (with --server: the model's name)"},
                  {"prompt", "the text to tokenize (required)"},
-                 {"no-special", "do not add BOS/EOS", true}});
+                 {"no-special", "do not add BOS/EOS", true},
+                 {"special-as-text",
+                  "read special-token text in the prompt (\"<|im_start|>\") as plain text", true}});
     return all;
   }();
   return *specs;
@@ -39,6 +41,7 @@ absl::Status Tokenize(const std::vector<std::string>& args) {
   ASSIGN_OR_RETURN(ParsedFlags flags, ParseFlags(TokenizeFlags(), args));
   ASSIGN_OR_RETURN(std::string prompt, flags.GetRequired("prompt"));
   const bool add_special = !flags.Has("no-special");
+  const bool special_as_text = flags.Has("special-as-text");
   const Connection connection = ReadConnection(flags);
   if (!connection.server.empty()) {
     ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, OpenChannel(connection));
@@ -47,6 +50,7 @@ absl::Status Tokenize(const std::vector<std::string>& args) {
     request.set_model(flags.Get("model").value_or(""));
     request.set_prompt(prompt);
     request.set_add_special_tokens(add_special);
+    request.set_special_tokens_as_text(special_as_text);
     pb::TokenizeResponse response;
     grpc::ClientContext context;
     RETURN_IF_ERROR(Authorize(connection, context));
@@ -62,7 +66,7 @@ absl::Status Tokenize(const std::vector<std::string>& args) {
   cpu::ThreadPool pool(1);
   ASSIGN_OR_RETURN(std::unique_ptr<Model> model, LoadModel(path, LoadOptions{&pool, 1}));
   const Tokenizer& tokenizer = model->tokenizer();
-  for (int32_t id : tokenizer.Encode(prompt, add_special, /*parse_special=*/false)) {
+  for (int32_t id : tokenizer.Encode(prompt, add_special, !special_as_text)) {
     Print(id, tokenizer.TokenText(id));
   }
   return absl::OkStatus();
