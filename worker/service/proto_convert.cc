@@ -19,12 +19,12 @@ absl::StatusOr<std::vector<int32_t>> TextOrChatTokens(const Request& request,
                                                       const ServedModel& model, bool add_special) {
   const Tokenizer& tokenizer = model.model->tokenizer();
   if (request.has_chat()) {
+    if (request.chat().messages().empty()) {
+      return absl::InvalidArgumentError("chat.messages is empty: send at least one message");
+    }
     if (model.chat_template == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(
           "model '", model.name, "' cannot take chat messages: ", model.chat_template_error));
-    }
-    if (request.chat().messages().empty()) {
-      return absl::InvalidArgumentError("chat.messages is empty: send at least one message");
     }
     std::vector<ChatMessage> messages;
     for (const pb::ChatMessage& m : request.chat().messages()) {
