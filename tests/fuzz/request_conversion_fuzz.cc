@@ -1,0 +1,62 @@
+// Generate and Tokenize requests as a client may send them: bytes → message
+// (ParseRequest), the request id check, then the conversion to the engine's
+// request (tokenizing the prompt or rendering the chat with a tiny model) and
+// the engine's checks of the sampling fields. The first input byte picks the
+// message type; the rest is its wire bytes.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "kernels/cpu/thread_pool.h"
+#include "llmworker/v1/worker.pb.h"
+#include "models/registry.h"
+#include "models/tokenizer/chat_prompt.h"
+#include "tests/fuzz/fuzz_util.h"
+#include "worker/engine/sampler.h"
+#include "worker/service/proto_convert.h"
+#include "worker/service/request_parsing.h"
+
+namespace {
+
+llmw::ServedModel LoadTinyModel() {
+  static llmw::cpu::ThreadPool pool(1);
+  const auto path = llmw::fuzz::Fixtures() / "hf_tiny" / "qwen2-Q8_0.gguf";
+  absl::StatusOr<std::unique_ptr<llmw::Model>> model =
+      llmw::LoadModel(path.string(), llmw::LoadOptions{&pool, 16});
+  LLMW_FUZZ_CHECK(model.ok());
+  llmw::ServedModel served;
+  served.name = "tiny";
+  served.model = std::move(*model);
+  auto chat = llmw::ChatTemplateFromText(served.model->info().chat_template,
+                                         llmw::ChatContextOf(served.model->tokenizer()));
+  LLMW_FUZZ_CHECK(chat.ok());
+  served.chat_template = std::move(*chat);
+  return served;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace llmw;
+  namespace pb = ::llmworker::v1;
+  static const ServedModel model = LoadTinyModel();
+  if (size < 1) return 0;
+  const std::string_view bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
+  const int32_t vocab = model.model->tokenizer().vocab_size();
+  if (data[0] % 2 == 0) {
+    pb::GenerateRequest request;
+    if (!ParseRequest(bytes, &request).ok()) return 0;
+    if (!CheckRequestId(request.request_id(), "request_id").ok()) return 0;
+    absl::StatusOr<GenerationRequest> converted = ToEngineRequest(request, model, "fuzz");
+    if (!converted.ok()) return 0;
+    for (int32_t id : converted->prompt) LLMW_FUZZ_CHECK(id >= 0 && id < vocab);
+    ValidateSamplingParams(converted->sampling, vocab).IgnoreError();
+  } else {
+    pb::TokenizeRequest request;
+    if (!ParseRequest(bytes, &request).ok()) return 0;
+    absl::StatusOr<std::vector<int32_t>> ids = PromptTokens(request, model);
+    if (!ids.ok()) return 0;
+    for (int32_t id : *ids) LLMW_FUZZ_CHECK(id >= 0 && id < vocab);
+  }
+  return 0;
+}
