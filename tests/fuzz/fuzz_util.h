@@ -11,6 +11,9 @@
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "models/tokenizer/tokenizer.h"
 
 namespace llmw::fuzz {
 
@@ -41,12 +44,20 @@ inline std::string ReadFile(const std::filesystem::path& path) {
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-#define LLMW_FUZZ_CHECK(condition)                                                     \
-  do {                                                                                 \
-    if (!(condition)) {                                                                \
+#define LLMW_FUZZ_CHECK(condition)                                                       \
+  do {                                                                                   \
+    if (!(condition)) {                                                                  \
       std::fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #condition); \
-      std::abort();                                                                    \
-    }                                                                                  \
+      std::abort();                                                                      \
+    }                                                                                    \
   } while (0)
+
+// A tokenizer built from fuzzed input must still encode (ids in its vocabulary) and decode.
+inline void ExerciseTokenizer(const Tokenizer& tokenizer) {
+  const std::vector<int32_t> ids = tokenizer.Encode("Hello <|im_start|> w\xc3\xb6rld\n\t 123 \xff",
+                                                    /*add_bos=*/true, /*parse_special=*/true);
+  for (int32_t id : ids) LLMW_FUZZ_CHECK(id >= 0 && id < tokenizer.vocab_size());
+  tokenizer.Decode(ids, /*render_special=*/true);
+}
 
 }  // namespace llmw::fuzz

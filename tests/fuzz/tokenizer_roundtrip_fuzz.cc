@@ -25,16 +25,17 @@ std::vector<Loaded> LoadAll() {
   using namespace llmw;
   std::vector<Loaded> all;
   const auto tiny = fuzz::Fixtures() / "hf_tiny";
-  for (const auto& [dir, round_trips] :
-       std::vector<std::pair<const char*, bool>>{{"llama", true}, {"phi2", true},
-                                                 {"gemma3", false}, {"mistral", false}}) {
+  for (const auto& [dir, round_trips] : std::vector<std::pair<const char*, bool>>{
+           {"llama", true}, {"phi2", true}, {"gemma3", false}, {"mistral", false}}) {
     absl::StatusOr<HfTokenizerFiles> files = LoadHfTokenizer((tiny / dir).string());
     LLMW_FUZZ_CHECK(files.ok());
     all.push_back({std::move(files->tokenizer), round_trips});
   }
-  for (const auto& [file, round_trips] : std::vector<std::pair<const char*, bool>>{
-           {"llama-Q8_0.gguf", true}, {"qwen2-Q8_0.gguf", true}, {"gemma3-Q8_0.gguf", false},
-           {"phi3-Q8_0.gguf", false}}) {
+  for (const auto& [file, round_trips] :
+       std::vector<std::pair<const char*, bool>>{{"llama-Q8_0.gguf", true},
+                                                 {"qwen2-Q8_0.gguf", true},
+                                                 {"gemma3-Q8_0.gguf", false},
+                                                 {"phi3-Q8_0.gguf", false}}) {
     absl::StatusOr<std::unique_ptr<GgufFile>> gguf = GgufFile::Open((tiny / file).string());
     LLMW_FUZZ_CHECK(gguf.ok());
     absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer = TokenizerFromGguf(**gguf);

@@ -241,6 +241,27 @@ TEST_F(WorkerServiceContractTest, ChatNeedsAModelWithATemplate) {
   ExpectInvalid(r, "cannot take chat messages");
 }
 
+TEST_F(WorkerServiceContractTest, TokenizeNeedsOneInputAndAServedModel) {
+  const auto tokenize = [this](const pb::TokenizeRequest& request) {
+    grpc::ClientContext context;
+    pb::TokenizeResponse response;
+    return stub_->Tokenize(&context, request, &response);
+  };
+  pb::TokenizeRequest request;
+  grpc::Status status = tokenize(request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("no input"));
+  request.mutable_chat();
+  status = tokenize(request);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("chat.messages is empty"));
+  request.set_prompt("Hi");
+  request.set_model("nope");
+  EXPECT_EQ(tokenize(request).error_code(), grpc::StatusCode::NOT_FOUND);
+  request.set_model("mistral");
+  EXPECT_TRUE(tokenize(request).ok());
+}
+
 TEST_F(WorkerServiceContractTest, SamplingRanges) {
   const float inf = std::numeric_limits<float>::infinity();
   const float nan = std::numeric_limits<float>::quiet_NaN();
