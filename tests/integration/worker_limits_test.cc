@@ -141,8 +141,24 @@ class WorkerLimitsTest : public ::testing::Test {
   std::string model_path_;
 };
 
+// Sanitizer builds: ASan keeps up to 256 MiB of freed memory in quarantine, and speeds measured
+// under a sanitizer say nothing about the worker's.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define LLMW_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define LLMW_SANITIZED 1
+#endif
+#ifdef LLMW_SANITIZED
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
 // Resident memory may grow by at most this much during the burst (the README states it).
-constexpr int64_t kBurstMemoryBound = 256 << 20;
+constexpr int64_t kBurstMemoryBound = (256 << 20) + (kSanitized ? int64_t{512} << 20 : 0);
 // A refused request's answer may take at most this long, even on a busy 2-core machine.
 constexpr double kRefusalSeconds = 10;
 
@@ -197,7 +213,7 @@ TEST_F(WorkerLimitsTest, BurstOfLargePromptsIsRefusedAtOnceWithinAMemoryBound) {
       "peak %lld MiB\n",
       served, refused, slowest_refusal, static_cast<long long>(rss_before >> 20),
       static_cast<long long>(peak >> 20));
-  EXPECT_GE(served, 17);  // one running and 16 waiting at least
+  EXPECT_GE(served, 17);    // one running and 16 waiting at least
   EXPECT_GE(refused, 900);  // the rest, but for those that found a freed place
   EXPECT_LE(max_waiting, 16);
   EXPECT_LE(max_running, 2);
@@ -231,7 +247,7 @@ TEST_F(WorkerLimitsTest, AStreamThatIsNeverReadDoesNotHoldTheEngine) {
   // The others keep their speed while it stalls...
   const double beside = DecodeSpeed(worker->stub(), 64);
   std::printf("decode alone %.1f tok/s, beside a stalled stream %.1f tok/s\n", alone, beside);
-  EXPECT_GT(beside, 0.5 * alone);
+  if (!kSanitized) EXPECT_GT(beside, 0.5 * alone);
 
   // ... and it is ended long before its 8,000 tokens, its sequence freed.
   const auto cut_deadline = Clock::now() + std::chrono::seconds(120);
