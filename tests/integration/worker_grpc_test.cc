@@ -490,7 +490,8 @@ TEST_F(WorkerGrpcTest, HealthFollowsTheWorkerUntilItDrainsAndExits) {
 
   std::unique_ptr<WorkerProcess> worker = std::move(shared_worker_);
   ASSERT_TRUE(worker->process().Signal(SIGTERM));
-  ASSERT_TRUE(watch->Read(&response)) << "the watch ended without NOT_SERVING";
+  ASSERT_TRUE(watch->Read(&response)) << "the watch ended without NOT_SERVING; the worker's log:\n"
+                                      << worker->process().Log();
   EXPECT_EQ(response.status(), HealthCheckResponse::NOT_SERVING);
   context.TryCancel();  // the drain would wait for this call otherwise
   watch->Finish();
