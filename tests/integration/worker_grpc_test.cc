@@ -44,15 +44,6 @@ void SetDeadline(grpc::ClientContext& context, int seconds) {
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
 }
 
-pb::GenerateRequest GreedyRequest(const std::string& prompt, int max_tokens) {
-  pb::GenerateRequest request;
-  request.set_prompt(prompt);
-  request.set_temperature(0);
-  request.set_ignore_eos(true);
-  request.set_max_tokens(max_tokens);
-  return request;
-}
-
 struct StreamResult {
   grpc::Status status;
   std::vector<pb::GenerateResponse> events;

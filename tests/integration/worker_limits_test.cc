@@ -57,15 +57,6 @@ pb::LoadReport Load(pb::Worker::Stub& stub) {
   return response.models_size() == 1 ? response.models(0) : pb::LoadReport();
 }
 
-pb::GenerateRequest Greedy(const std::string& prompt, int max_tokens) {
-  pb::GenerateRequest request;
-  request.set_prompt(prompt);
-  request.set_temperature(0);
-  request.set_ignore_eos(true);
-  request.set_max_tokens(max_tokens);
-  return request;
-}
-
 // One streaming call on the callback API: reads every event, records when it ended and how.
 class Call : public grpc::ClientReadReactor<pb::GenerateResponse> {
  public:
@@ -112,7 +103,7 @@ class Call : public grpc::ClientReadReactor<pb::GenerateResponse> {
 double DecodeSpeed(pb::Worker::Stub& stub, int tokens) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
-  auto reader = stub.Generate(&context, Greedy("Tell me about the sea.", tokens));
+  auto reader = stub.Generate(&context, GreedyRequest("Tell me about the sea.", tokens));
   pb::GenerateResponse event;
   Clock::time_point first{};
   int n = 0;
@@ -187,7 +178,7 @@ TEST_F(WorkerLimitsTest, BurstOfLargePromptsIsRefusedAtOnceWithinAMemoryBound) {
   });
   for (int i = 0; i < kCalls; ++i) {
     calls.push_back(std::make_unique<Call>());
-    calls.back()->Start(worker->stub(), Greedy(prompt + std::to_string(i), 2));
+    calls.back()->Start(worker->stub(), GreedyRequest(prompt + std::to_string(i), 2));
   }
   int served = 0, refused = 0;
   double slowest_refusal = 0;
@@ -238,7 +229,7 @@ TEST_F(WorkerLimitsTest, AStreamThatIsNeverReadDoesNotHoldTheEngine) {
   stalled_context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
   constexpr int kStalledTokens = 8000;
   auto stalled =
-      stalled_stub->Generate(&stalled_context, Greedy("Count: 1, 2, 3,", kStalledTokens));
+      stalled_stub->Generate(&stalled_context, GreedyRequest("Count: 1, 2, 3,", kStalledTokens));
   const auto until = Clock::now() + std::chrono::seconds(30);
   while (Load(worker->stub()).running() == 0 && Clock::now() < until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -278,7 +269,7 @@ TEST_F(WorkerLimitsTest, JsonLogsAreOneObjectPerLineIncludingTheLibraries) {
   ASSERT_NE(worker, nullptr);
   {
     grpc::ClientContext context;
-    auto reader = worker->stub().Generate(&context, Greedy("Hi", 2));
+    auto reader = worker->stub().Generate(&context, GreedyRequest("Hi", 2));
     pb::GenerateResponse event;
     while (reader->Read(&event)) {
     }
