@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "kernels/cpu/thread_pool.h"
 #include "llmworker/v1/worker.grpc.pb.h"
+#include "tests/test_models.h"
 #include "worker/service/worker_service.h"
 
 namespace llmw {
@@ -76,45 +77,59 @@ std::string WithBytes(const google::protobuf::Message& message, const std::strin
   return bytes;
 }
 
+// A WorkerService serving `specs` in this process, on a loopback port.
+struct InProcessWorker {
+  static std::unique_ptr<InProcessWorker> Start(const std::vector<ModelSpec>& specs,
+                                                const EngineOptions& options) {
+    auto worker = std::make_unique<InProcessWorker>();
+    auto models = ModelSet::Load(specs, worker->pool, options);
+    EXPECT_TRUE(models.ok()) << models.status();
+    if (!models.ok()) return nullptr;
+    worker->models = std::move(*models);
+    worker->service = std::make_unique<WorkerService>(*worker->models, nullptr, nullptr);
+    worker->service->set_state(pb::WORKER_STATE_SERVING);
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(worker->service.get());
+    worker->server = builder.BuildAndStart();
+    EXPECT_NE(worker->server, nullptr);
+    if (worker->server == nullptr) return nullptr;
+    worker->channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                                          grpc::InsecureChannelCredentials());
+    return worker;
+  }
+  ~InProcessWorker() {
+    if (server != nullptr) server->Shutdown(std::chrono::system_clock::now());
+  }
+
+  cpu::ThreadPool pool{1};
+  std::unique_ptr<ModelSet> models;
+  std::unique_ptr<WorkerService> service;
+  std::unique_ptr<grpc::Server> server;
+  std::shared_ptr<grpc::Channel> channel;
+};
+
 class WorkerServiceContractTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    pool_ = new cpu::ThreadPool(1);
     EngineOptions options;
     options.max_batch_tokens = 64;
     options.max_running = 4;
     options.max_waiting = 8;
     options.kv_cache_bytes = 4 << 20;
-    auto models = ModelSet::Load({{"llama", Fixture("llama-Q8_0.gguf")},
-                                  {"mistral", Fixture("mistral-Q8_0.gguf")},
-                                  {"qwen2", Fixture("qwen2-Q8_0.gguf")}},
-                                 *pool_, options);
-    ASSERT_TRUE(models.ok()) << models.status();
-    models_ = models->release();
-    service_ = new WorkerService(*models_, nullptr, nullptr);
-    service_->set_state(pb::WORKER_STATE_SERVING);
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    builder.RegisterService(service_);
-    server_ = builder.BuildAndStart().release();
-    ASSERT_NE(server_, nullptr);
-    channel_ = new std::shared_ptr<grpc::Channel>(grpc::CreateChannel(
-        "127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials()));
+    worker_ = InProcessWorker::Start({{"llama", Fixture("llama-Q8_0.gguf")},
+                                      {"mistral", Fixture("mistral-Q8_0.gguf")},
+                                      {"qwen2", Fixture("qwen2-Q8_0.gguf")}},
+                                     options)
+                  .release();
   }
 
-  static void TearDownTestSuite() {
-    delete channel_;
-    if (server_ != nullptr) server_->Shutdown(std::chrono::system_clock::now());
-    delete server_;
-    delete service_;
-    delete models_;
-    delete pool_;
-  }
+  static void TearDownTestSuite() { delete worker_; }
 
   void SetUp() override {
-    ASSERT_NE(channel_, nullptr);
-    stub_ = pb::Worker::NewStub(*channel_);
+    ASSERT_NE(worker_, nullptr);
+    stub_ = pb::Worker::NewStub(worker_->channel);
   }
 
   struct Stream {
@@ -170,11 +185,7 @@ class WorkerServiceContractTest : public ::testing::Test {
     return {response.ids().begin(), response.ids().end()};
   }
 
-  static inline cpu::ThreadPool* pool_ = nullptr;
-  static inline ModelSet* models_ = nullptr;
-  static inline WorkerService* service_ = nullptr;
-  static inline grpc::Server* server_ = nullptr;
-  static inline std::shared_ptr<grpc::Channel>* channel_ = nullptr;
+  static inline InProcessWorker* worker_ = nullptr;
   std::unique_ptr<pb::Worker::Stub> stub_;
 };
 
@@ -292,13 +303,13 @@ TEST_F(WorkerServiceContractTest, SamplingRanges) {
     for (float v : c.bad) {
       pb::GenerateRequest r = Request();
       (r.*c.set)(v);
-      SCOPED_TRACE(testing::Message() << c.field << " = " << v);
+      SCOPED_TRACE(::testing::Message() << c.field << " = " << v);
       ExpectInvalid(r, c.field);
     }
     for (float v : c.good) {
       pb::GenerateRequest r = Request();
       (r.*c.set)(v);
-      SCOPED_TRACE(testing::Message() << c.field << " = " << v);
+      SCOPED_TRACE(::testing::Message() << c.field << " = " << v);
       ExpectAccepted(r);
     }
   }
@@ -426,7 +437,7 @@ TEST_F(WorkerServiceContractTest, InvalidUtf8NamesTheFieldOnEveryRpc) {
   for (const Case& c : cases) {
     SCOPED_TRACE(c.method + ": " + c.field);
     // A refused Generate ends before any event, so a unary-shaped call sees its status.
-    const grpc::Status status = RawUnary(**channel_, c.method, c.bytes);
+    const grpc::Status status = RawUnary(*worker_->channel, c.method, c.bytes);
     EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
     EXPECT_THAT(status.error_message(), HasSubstr(c.field));
   }
@@ -436,39 +447,10 @@ TEST_F(WorkerServiceContractTest, ValidRawBytesStillWork) {
   pb::TokenizeRequest r;
   r.set_prompt("Hello");
   std::string reply;
-  ASSERT_TRUE(RawUnary(**channel_, "Tokenize", r.SerializeAsString(), &reply).ok());
+  ASSERT_TRUE(RawUnary(*worker_->channel, "Tokenize", r.SerializeAsString(), &reply).ok());
   pb::TokenizeResponse response;
   ASSERT_TRUE(response.ParseFromString(reply));
   EXPECT_GT(response.ids_size(), 0);
-}
-
-TEST_F(WorkerServiceContractTest, RequestIdsAreUniqueAcrossTheWorker) {
-  pb::GenerateRequest running = Request();
-  running.set_request_id("unique-id");
-  running.set_max_tokens(200);
-  running.set_ignore_eos(true);
-  grpc::ClientContext context;
-  auto reader = stub_->Generate(&context, running);
-  pb::GenerateResponse event;
-  ASSERT_TRUE(reader->Read(&event));
-  ASSERT_TRUE(event.has_started());
-
-  for (const char* model : {"llama", "mistral"}) {
-    pb::GenerateRequest duplicate = Request();
-    duplicate.set_request_id("unique-id");
-    duplicate.set_model(model);
-    const grpc::Status status = Refusal(duplicate);
-    EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS) << model;
-    EXPECT_THAT(status.error_message(), HasSubstr("unique-id"));
-  }
-  // The refused duplicates must not have dropped the live stream from the worker's books:
-  // cancelling every live stream (what the drain timeout does) still reaches it.
-  service_->CancelAllStreams();
-  pb::GenerateResponse last;
-  while (reader->Read(&event)) last = event;
-  const grpc::Status status = reader->Finish();
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
-  EXPECT_EQ(last.finished().reason(), pb::FINISH_REASON_CANCELLED) << last.DebugString();
 }
 
 TEST_F(WorkerServiceContractTest, SpecialTokenTextIsParsedUnlessAskedOtherwise) {
@@ -508,7 +490,7 @@ TEST_F(WorkerServiceContractTest, SpecialTokenTextIsParsedUnlessAskedOtherwise) 
 
 TEST_F(WorkerServiceContractTest, DetokenizingATruncatedCharacterGivesOneReplacement) {
   // The tiny llama is byte-level BPE: a token for each single byte.
-  const Tokenizer& tokenizer = models_->Find("llama")->model->tokenizer();
+  const Tokenizer& tokenizer = worker_->models->Find("llama")->model->tokenizer();
   std::vector<int32_t> euro;  // the three bytes of "€" as three tokens
   for (const char byte : std::string("\xE2\x82\xAC")) {
     for (int32_t id = 0; id < tokenizer.vocab_size(); ++id) {
@@ -536,6 +518,56 @@ TEST_F(WorkerServiceContractTest, DetokenizingATruncatedCharacterGivesOneReplace
   const grpc::Status status = stub_->Detokenize(&context, request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("ids[1]"));
+}
+
+// With a real model, so that the first request is still generating while the duplicates come.
+TEST(WorkerServiceIdsTest, RequestIdsAreUniqueAcrossTheWorker) {
+  LLMW_TEST_MODEL_OR_SKIP(path, "SmolLM2-135M-Instruct.Q4_1.gguf", "LLMW_SMOLLM2_GGUF");
+  EngineOptions options;
+  options.kv_cache_bytes = 200 << 20;
+  std::unique_ptr<InProcessWorker> worker =
+      InProcessWorker::Start({{"smollm2", path}, {"tiny", Fixture("llama-Q8_0.gguf")}}, options);
+  ASSERT_NE(worker, nullptr);
+  auto stub = pb::Worker::NewStub(worker->channel);
+
+  pb::GenerateRequest running;
+  running.set_prompt("Count to ten thousand:");
+  running.set_temperature(0);
+  running.set_ignore_eos(true);
+  running.set_max_tokens(4000);
+  running.set_request_id("unique-id");
+  grpc::ClientContext context;
+  auto reader = stub->Generate(&context, running);
+  pb::GenerateResponse event;
+  ASSERT_TRUE(reader->Read(&event));
+  ASSERT_TRUE(event.has_started());
+
+  for (const char* model : {"smollm2", "tiny"}) {
+    pb::GenerateRequest duplicate;
+    duplicate.set_prompt("Hi");
+    duplicate.set_max_tokens(2);
+    duplicate.set_request_id("unique-id");
+    duplicate.set_model(model);
+    grpc::ClientContext duplicate_context;
+    auto duplicate_reader = stub->Generate(&duplicate_context, duplicate);
+    EXPECT_FALSE(duplicate_reader->Read(&event)) << "errors come before any event";
+    const grpc::Status status = duplicate_reader->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::ALREADY_EXISTS) << model;
+    EXPECT_THAT(status.error_message(), HasSubstr("unique-id"));
+  }
+  // The refused duplicates must not have dropped the live stream from the worker's books:
+  // cancelling every live stream (what the drain timeout does) still reaches it.
+  worker->service->CancelAllStreams();
+  pb::GenerateResponse last;
+  int tokens = 0;
+  while (reader->Read(&event)) {
+    tokens += event.has_token();
+    last = event;
+  }
+  const grpc::Status status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE) << status.error_message();
+  EXPECT_EQ(last.finished().reason(), pb::FINISH_REASON_CANCELLED) << last.DebugString();
+  EXPECT_LT(tokens, 4000);
 }
 
 }  // namespace
