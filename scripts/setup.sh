@@ -10,6 +10,7 @@ PACKAGES=(
   libutf8proc-dev nlohmann-json3-dev libspdlog-dev
   protobuf-compiler libprotobuf-dev libgrpc++-dev protobuf-compiler-grpc
   prometheus-cpp-dev prometheus
+  clang libclang-rt-dev llvm
 )
 
 missing=()

@@ -22,6 +22,7 @@
 #include "worker/metrics/process_metrics.h"
 #include "worker/registration/endpoint.h"
 #include "worker/registration/registrar.h"
+#include "worker/service/library_logs.h"
 #include "worker/service/load_tracker.h"
 #include "worker/service/logger.h"
 #include "worker/service/security.h"
@@ -317,6 +318,7 @@ int main(int argc, char** argv) {
   }
   absl::StatusOr<llmw::WorkerConfig> config = llmw::ReadConfig(args);
   llmw::Logger log(config.ok() ? config->log_format : llmw::LogFormat::kText);
+  const llmw::LibraryLogRoute library_logs(&log);
   absl::Status status = config.ok() ? llmw::Serve(*config, log) : config.status();
   if (!status.ok()) {
     log.Error(std::string(status.message()));

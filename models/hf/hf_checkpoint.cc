@@ -27,8 +27,6 @@ absl::Status OpenHfWeights(HfCheckpoint& checkpoint) {
   return absl::OkStatus();
 }
 
-namespace {
-
 absl::StatusOr<GenerationDefaults> ReadGenerationDefaults(const std::string& directory) {
   GenerationDefaults d;
   const std::filesystem::path path = std::filesystem::path(directory) / "generation_config.json";
@@ -55,8 +53,6 @@ absl::StatusOr<GenerationDefaults> ReadGenerationDefaults(const std::string& dir
   if (!do_sample) d.temperature = 0.0f;
   return d;
 }
-
-}  // namespace
 
 absl::StatusOr<HfModelParts> LoadHfModelParts(const HfCheckpoint& checkpoint,
                                               int64_t context_length, int64_t vocab_size) {

@@ -26,6 +26,9 @@ absl::StatusOr<HfCheckpoint> ReadHfCheckpoint(const std::string& directory);
 // Opens the safetensors of `checkpoint` (single file or sharded).
 absl::Status OpenHfWeights(HfCheckpoint& checkpoint);
 
+// The sampling defaults of `directory`/generation_config.json; none set when the file is absent.
+absl::StatusOr<GenerationDefaults> ReadGenerationDefaults(const std::string& directory);
+
 // What a family model takes besides its config and weights.
 struct HfModelParts {
   // Name (the directory's), architecture (model_type), dominant dtype, parameter

@@ -78,7 +78,7 @@ void BpeModel::EncodeWord(std::string_view word, std::vector<int32_t>* out) cons
   }
   const bool cacheable = word.size() <= kCacheMaxWordBytes;
   if (cacheable) {
-    absl::MutexLock lock(&cache_mu_);
+    std::lock_guard<std::mutex> lock(cache_mu_);
     if (auto it = cache_.find(AbslView(word)); it != cache_.end()) {
       out->insert(out->end(), it->second.begin(), it->second.end());
       return;
@@ -88,7 +88,7 @@ void BpeModel::EncodeWord(std::string_view word, std::vector<int32_t>* out) cons
   MergeSymbols(Symbols(word), out);
   if (cacheable) {
     std::vector<int32_t> ids(out->begin() + first, out->end());
-    absl::MutexLock lock(&cache_mu_);
+    std::lock_guard<std::mutex> lock(cache_mu_);
     if (cache_.size() >= kCacheEntries) cache_.clear();
     cache_.try_emplace(std::string(word), std::move(ids));
   }

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,7 +13,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "models/tokenizer/token_table.h"
 
 namespace llmw {
@@ -67,8 +67,10 @@ class BpeModel {
   std::array<int32_t, 256> byte_ids_{};  // byte-level: the token of each byte; else <0xXX>
 
   // Recent words → ids. Bounded: cleared when full.
-  mutable absl::Mutex cache_mu_;
-  mutable absl::flat_hash_map<std::string, std::vector<int32_t>> cache_ ABSL_GUARDED_BY(cache_mu_);
+  // A std::mutex rather than absl::Mutex: ThreadSanitizer sees std::mutex (pthreads) even
+  // where Abseil is built without it, as Debian's is.
+  mutable std::mutex cache_mu_;
+  mutable absl::flat_hash_map<std::string, std::vector<int32_t>> cache_;  // under cache_mu_
 };
 
 }  // namespace llmw

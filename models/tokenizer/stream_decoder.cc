@@ -8,8 +8,8 @@
 namespace llmw {
 namespace {
 
-// Appends the valid characters of `bytes` to *out, invalid bytes as U+FFFD, and returns how
-// many bytes at the end form an unfinished character (when `hold_tail`).
+// Appends the valid characters of `bytes` to *out, each maximal invalid subpart as one U+FFFD,
+// and returns how many bytes at the end form an unfinished character (when `hold_tail`).
 size_t AppendValid(std::string_view bytes, bool hold_tail, std::string* out) {
   size_t i = 0;
   while (i < bytes.size()) {
@@ -21,7 +21,7 @@ size_t AppendValid(std::string_view bytes, bool hold_tail, std::string* out) {
       return bytes.size() - i;
     } else {
       AppendUtf8(kReplacementChar, out);
-      ++i;
+      i += Utf8InvalidPrefixLength(bytes.substr(i));
     }
   }
   return 0;

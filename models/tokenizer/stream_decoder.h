@@ -1,6 +1,7 @@
 // StreamDecoder: turns a stream of token ids into text pieces that are always whole UTF-8
 // characters. Bytes of a character split across tokens are held until it is complete; bytes that
-// can never form a valid character come out as U+FFFD, one per byte.
+// can never form a valid character come out as U+FFFD, one per maximal invalid subpart (a
+// truncated character is one U+FFFD, as in Python's decoder).
 //
 //   StreamDecoder d(tokenizer, /*render_special=*/false);
 //   for (int32_t id : generated) Send(d.Push(id));
@@ -37,8 +38,8 @@ class StreamDecoder {
   std::string pending_;
 };
 
-// Strict UTF-8 repair for whole strings: every byte that starts no valid character becomes
-// U+FFFD (a truncated character at the end too).
+// Strict UTF-8 repair for whole strings: each maximal invalid subpart becomes one U+FFFD (a
+// truncated character at the end too), as Python's bytes.decode(errors="replace") does.
 std::string ToValidUtf8(std::string_view bytes);
 
 }  // namespace llmw

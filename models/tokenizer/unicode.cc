@@ -3,6 +3,8 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
+
 namespace llmw {
 
 void AppendUtf8(char32_t cp, std::string* out) {
@@ -49,31 +51,55 @@ char32_t DecodeUtf8Lenient(std::string_view s, size_t* len) {
   return cp;
 }
 
-int Utf8CharLength(std::string_view s) {
+namespace {
+
+// How many bytes at the start of non-empty `s` begin a strict UTF-8
+// character: its lead byte and the continuation bytes that fit it, at most
+// the whole character (*length bytes); 0 with *length = 0 when s[0] is no
+// lead byte.
+int MatchedUtf8Prefix(std::string_view s, int* length) {
   const auto b0 = static_cast<unsigned char>(s[0]);
-  if (b0 < 0x80) return 1;
-  int n;
+  *length = 0;
+  if (b0 < 0x80) {
+    *length = 1;
+    return 1;
+  }
   // The allowed range of the second byte excludes overlong forms, surrogates and > U+10FFFF.
   unsigned char lo = 0x80, hi = 0xBF;
   if (b0 >= 0xC2 && b0 <= 0xDF) {
-    n = 2;
+    *length = 2;
   } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    n = 3;
+    *length = 3;
     if (b0 == 0xE0) lo = 0xA0;
     if (b0 == 0xED) hi = 0x9F;
   } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    n = 4;
+    *length = 4;
     if (b0 == 0xF0) lo = 0x90;
     if (b0 == 0xF4) hi = 0x8F;
   } else {
     return 0;
   }
-  for (int i = 1; i < n; ++i) {
-    if (static_cast<size_t>(i) >= s.size()) return -1;
+  for (int i = 1; i < *length; ++i) {
+    if (static_cast<size_t>(i) >= s.size()) return i;
     const auto b = static_cast<unsigned char>(s[i]);
-    if (i == 1 ? (b < lo || b > hi) : (b & 0xC0) != 0x80) return 0;
+    if (i == 1 ? (b < lo || b > hi) : (b & 0xC0) != 0x80) return i;
   }
-  return n;
+  return *length;
+}
+
+}  // namespace
+
+int Utf8CharLength(std::string_view s) {
+  int length = 0;
+  const int matched = MatchedUtf8Prefix(s, &length);
+  if (length == 0) return 0;
+  if (matched == length) return length;
+  return static_cast<size_t>(matched) == s.size() ? -1 : 0;
+}
+
+int Utf8InvalidPrefixLength(std::string_view s) {
+  int length = 0;
+  return std::max(MatchedUtf8Prefix(s, &length), 1);
 }
 
 bool CleanUtf8ForEncoding(std::string_view text, std::string* out) {

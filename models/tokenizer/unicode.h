@@ -25,6 +25,12 @@ char32_t DecodeUtf8Lenient(std::string_view s, size_t* len);
 // follows; -1 when `s` is a proper prefix of a valid character (more bytes may complete it).
 int Utf8CharLength(std::string_view s);
 
+// For non-empty `s` that does not start with a valid character: how many bytes one U+FFFD stands
+// for, the "maximal subpart" of Unicode's recommended practice (as Python's and transformers'
+// decoders do): a lead byte with the continuation bytes that fit it (a truncated character), or
+// else one byte.
+int Utf8InvalidPrefixLength(std::string_view s);
+
 // Rewrites `text` for encoding: every byte that DecodeUtf8Lenient rejects becomes U+FFFD and
 // every decoded character is encoded in its shortest form. Returns false, leaving *out alone,
 // when `text` is already strictly valid (nothing to rewrite).

@@ -67,7 +67,9 @@ TEST_P(HfTinyModelsTest, MatchesReference) {
   // The checkpoint's own tokenizer gives the ids the reference tokenized.
   std::ifstream prompts_in(FixturePath(c.prompts));
   ASSERT_TRUE(prompts_in.good()) << c.prompts;
-  for (const auto& prompt : nlohmann::json::parse(prompts_in)["cases"]) {
+  // Named: a range-for over a member of a temporary would read it after it is destroyed.
+  const nlohmann::json prompts = nlohmann::json::parse(prompts_in);
+  for (const auto& prompt : prompts["cases"]) {
     EXPECT_EQ((*model)->tokenizer().Encode(prompt["text"].get<std::string>(), /*add_bos=*/true,
                                            /*parse_special=*/true),
               prompt["ids"].get<std::vector<int32_t>>())

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# End-to-end checks of `llmw generate`: greedy text equals llama.cpp's on the
-# same model, and bad input gives one clear error line and exit status 1.
+# End-to-end checks of `llmw generate` and `llmw tokenize`: greedy text equals
+# llama.cpp's on the same model, special-token text in prompts is parsed unless
+# --special-as-text, and bad input gives one clear error line and exit status 1.
 # Usage: llmw_cli_test.sh LLMW_BINARY SOURCE_DIR
 set -uo pipefail
 LLMW="$1"
@@ -40,7 +41,8 @@ expect_error "unsupported model_type" "unsupported model_type 'bert'; supported:
   --model "$empty_dir" --prompt hi
 rm -rf "$empty_dir"
 
-# Every tiny checkpoint (Hugging Face directories and their GGUF conversions) generates.
+# Every tiny checkpoint (Hugging Face directories and their GGUF conversions) generates (past
+# EOS: a sampled end-of-generation token would end it early).
 for model in "$SOURCE_DIR"/tests/fixtures/hf_tiny/*/ "$SOURCE_DIR"/tests/fixtures/hf_tiny/*.gguf; do
   out="$("$LLMW" generate --model "$model" --prompt "Hello world" --max-tokens 4 --ignore-eos 2>&1)" ||
     fail "generate on $model: $out"
@@ -67,6 +69,23 @@ else
   expect_error "context overflow" "exceeds the model's context length of 8192" \
     --model "$MODEL" --prompt hi --max-tokens 9000
   expect_error "bad top-p" "top_p must be in (0, 1]" --model "$MODEL" --prompt hi --top-p 1.5
+
+  # Special-token text in a prompt is those tokens (<|im_start|> is id 1), unless
+  # --special-as-text asks for the literal reading; tokenize and generate agree.
+  chat=$'<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n'
+  parsed="$("$LLMW" tokenize --model "$MODEL" --prompt "$chat")" || fail "tokenize: $parsed"
+  literal="$("$LLMW" tokenize --model "$MODEL" --prompt "$chat" --special-as-text)" ||
+    fail "tokenize --special-as-text: $literal"
+  [[ "$(head -1 <<<"$parsed" | cut -f1)" == 1 ]] || fail "<|im_start|> not parsed: $parsed"
+  [[ "$(head -1 <<<"$literal" | cut -f1)" != 1 ]] || fail "--special-as-text parsed: $literal"
+  for mode in parsed literal; do
+    flag=()
+    [[ $mode == literal ]] && flag=(--special-as-text)
+    want="$(wc -l <<<"${!mode}")"
+    err="$("$LLMW" generate --model "$MODEL" --prompt "$chat" --max-tokens 1 --temperature 0 \
+      "${flag[@]}" 2>&1 >/dev/null)"
+    grep -q "prompt $want tokens" <<<"$err" || fail "generate ($mode) prompt is not $want tokens: $err"
+  done
 
   # Our greedy continuation of the "code" prompt equals llama.cpp's for all
   # 32 tokens; the CLI must print exactly that text.

@@ -57,6 +57,19 @@ local_text="$("$LLMW" generate --model "$MODEL" --threads 1 "${sampled[@]}" 2>"$
 [[ -n "$remote" && "$remote" == "$local_text" ]] ||
   fail "local and remote text differ: local '$local_text', remote '$remote'"
 
+# Over gRPC as locally: special-token text is parsed (<|im_start|> is id 1) unless
+# --special-as-text; Generate runs the prompt Tokenize gives.
+chat=$'<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n'
+for flag in "" --special-as-text; do
+  remote="$("$LLMW" tokenize --server "$server" --prompt "$chat" $flag)" || fail "tokenize: $remote"
+  local_ids="$("$LLMW" tokenize --model "$MODEL" --prompt "$chat" $flag)"
+  [[ "$remote" == "$local_ids" ]] || fail "tokenize $flag over gRPC differs from local"
+  n="$(wc -l <<<"$remote")"
+  "$LLMW" generate --server "$server" --prompt "$chat" --max-tokens 1 $flag 2>"$work/err" >/dev/null
+  grep -q "prompt $n tokens" "$work/err" || fail "generate $flag: prompt is not $n tokens: $(cat "$work/err")"
+done
+[[ "$(head -1 <<<"$local_ids" | cut -f1)" != 1 ]] || fail "--special-as-text parsed <|im_start|>"
+
 # SIGTERM during 4 live streams: they complete, new calls are refused, exit 0.
 client_pids=()
 for i in 1 2 3 4; do

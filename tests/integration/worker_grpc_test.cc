@@ -44,15 +44,6 @@ void SetDeadline(grpc::ClientContext& context, int seconds) {
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(seconds));
 }
 
-pb::GenerateRequest GreedyRequest(const std::string& prompt, int max_tokens) {
-  pb::GenerateRequest request;
-  request.set_prompt(prompt);
-  request.set_temperature(0);
-  request.set_ignore_eos(true);
-  request.set_max_tokens(max_tokens);
-  return request;
-}
-
 struct StreamResult {
   grpc::Status status;
   std::vector<pb::GenerateResponse> events;
@@ -547,7 +538,8 @@ TEST_F(WorkerGrpcTest, HealthFollowsTheWorkerUntilItDrainsAndExits) {
 
   std::unique_ptr<WorkerProcess> worker = std::move(shared_worker_);
   ASSERT_TRUE(worker->process().Signal(SIGTERM));
-  ASSERT_TRUE(watch->Read(&response)) << "the watch ended without NOT_SERVING";
+  ASSERT_TRUE(watch->Read(&response)) << "the watch ended without NOT_SERVING; the worker's log:\n"
+                                      << worker->process().Log();
   EXPECT_EQ(response.status(), HealthCheckResponse::NOT_SERVING);
   context.TryCancel();  // the drain would wait for this call otherwise
   watch->Finish();

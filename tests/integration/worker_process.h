@@ -59,4 +59,14 @@ class WorkerProcess {
   std::unique_ptr<llmworker::v1::Worker::Stub> stub_;
 };
 
+// A greedy request for `prompt` that generates exactly `max_tokens` (past EOS).
+inline llmworker::v1::GenerateRequest GreedyRequest(const std::string& prompt, int max_tokens) {
+  llmworker::v1::GenerateRequest request;
+  request.set_prompt(prompt);
+  request.set_temperature(0);
+  request.set_ignore_eos(true);
+  request.set_max_tokens(max_tokens);
+  return request;
+}
+
 }  // namespace llmw::testing

@@ -29,6 +29,8 @@ const std::vector<FlagSpec>& GenerateFlags() {
              "default the first"},
             {"prompt", "the prompt text (required)"},
             {"chat", "wrap the prompt as a user message in the model's chat template", true},
+            {"special-as-text",
+             "read special-token text in the prompt (\"<|im_start|>\") as plain text", true},
             {"max-tokens", "most tokens to generate (default 128)"},
             {"min-tokens", "fewest tokens before end-of-generation may be sampled (default 0)"},
             {"ignore-eos", "keep generating past end-of-generation tokens", true},
@@ -99,6 +101,7 @@ absl::StatusOr<GenerateOptions> ReadOptions(const std::vector<std::string>& args
     m->set_content(prompt);
   } else {
     r.set_prompt(prompt);
+    r.set_special_tokens_as_text(flags.Has("special-as-text"));
   }
   ASSIGN_OR_RETURN(int64_t max_tokens, flags.GetInt("max-tokens", 128));
   r.set_max_tokens(static_cast<int32_t>(std::clamp<int64_t>(max_tokens, INT32_MIN, INT32_MAX)));

@@ -26,7 +26,9 @@ const std::vector<FlagSpec>& TokenizeFlags() {
         {{"model",
           "path to a checkpoint (only its tokenizer is read; with --server: the model's name)"},
          {"prompt", "the text to tokenize (required)"},
-         {"no-special", "do not add BOS/EOS", true}});
+         {"no-special", "do not add BOS/EOS", true},
+         {"special-as-text",
+          "read special-token text in the prompt (\"<|im_start|>\") as plain text", true}});
     return all;
   }();
   return *specs;
@@ -40,6 +42,7 @@ absl::Status Tokenize(const std::vector<std::string>& args) {
   ASSIGN_OR_RETURN(ParsedFlags flags, ParseFlags(TokenizeFlags(), args));
   ASSIGN_OR_RETURN(std::string prompt, flags.GetRequired("prompt"));
   const bool add_special = !flags.Has("no-special");
+  const bool special_as_text = flags.Has("special-as-text");
   const Connection connection = ReadConnection(flags);
   if (!connection.server.empty()) {
     ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, OpenChannel(connection));
@@ -48,6 +51,7 @@ absl::Status Tokenize(const std::vector<std::string>& args) {
     request.set_model(flags.Get("model").value_or(""));
     request.set_prompt(prompt);
     request.set_add_special_tokens(add_special);
+    request.set_special_tokens_as_text(special_as_text);
     pb::TokenizeResponse response;
     grpc::ClientContext context;
     RETURN_IF_ERROR(Authorize(connection, context));
@@ -61,7 +65,7 @@ absl::Status Tokenize(const std::vector<std::string>& args) {
   }
   ASSIGN_OR_RETURN(std::string path, flags.GetRequired("model"));
   ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tokenizer, LoadTokenizer(path));
-  for (int32_t id : tokenizer->Encode(prompt, add_special, /*parse_special=*/false)) {
+  for (int32_t id : tokenizer->Encode(prompt, add_special, !special_as_text)) {
     Print(id, tokenizer->TokenText(id));
   }
   return absl::OkStatus();

@@ -26,19 +26,22 @@ absl::Status ValidateStopParams(const StopParams& stop, int64_t vocab_size) {
         "min_tokens must be in [0, max_tokens = ", stop.max_tokens, "], got ", stop.min_tokens));
   }
   if (stop.stop_strings.size() > kMaxStopStrings) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("at most ", kMaxStopStrings, " stop strings, got ", stop.stop_strings.size()));
+    return absl::InvalidArgumentError(absl::StrCat("stop has ", stop.stop_strings.size(),
+                                                   " strings; at most ", kMaxStopStrings,
+                                                   " stop strings are allowed"));
   }
-  for (const std::string& s : stop.stop_strings) {
-    if (s.empty() || s.size() > kMaxStopStringBytes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "stop strings must be 1 to ", kMaxStopStringBytes, " bytes, got ", s.size()));
+  for (size_t i = 0; i < stop.stop_strings.size(); ++i) {
+    const size_t bytes = stop.stop_strings[i].size();
+    if (bytes == 0 || bytes > kMaxStopStringBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("stop[", i, "] must be 1 to ", kMaxStopStringBytes, " bytes, got ", bytes));
     }
   }
-  for (int32_t id : stop.stop_token_ids) {
+  for (size_t i = 0; i < stop.stop_token_ids.size(); ++i) {
+    const int32_t id = stop.stop_token_ids[i];
     if (id < 0 || id >= vocab_size) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("stop token id ", id, " is outside the vocabulary [0, ", vocab_size, ")"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "stop_token_ids[", i, "] = ", id, " is outside the vocabulary [0, ", vocab_size, ")"));
     }
   }
   return absl::OkStatus();

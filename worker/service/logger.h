@@ -1,6 +1,8 @@
 // One line per event on stderr: `llm-worker: event key=value ...` as text, or
-// one JSON object per line (--log-format json) for log collectors.
-// Thread-safe.
+// one JSON object per line (--log-format json) for log collectors. Whatever
+// the text (a client's request id, an error that quotes a client's input), a
+// line stays one line: control characters and invalid UTF-8 are escaped, and
+// text values with spaces or quotes are quoted. Thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +28,9 @@ class Logger {
 
   void Info(std::string_view event, std::initializer_list<LogField> fields = {}) {
     Write("info", event, fields);
+  }
+  void Warning(std::string_view event, std::initializer_list<LogField> fields = {}) {
+    Write("warning", event, fields);
   }
   void Error(std::string_view event, std::initializer_list<LogField> fields = {}) {
     Write("error", event, fields);

@@ -2,6 +2,7 @@
 #include "worker/service/proto_convert.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "kernels/status_macros.h"
 #include "models/tokenizer/chat_prompt.h"
 #include "models/tokenizer/stream_decoder.h"
@@ -11,17 +12,19 @@ namespace {
 
 namespace pb = ::llmworker::v1;
 
+constexpr int kMaxRequestIdBytes = 128;
+
 template <typename Request>
 absl::StatusOr<std::vector<int32_t>> TextOrChatTokens(const Request& request,
                                                       const ServedModel& model, bool add_special) {
   const Tokenizer& tokenizer = model.runner->tokenizer();
   if (request.has_chat()) {
+    if (request.chat().messages().empty()) {
+      return absl::InvalidArgumentError("chat.messages is empty: send at least one message");
+    }
     if (model.chat_template == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(
           "model '", model.name, "' cannot take chat messages: ", model.chat_template_error));
-    }
-    if (request.chat().messages().empty()) {
-      return absl::InvalidArgumentError("chat has no messages");
     }
     std::vector<ChatMessage> messages;
     for (const pb::ChatMessage& m : request.chat().messages()) {
@@ -31,7 +34,7 @@ absl::StatusOr<std::vector<int32_t>> TextOrChatTokens(const Request& request,
                      model.chat_template->Render(messages, /*add_generation_prompt=*/true));
     return EncodeChatPrompt(tokenizer, prompt, add_special);
   }
-  return tokenizer.Encode(request.prompt(), add_special, /*parse_special=*/false);
+  return tokenizer.Encode(request.prompt(), add_special, !request.special_tokens_as_text());
 }
 
 pb::FinishReason ToProto(FinishReason reason) {
@@ -56,13 +59,39 @@ void SetLogprob(const TokenLogprob& from, const Tokenizer& tokenizer, pb::TokenL
 
 }  // namespace
 
+absl::Status CheckRequestId(std::string_view id, const char* field) {
+  if (id.size() > kMaxRequestIdBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " must be at most ", kMaxRequestIdBytes, " bytes, got ", id.size()));
+  }
+  for (size_t i = 0; i < id.size(); ++i) {
+    const auto c = static_cast<unsigned char>(id[i]);
+    if (c < 0x20 || c > 0x7e) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s must be printable ASCII; byte %d is 0x%02x", field, i, c));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<int32_t>> PromptTokens(const pb::GenerateRequest& request,
                                                   const ServedModel& model) {
   switch (request.input_case()) {
-    case pb::GenerateRequest::kTokenIds:
-      return std::vector<int32_t>(request.token_ids().ids().begin(),
-                                  request.token_ids().ids().end());
+    case pb::GenerateRequest::kTokenIds: {
+      const auto& ids = request.token_ids().ids();
+      if (ids.empty()) return absl::InvalidArgumentError("token_ids.ids is empty");
+      const int32_t vocab = model.runner->tokenizer().vocab_size();
+      for (int i = 0; i < ids.size(); ++i) {
+        if (ids[i] < 0 || ids[i] >= vocab) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "token_ids.ids[", i, "] = ", ids[i], " is outside the vocabulary [0, ", vocab, ")"));
+        }
+      }
+      return std::vector<int32_t>(ids.begin(), ids.end());
+    }
     case pb::GenerateRequest::kPrompt:
+      if (request.prompt().empty()) return absl::InvalidArgumentError("prompt is empty");
+      return TextOrChatTokens(request, model, /*add_special=*/true);
     case pb::GenerateRequest::kChat:
       return TextOrChatTokens(request, model, /*add_special=*/true);
     case pb::GenerateRequest::INPUT_NOT_SET:

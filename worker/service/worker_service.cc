@@ -1,7 +1,9 @@
-// Worker RPCs. A Generate call is a reactor that owns a queue of responses:
-// the engine thread appends events, gRPC's OnWriteDone drains them one write
-// at a time. A client that reads too slowly is cancelled rather than letting
-// the queue grow without bound.
+// Worker RPCs. Requests arrive as bytes and are parsed here (see
+// request_parsing.h). A Generate call is a reactor that owns a queue of
+// serialized responses: the engine thread appends events, gRPC's OnWriteDone
+// drains them one write at a time. A client that stops reading is cut off
+// once the queue holds kMaxQueuedResponses, so that it holds neither the
+// engine nor unbounded memory.
 #include "worker/service/worker_service.h"
 
 #include <chrono>
@@ -12,16 +14,19 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "kernels/status_macros.h"
 #include "models/tokenizer/stream_decoder.h"
 #include "worker/service/proto_convert.h"
+#include "worker/service/request_parsing.h"
 
 namespace llmw {
 namespace {
 
 namespace pb = ::llmworker::v1;
 
-// Responses a stream may have queued for a client that is not reading.
-constexpr size_t kMaxQueuedResponses = 4096;
+// Responses a stream may have queued beyond what gRPC's flow-control window
+// holds, for a client that is not reading.
+constexpr size_t kMaxQueuedResponses = 1024;
 
 // A unary reactor that has already finished with `status`.
 grpc::ServerUnaryReactor* Finished(grpc::CallbackServerContext* context,
@@ -38,6 +43,20 @@ std::optional<EngineClock::time_point> SteadyDeadline(const grpc::CallbackServer
   return EngineClock::now() + std::chrono::duration_cast<EngineClock::duration>(remaining);
 }
 
+absl::Status Parse(const grpc::ByteBuffer& bytes, google::protobuf::Message* message) {
+  grpc::Slice slice;
+  if (!bytes.DumpToSingleSlice(&slice).ok()) {
+    return absl::InvalidArgumentError("the request's bytes cannot be read");
+  }
+  return ParseRequest(std::string_view(reinterpret_cast<const char*>(slice.begin()), slice.size()),
+                      message);
+}
+
+grpc::ByteBuffer Serialize(const google::protobuf::Message& message) {
+  grpc::Slice slice(message.SerializeAsString());
+  return grpc::ByteBuffer(&slice, 1);
+}
+
 }  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
@@ -45,23 +64,23 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
   return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
 }
 
-class WorkerService::GenerateReactor final : public grpc::ServerWriteReactor<pb::GenerateResponse> {
+class WorkerService::GenerateReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
-  GenerateReactor(WorkerService& service, ServedModel& model, std::string id)
-      : service_(service), model_(model), id_(std::move(id)) {
+  // `id` has been claimed (ClaimId) for this stream, which releases it.
+  GenerateReactor(WorkerService& service, grpc::CallbackServerContext& context, ServedModel& model,
+                  std::string id)
+      : service_(service), context_(context), model_(model), id_(std::move(id)) {
     ++service_.active_streams_;
-    std::lock_guard<std::mutex> lock(service_.live_mu_);
-    service_.live_[id_] = &model_;
   }
 
   // Submits the request; on failure the stream ends with that status.
-  void Start(const grpc::CallbackServerContext& context, const pb::GenerateRequest& request) {
+  void Start(const pb::GenerateRequest& request) {
     absl::StatusOr<GenerationRequest> converted = ToEngineRequest(request, model_, id_);
     if (!converted.ok()) {
       FinishWith(ToGrpcStatus(converted.status()));
       return;
     }
-    converted->deadline = SteadyDeadline(context);
+    converted->deadline = SteadyDeadline(context_);
     const absl::Status submitted = model_.engine->Submit(
         std::move(*converted), [this](GenerationEvent event) { OnEngineEvent(std::move(event)); });
     if (!submitted.ok()) FinishWith(ToGrpcStatus(submitted));
@@ -82,12 +101,7 @@ class WorkerService::GenerateReactor final : public grpc::ServerWriteReactor<pb:
   void OnCancel() override { model_.engine->Cancel(id_); }
 
   void OnDone() override {
-    {
-      std::lock_guard<std::mutex> lock(service_.live_mu_);
-      if (auto it = service_.live_.find(id_); it != service_.live_.end() && it->second == &model_) {
-        service_.live_.erase(it);
-      }
-    }
+    service_.ReleaseId(id_);
     --service_.active_streams_;
     delete this;
   }
@@ -108,23 +122,31 @@ class WorkerService::GenerateReactor final : public grpc::ServerWriteReactor<pb:
                                                {"ttft_s", f->time_to_first_token_seconds},
                                                {"total_s", f->total_seconds}});
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    const bool last = std::holds_alternative<FinishedEvent>(event);
-    if (last) {
-      engine_finished_ = true;
-      cancelled_ = std::get<FinishedEvent>(event).reason == FinishReason::kCancelled;
-    }
-    if (!client_gone_) {
-      queue_.push_back(ToResponse(event, id_, model_));
-      if (queue_.size() > kMaxQueuedResponses && !last) {
-        client_gone_ = true;  // too slow: treat as gone
-        queue_.clear();
-        model_.engine->Cancel(id_);
+    bool stalled = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      const bool last = std::holds_alternative<FinishedEvent>(event);
+      if (last) {
+        engine_finished_ = true;
+        cancelled_ = std::get<FinishedEvent>(event).reason == FinishReason::kCancelled;
       }
+      if (!client_gone_) {
+        queue_.push_back(Serialize(ToResponse(event, id_, model_)));
+        if (queue_.size() > kMaxQueuedResponses && !last) {
+          stalled = client_gone_ = true;  // not reading: treat as gone
+          queue_.clear();
+        }
+      }
+      WriteNextLocked();
     }
-    WriteNextLocked();
+    if (stalled) {
+      model_.engine->Cancel(id_);
+      // Ends the call now: the write the client never accepted completes (not ok).
+      context_.TryCancel();
+    }
   }
 
+  // Ends the stream with `status`, counting it when it is an error.
   void FinishWith(const grpc::Status& status) {
     service_.CountError(model_.name, status);
     Finish(status);
@@ -154,12 +176,13 @@ class WorkerService::GenerateReactor final : public grpc::ServerWriteReactor<pb:
   }
 
   WorkerService& service_;
+  grpc::CallbackServerContext& context_;
   ServedModel& model_;
   const std::string id_;
   ServiceMetrics::Stream metrics_;  // engine thread only
   std::mutex mu_;
-  std::deque<pb::GenerateResponse> queue_;
-  pb::GenerateResponse current_;  // the write in flight
+  std::deque<grpc::ByteBuffer> queue_;
+  grpc::ByteBuffer current_;  // the write in flight
   bool writing_ = false;
   bool engine_finished_ = false;
   bool client_gone_ = false;
@@ -201,96 +224,152 @@ absl::StatusOr<ServedModel*> WorkerService::FindModel(const std::string& name) c
       absl::StrCat("unknown model '", name, "'; this worker serves: ", absl::StrJoin(names, ", ")));
 }
 
-grpc::ServerWriteReactor<pb::GenerateResponse>* WorkerService::Generate(
-    grpc::CallbackServerContext* context, const pb::GenerateRequest* request) {
-  absl::Status refused = Admit(*context);
-  absl::StatusOr<ServedModel*> model = absl::NotFoundError("");
-  if (refused.ok() && state() == pb::WORKER_STATE_DRAINING) {
-    refused = absl::UnavailableError("the worker is draining; retry on another worker");
-  } else if (refused.ok()) {
-    model = FindModel(request->model());
-    refused = model.status();
+absl::Status WorkerService::ClaimId(const std::string& id, ServedModel* model) {
+  std::lock_guard<std::mutex> lock(live_mu_);
+  if (!live_.emplace(id, model).second) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("request_id '", id, "' is the id of a request still in flight here"));
   }
-  if (!refused.ok()) {
-    // The model the call named, where that is known (not while loading, not when unknown).
-    ServedModel* named = model.ok() ? *model : nullptr;
-    if (state() == pb::WORKER_STATE_DRAINING) named = models_.Find(request->model());
-    CountError(named != nullptr ? named->name : "", ToGrpcStatus(refused));
+  return absl::OkStatus();
+}
+
+void WorkerService::ReleaseId(const std::string& id) {
+  std::lock_guard<std::mutex> lock(live_mu_);
+  live_.erase(id);
+}
+
+absl::StatusOr<ServedModel*> WorkerService::AdmitGenerate(
+    const grpc::CallbackServerContext& context, const grpc::ByteBuffer& request_bytes,
+    pb::GenerateRequest* request, std::string* id, const ServedModel** named) {
+  RETURN_IF_ERROR(Admit(context));
+  RETURN_IF_ERROR(Parse(request_bytes, request));
+  *named = models_.Find(request->model());
+  if (state() == pb::WORKER_STATE_DRAINING) {
+    return absl::UnavailableError("the worker is draining; retry on another worker");
+  }
+  RETURN_IF_ERROR(CheckRequestId(request->request_id(), "request_id"));
+  ASSIGN_OR_RETURN(ServedModel * model, FindModel(request->model()));
+  *id = request->request_id().empty() ? NewRequestId() : request->request_id();
+  RETURN_IF_ERROR(ClaimId(*id, model));
+  return model;
+}
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* WorkerService::Generate(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request_bytes) {
+  pb::GenerateRequest request;
+  std::string id;
+  const ServedModel* named = nullptr;  // the model the call names, once known
+  absl::StatusOr<ServedModel*> model =
+      AdmitGenerate(*context, *request_bytes, &request, &id, &named);
+  if (!model.ok()) {
+    CountError(named != nullptr ? named->name : "", ToGrpcStatus(model.status()));
     // A stream that ends at once with the error.
-    class Refusal : public grpc::ServerWriteReactor<pb::GenerateResponse> {
+    class Refusal : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
      public:
       explicit Refusal(grpc::Status status) { Finish(status); }
       void OnDone() override { delete this; }
     };
-    return new Refusal(ToGrpcStatus(refused));
+    return new Refusal(ToGrpcStatus(model.status()));
   }
-  std::string id = request->request_id().empty() ? NewRequestId() : request->request_id();
-  auto* reactor = new GenerateReactor(*this, **model, std::move(id));
-  reactor->Start(*context, *request);
+  auto* reactor = new GenerateReactor(*this, *context, **model, std::move(id));
+  reactor->Start(request);
   return reactor;
 }
 
+template <typename Request, typename Response>
+grpc::ServerUnaryReactor* WorkerService::Unary(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer& request_bytes,
+    grpc::ByteBuffer* response_bytes,
+    absl::Status (WorkerService::*handler)(const grpc::CallbackServerContext&, const Request&,
+                                           Response*)) {
+  Request request;
+  Response response;
+  absl::Status status = auth_.Check(*context);
+  if (status.ok()) status = Parse(request_bytes, &request);
+  if (status.ok()) status = (this->*handler)(*context, request, &response);
+  if (status.ok()) *response_bytes = Serialize(response);
+  return Finished(context, ToGrpcStatus(status));
+}
+
 grpc::ServerUnaryReactor* WorkerService::Abort(grpc::CallbackServerContext* context,
-                                               const pb::AbortRequest* request,
-                                               pb::AbortResponse* response) {
-  if (absl::Status auth = Admit(*context); !auth.ok()) {
-    return Finished(context, ToGrpcStatus(auth));
-  }
-  bool found = false;
-  for (const auto& model : models_.models()) {
-    found = model->engine->Cancel(request->request_id()) || found;
-  }
-  response->set_found(found);
-  return Finished(context, grpc::Status::OK);
+                                               const grpc::ByteBuffer* request,
+                                               grpc::ByteBuffer* response) {
+  return Unary(context, *request, response, &WorkerService::DoAbort);
 }
 
 grpc::ServerUnaryReactor* WorkerService::Tokenize(grpc::CallbackServerContext* context,
-                                                  const pb::TokenizeRequest* request,
-                                                  pb::TokenizeResponse* response) {
-  if (absl::Status auth = Admit(*context); !auth.ok()) {
-    return Finished(context, ToGrpcStatus(auth));
-  }
-  absl::StatusOr<ServedModel*> model = FindModel(request->model());
-  if (!model.ok()) return Finished(context, ToGrpcStatus(model.status()));
-  absl::StatusOr<std::vector<int32_t>> ids = PromptTokens(*request, **model);
-  if (!ids.ok()) return Finished(context, ToGrpcStatus(ids.status()));
-  const Tokenizer& tokenizer = (*model)->runner->tokenizer();
-  for (int32_t id : *ids) {
-    response->add_ids(id);
-    response->add_pieces(ToValidUtf8(tokenizer.TokenText(id)));
-  }
-  return Finished(context, grpc::Status::OK);
+                                                  const grpc::ByteBuffer* request,
+                                                  grpc::ByteBuffer* response) {
+  return Unary(context, *request, response, &WorkerService::DoTokenize);
 }
 
 grpc::ServerUnaryReactor* WorkerService::Detokenize(grpc::CallbackServerContext* context,
-                                                    const pb::DetokenizeRequest* request,
-                                                    pb::DetokenizeResponse* response) {
-  if (absl::Status auth = Admit(*context); !auth.ok()) {
-    return Finished(context, ToGrpcStatus(auth));
-  }
-  absl::StatusOr<ServedModel*> model = FindModel(request->model());
-  if (!model.ok()) return Finished(context, ToGrpcStatus(model.status()));
-  const Tokenizer& tokenizer = (*model)->runner->tokenizer();
-  for (int32_t id : request->ids()) {
-    if (id < 0 || id >= tokenizer.vocab_size()) {
-      return Finished(context,
-                      grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                   absl::StrCat("token id ", id, " is outside the vocabulary [0, ",
-                                                tokenizer.vocab_size(), ")")));
-    }
-  }
-  const std::vector<int32_t> ids(request->ids().begin(), request->ids().end());
-  const bool skip_special = !request->has_skip_special_tokens() || request->skip_special_tokens();
-  response->set_text(ToValidUtf8(tokenizer.Decode(ids, /*render_special=*/!skip_special)));
-  return Finished(context, grpc::Status::OK);
+                                                    const grpc::ByteBuffer* request,
+                                                    grpc::ByteBuffer* response) {
+  return Unary(context, *request, response, &WorkerService::DoDetokenize);
 }
 
 grpc::ServerUnaryReactor* WorkerService::ListModels(grpc::CallbackServerContext* context,
-                                                    const pb::ListModelsRequest*,
-                                                    pb::ListModelsResponse* response) {
-  if (absl::Status auth = Admit(*context); !auth.ok()) {
-    return Finished(context, ToGrpcStatus(auth));
+                                                    const grpc::ByteBuffer* request,
+                                                    grpc::ByteBuffer* response) {
+  return Unary(context, *request, response, &WorkerService::DoListModels);
+}
+
+grpc::ServerUnaryReactor* WorkerService::GetLoad(grpc::CallbackServerContext* context,
+                                                 const grpc::ByteBuffer* request,
+                                                 grpc::ByteBuffer* response) {
+  return Unary(context, *request, response, &WorkerService::DoGetLoad);
+}
+
+absl::Status WorkerService::DoAbort(const grpc::CallbackServerContext& context,
+                                    const pb::AbortRequest& request, pb::AbortResponse* response) {
+  RETURN_IF_ERROR(Admit(context));
+  RETURN_IF_ERROR(CheckRequestId(request.request_id(), "request_id"));
+  bool found = false;
+  for (const auto& model : models_.models()) {
+    found = model->engine->Cancel(request.request_id()) || found;
   }
+  response->set_found(found);
+  return absl::OkStatus();
+}
+
+absl::Status WorkerService::DoTokenize(const grpc::CallbackServerContext& context,
+                                       const pb::TokenizeRequest& request,
+                                       pb::TokenizeResponse* response) {
+  RETURN_IF_ERROR(Admit(context));
+  ASSIGN_OR_RETURN(ServedModel * model, FindModel(request.model()));
+  ASSIGN_OR_RETURN(const std::vector<int32_t> ids, PromptTokens(request, *model));
+  const Tokenizer& tokenizer = model->runner->tokenizer();
+  for (int32_t id : ids) {
+    response->add_ids(id);
+    response->add_pieces(ToValidUtf8(tokenizer.TokenText(id)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WorkerService::DoDetokenize(const grpc::CallbackServerContext& context,
+                                         const pb::DetokenizeRequest& request,
+                                         pb::DetokenizeResponse* response) {
+  RETURN_IF_ERROR(Admit(context));
+  ASSIGN_OR_RETURN(ServedModel * model, FindModel(request.model()));
+  const Tokenizer& tokenizer = model->runner->tokenizer();
+  for (int i = 0; i < request.ids_size(); ++i) {
+    const int32_t id = request.ids(i);
+    if (id < 0 || id >= tokenizer.vocab_size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "ids[", i, "] = ", id, " is outside the vocabulary [0, ", tokenizer.vocab_size(), ")"));
+    }
+  }
+  const std::vector<int32_t> ids(request.ids().begin(), request.ids().end());
+  const bool skip_special = !request.has_skip_special_tokens() || request.skip_special_tokens();
+  response->set_text(ToValidUtf8(tokenizer.Decode(ids, /*render_special=*/!skip_special)));
+  return absl::OkStatus();
+}
+
+absl::Status WorkerService::DoListModels(const grpc::CallbackServerContext& context,
+                                         const pb::ListModelsRequest&,
+                                         pb::ListModelsResponse* response) {
+  RETURN_IF_ERROR(Admit(context));
   for (const auto& served : models_.models()) {
     const ModelInfo& info = served->runner->info();
     pb::ModelInfo* out = response->add_models();
@@ -309,7 +388,7 @@ grpc::ServerUnaryReactor* WorkerService::ListModels(grpc::CallbackServerContext*
       if (tokenizer.IsEndOfGeneration(id)) caps->add_end_of_generation_token_ids(id);
     }
   }
-  return Finished(context, grpc::Status::OK);
+  return absl::OkStatus();
 }
 
 absl::Status WorkerService::Admit(const grpc::CallbackServerContext& context) const {
@@ -337,14 +416,10 @@ void WorkerService::FillLoad(pb::GetLoadResponse* response) const {
   }
 }
 
-grpc::ServerUnaryReactor* WorkerService::GetLoad(grpc::CallbackServerContext* context,
-                                                 const pb::GetLoadRequest*,
-                                                 pb::GetLoadResponse* response) {
-  if (absl::Status auth = auth_.Check(*context); !auth.ok()) {
-    return Finished(context, ToGrpcStatus(auth));
-  }
-  FillLoad(response);
-  return Finished(context, grpc::Status::OK);
+absl::Status WorkerService::DoGetLoad(const grpc::CallbackServerContext&, const pb::GetLoadRequest&,
+                                      pb::GetLoadResponse* response) {
+  FillLoad(response);  // answered while STARTING too
+  return absl::OkStatus();
 }
 
 }  // namespace llmw

@@ -18,7 +18,18 @@
 
 namespace llmw {
 
-class WorkerService final : public llmworker::v1::Worker::CallbackService {
+// Every method takes its request as raw bytes and parses it itself, so that a
+// request that does not parse gets INVALID_ARGUMENT naming the field (gRPC's
+// own parsing would answer UNIMPLEMENTED with no message).
+using RawWorkerService = llmworker::v1::Worker::WithRawCallbackMethod_Generate<
+    llmworker::v1::Worker::WithRawCallbackMethod_Abort<
+        llmworker::v1::Worker::WithRawCallbackMethod_Tokenize<
+            llmworker::v1::Worker::WithRawCallbackMethod_Detokenize<
+                llmworker::v1::Worker::WithRawCallbackMethod_ListModels<
+                    llmworker::v1::Worker::WithRawCallbackMethod_GetLoad<
+                        llmworker::v1::Worker::Service>>>>>>;
+
+class WorkerService final : public RawWorkerService {
  public:
   // `load`, `metrics` and `log` must outlive the service; `metrics` and `log`
   // may be null. With an `auth_token`, every call must carry
@@ -36,29 +47,60 @@ class WorkerService final : public llmworker::v1::Worker::CallbackService {
   // status UNAVAILABLE (used when the drain timeout runs out).
   void CancelAllStreams();
 
-  grpc::ServerWriteReactor<llmworker::v1::GenerateResponse>* Generate(
-      grpc::CallbackServerContext* context, const llmworker::v1::GenerateRequest* request) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* Generate(grpc::CallbackServerContext* context,
+                                                       const grpc::ByteBuffer* request) override;
   grpc::ServerUnaryReactor* Abort(grpc::CallbackServerContext* context,
-                                  const llmworker::v1::AbortRequest* request,
-                                  llmworker::v1::AbortResponse* response) override;
+                                  const grpc::ByteBuffer* request,
+                                  grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Tokenize(grpc::CallbackServerContext* context,
-                                     const llmworker::v1::TokenizeRequest* request,
-                                     llmworker::v1::TokenizeResponse* response) override;
+                                     const grpc::ByteBuffer* request,
+                                     grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Detokenize(grpc::CallbackServerContext* context,
-                                       const llmworker::v1::DetokenizeRequest* request,
-                                       llmworker::v1::DetokenizeResponse* response) override;
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* ListModels(grpc::CallbackServerContext* context,
-                                       const llmworker::v1::ListModelsRequest* request,
-                                       llmworker::v1::ListModelsResponse* response) override;
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* GetLoad(grpc::CallbackServerContext* context,
-                                    const llmworker::v1::GetLoadRequest* request,
-                                    llmworker::v1::GetLoadResponse* response) override;
+                                    const grpc::ByteBuffer* request,
+                                    grpc::ByteBuffer* response) override;
 
   // The load report of every model (what GetLoad and heartbeats carry).
   void FillLoad(llmworker::v1::GetLoadResponse* response) const;
 
  private:
   class GenerateReactor;
+
+  // Parses the request, runs `handler` on it and serializes its response.
+  template <typename Request, typename Response>
+  grpc::ServerUnaryReactor* Unary(
+      grpc::CallbackServerContext* context, const grpc::ByteBuffer& request_bytes,
+      grpc::ByteBuffer* response_bytes,
+      absl::Status (WorkerService::*handler)(const grpc::CallbackServerContext&, const Request&,
+                                             Response*));
+  absl::Status DoAbort(const grpc::CallbackServerContext& context,
+                       const llmworker::v1::AbortRequest& request,
+                       llmworker::v1::AbortResponse* response);
+  absl::Status DoTokenize(const grpc::CallbackServerContext& context,
+                          const llmworker::v1::TokenizeRequest& request,
+                          llmworker::v1::TokenizeResponse* response);
+  absl::Status DoDetokenize(const grpc::CallbackServerContext& context,
+                            const llmworker::v1::DetokenizeRequest& request,
+                            llmworker::v1::DetokenizeResponse* response);
+  absl::Status DoListModels(const grpc::CallbackServerContext& context,
+                            const llmworker::v1::ListModelsRequest& request,
+                            llmworker::v1::ListModelsResponse* response);
+  absl::Status DoGetLoad(const grpc::CallbackServerContext& context,
+                         const llmworker::v1::GetLoadRequest& request,
+                         llmworker::v1::GetLoadResponse* response);
+  // Checks a Generate call up to the point of submitting it: the caller, the
+  // state, the request's bytes and id, and the model; reserves the id.
+  // `named` is set to the served model the request names as soon as it parses (for the error
+  // count of a refusal), else left alone.
+  absl::StatusOr<ServedModel*> AdmitGenerate(const grpc::CallbackServerContext& context,
+                                             const grpc::ByteBuffer& request_bytes,
+                                             llmworker::v1::GenerateRequest* request,
+                                             std::string* id, const ServedModel** named);
 
   // The caller's token, then whether the models are loaded: UNAUTHENTICATED or
   // UNAVAILABLE (while STARTING the model set is still being filled).
@@ -68,6 +110,10 @@ class WorkerService final : public llmworker::v1::Worker::CallbackService {
   std::string NewRequestId();
   // Counts a Generate call that ends with `status` (when not OK).
   void CountError(const std::string& model, const grpc::Status& status);
+  // Claims `id` for a live stream of `model`: ALREADY_EXISTS when a live
+  // stream on this worker has it.
+  absl::Status ClaimId(const std::string& id, ServedModel* model);
+  void ReleaseId(const std::string& id);
 
   ModelSet& models_;
   const LoadTracker& load_;

@@ -17,11 +17,11 @@
 #include "gtest/gtest.h"
 
 // Counts heap allocations so a test can check that Sample makes none. Not
-// under AddressSanitizer, which has its own global operator new.
-#if defined(__SANITIZE_ADDRESS__)
+// under AddressSanitizer or ThreadSanitizer, which have their own global operator new.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define LLMW_COUNT_ALLOCATIONS 0
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
 #define LLMW_COUNT_ALLOCATIONS 0
 #endif
 #endif
@@ -704,7 +704,7 @@ TEST(SamplerDistributionTest, NegInfLogitsAreNeverDrawn) {
 // ------------------------------------------------------------- allocations
 
 TEST(SamplerTest, SampleDoesNotAllocate) {
-  if (!LLMW_COUNT_ALLOCATIONS) GTEST_SKIP() << "allocations are not counted under ASan";
+  if (!LLMW_COUNT_ALLOCATIONS) GTEST_SKIP() << "allocations are not counted under ASan or TSan";
   // Every path: greedy, plain, top-k, top-p, min-p, typical-p, with all the
   // adjustments on.
   SamplingParams base = Random(0.8f);

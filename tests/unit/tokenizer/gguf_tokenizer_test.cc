@@ -34,7 +34,8 @@ std::string ToyGguf(const std::vector<std::pair<std::string, g::Val>>& change = 
       {"tokenizer.ggml.add_bos_token", g::Bool(true)},
   };
   for (const auto& [key, val] : change) {
-    auto it = std::find_if(kvs.begin(), kvs.end(), [&](const auto& kv) { return kv.first == key; });
+    auto it =
+        std::find_if(kvs.begin(), kvs.end(), [&k = key](const auto& kv) { return kv.first == k; });
     if (it == kvs.end()) {
       kvs.emplace_back(key, val);
     } else if (val.bytes.empty()) {

@@ -51,10 +51,10 @@ TEST_F(StreamDecoderTest, InvalidBytesComeOutAsReplacementCharacters) {
   EXPECT_EQ(d.Push(0x80), "\uFFFD");  // can never start a character
   EXPECT_EQ(d.Push(0xF0), "");        // may start one
   EXPECT_EQ(d.Push(0x9F), "");
-  EXPECT_EQ(d.Push('a'), "\uFFFD\uFFFDa");  // ... but did not
+  EXPECT_EQ(d.Push('a'), "\uFFFDa");  // ... but did not: one U+FFFD for the truncated character
   EXPECT_EQ(d.Push(0xE2), "");
   EXPECT_EQ(d.Push(0x82), "");
-  EXPECT_EQ(d.Flush(), "\uFFFD\uFFFD");  // unfinished at the end
+  EXPECT_EQ(d.Flush(), "\uFFFD");  // unfinished at the end
   EXPECT_EQ(d.PushBytes("\xC0\x80\xED\xA0\x80"), "\uFFFD\uFFFD\uFFFD\uFFFD\uFFFD");
 }
 
@@ -70,6 +70,20 @@ TEST(ToValidUtf8Test, RepairsWholeStrings) {
   EXPECT_EQ(ToValidUtf8("ok \xC3\xA9"), "ok \xC3\xA9");
   EXPECT_EQ(ToValidUtf8("a\xC3"), "a\uFFFD");
   EXPECT_EQ(ToValidUtf8("\xFF\xFE"), "\uFFFD\uFFFD");
+}
+
+// Expected strings from Python's bytes.decode("utf-8", errors="replace"), which transformers'
+// decoders also follow: one U+FFFD per maximal invalid subpart, so a sequence that ends inside a
+// character yields exactly one.
+TEST(ToValidUtf8Test, OneReplacementPerTruncatedCharacterAsPythonDecodes) {
+  EXPECT_EQ(ToValidUtf8("\xE2\x82"), "\uFFFD");
+  EXPECT_EQ(ToValidUtf8("\xF0\x9F\x98"), "\uFFFD");
+  EXPECT_EQ(ToValidUtf8("\xE2\x82"
+                        "a"),
+            "\uFFFD"
+            "a");
+  EXPECT_EQ(ToValidUtf8("\xE2\x82\xE2\x82\xAC\xF4\x90\x80"), "\uFFFD\u20AC\uFFFD\uFFFD\uFFFD");
+  EXPECT_EQ(ToValidUtf8("\xC0\x80\xED\xA0\x80"), "\uFFFD\uFFFD\uFFFD\uFFFD\uFFFD");
 }
 
 }  // namespace
