@@ -56,6 +56,7 @@ class ModelRunner {
   const ModelInfo& info() const { return model_->info(); }
   const Tokenizer& tokenizer() const { return model_->tokenizer(); }
   Backend& backend() { return *backend_; }
+  Device device() const { return backend_->device(); }
   KvCache& kv_cache() { return *kv_; }
   const KvCache& kv_cache() const { return *kv_; }
   int64_t max_batch_tokens() const { return options_.max_batch_tokens; }

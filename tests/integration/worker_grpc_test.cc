@@ -496,6 +496,17 @@ TEST_F(WorkerGrpcTest, GetLoadAndPrometheusCountTheSameRequests) {
             load->prefix_cache_query_tokens());
   EXPECT_EQ(ScrapedValue(metrics, "llmw_prompt_tokens_total" + model), prompt_tokens);
   EXPECT_EQ(ScrapedValue(metrics, "llmw_requests_total{model=\"smollm2\",reason=\"length\"}"), 3.0);
+
+  // The memory the model holds: the KV cache within --kv-cache-memory, the same on both sides.
+  EXPECT_EQ(load->device(), "cpu");
+  EXPECT_GT(load->weight_bytes(), 0);
+  EXPECT_GT(load->workspace_bytes(), 0);
+  EXPECT_GT(load->kv_cache_bytes(), 90000000);
+  EXPECT_LE(load->kv_cache_bytes(), 100000000);
+  const std::string memory = "llmw_model_memory_bytes{model=\"smollm2\",device=\"cpu\",part=";
+  EXPECT_EQ(ScrapedValue(metrics, memory + "\"weights\"}"), load->weight_bytes());
+  EXPECT_EQ(ScrapedValue(metrics, memory + "\"workspace\"}"), load->workspace_bytes());
+  EXPECT_EQ(ScrapedValue(metrics, memory + "\"kv_cache\"}"), load->kv_cache_bytes());
 }
 
 // Server reflection lists the Worker and health services (what grpcurl's

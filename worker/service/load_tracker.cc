@@ -31,7 +31,9 @@ std::vector<LoadTracker::ModelLoad> LoadTracker::Read() const {
   if (!counting_) return loads;
   const auto& models = models_.models();
   for (size_t i = 0; i < models.size() && i < zero_.size(); ++i) {
-    loads.push_back({models[i]->name, CountersSince(models[i]->engine->stats(), zero_[i])});
+    const ModelRunner& runner = *models[i]->runner;
+    loads.push_back({models[i]->name, CountersSince(models[i]->engine->stats(), zero_[i]),
+                     std::string(DeviceName(runner.device())), runner.memory_use()});
   }
   return loads;
 }

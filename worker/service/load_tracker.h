@@ -26,7 +26,9 @@ class LoadTracker {
 
   struct ModelLoad {
     std::string model;
-    EngineStats stats;  // counters relative to StartCounting()
+    EngineStats stats;   // counters relative to StartCounting()
+    std::string device;  // "cpu" or "cuda"
+    ModelRunner::MemoryUse memory;
   };
   // Empty until StartCounting() (the models are still loading).
   std::vector<ModelLoad> Read() const;

@@ -76,6 +76,19 @@ class ServiceMetrics::LoadCollector final : public prometheus::Collectable {
         metrics::AddSample(family, {{"model", l.model}}, m.value(l.stats));
       }
     }
+    prometheus::MetricFamily& memory = families.emplace_back(metrics::SampledFamily(
+        "llmw_model_memory_bytes",
+        "Memory of its device a model holds, by part (weights, workspace, kv_cache).",
+        MetricType::Gauge));
+    for (const LoadTracker::ModelLoad& l : loads) {
+      const std::pair<const char*, int64_t> parts[] = {{"weights", l.memory.weights},
+                                                       {"workspace", l.memory.workspace},
+                                                       {"kv_cache", l.memory.kv_cache}};
+      for (const auto& [part, bytes] : parts) {
+        metrics::AddSample(memory, {{"model", l.model}, {"device", l.device}, {"part", part}},
+                           static_cast<double>(bytes));
+      }
+    }
     return families;
   }
 

@@ -413,6 +413,10 @@ void WorkerService::FillLoad(pb::GetLoadResponse* response) const {
     report->set_prefix_cache_hit_tokens(stats.prefix_hit_tokens);
     report->set_prefix_cache_query_tokens(stats.prefix_query_tokens);
     report->set_generated_tokens(stats.generated_tokens);
+    report->set_device(load.device);
+    report->set_weight_bytes(load.memory.weights);
+    report->set_workspace_bytes(load.memory.workspace);
+    report->set_kv_cache_bytes(load.memory.kv_cache);
   }
 }
 
