@@ -11,6 +11,7 @@
 #include <immintrin.h>
 #endif
 
+#include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/simd_exp.h"
 #include "kernels/cpu/thread_pool.h"
 #include "kernels/fp16.h"
@@ -231,8 +232,7 @@ void AttendHeads(const float* q, int64_t pos, int64_t head, int64_t heads,
 template <typename E>
 AttendFn PickAttendFor(int64_t head_dim) {
 #if defined(__x86_64__)
-  if (head_dim % 8 == 0 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-      __builtin_cpu_supports("f16c")) {
+  if (head_dim % 8 == 0 && HasAvx2()) {
     return AttendHeadsAvx2<E>;
   }
 #endif

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "kernels/block_formats.h"
+#include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/simd_exp.h"
 
 namespace llmw::cpu {
@@ -110,15 +111,6 @@ __attribute__((target("avx2,fma"))) void SiluMulAvx2(float* out, const float* ga
   }
 }
 #endif
-
-bool HasAvx2() {
-#if defined(__x86_64__)
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return has;
-#else
-  return false;
-#endif
-}
 
 }  // namespace
 
