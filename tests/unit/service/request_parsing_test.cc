@@ -22,7 +22,7 @@ TEST(RequestParsingTest, ValidBytesParse) {
   sent.set_request_id("id-1");
   sent.mutable_chat()->add_messages()->set_content("h\xc3\xa9llo");
   (*sent.mutable_logit_bias())[3] = 1.5f;
-  sent.add_stop("x");
+  *sent.add_stop() = "x";
   pb::GenerateRequest got;
   ASSERT_TRUE(ParseRequest(sent.SerializeAsString(), &got).ok());
   EXPECT_EQ(got.SerializeAsString(), sent.SerializeAsString());
