@@ -101,7 +101,8 @@ class Backend {
   // Waits for every queued op; returns (and clears) the first failure since the last call.
   virtual absl::Status Synchronize() = 0;
   // Sizes the ops' own scratch memory (such as quantized activations) for calls of up to
-  // `max_rows` rows of up to `max_width` elements, so that no op allocates; called at load.
+  // `max_rows` rows of up to `max_width` elements, so that no op allocates; called at load, after
+  // PlaceWeights (the scratch may depend on the weights' sizes).
   virtual absl::Status ReserveScratch(int64_t max_rows, int64_t max_width) = 0;
 
   // Makes each slot's host tensor (a mapped checkpoint's, or converted at load) one this

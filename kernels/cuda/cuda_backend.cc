@@ -130,9 +130,6 @@ absl::Status CudaBackend::ReserveScratch(int64_t max_rows, int64_t max_width) {
 }
 
 absl::Status CudaBackend::PlaceWeights(std::span<const WeightSlot> slots) {
-  if (!weights_.empty()) {
-    return absl::FailedPreconditionError("cuda PlaceWeights: this backend has its weights already");
-  }
   // Each slot's host bytes; overlapping or touching ranges (tied embeddings, the row views of a
   // fused projection) become one upload, so views stay views.
   struct Range {
@@ -178,9 +175,11 @@ absl::Status CudaBackend::PlaceWeights(std::span<const WeightSlot> slots) {
         absl::StrCat("the weights take ", total, " bytes of GPU memory; ", free_bytes, " of ",
                      total_bytes, " are free (", arena.status().message(), ")"));
   }
-  weights_ = std::move(*arena);
+  uint8_t* const base = arena->data_as<uint8_t>();
+  weight_bytes_ += total;
+  weights_.push_back(std::move(*arena));
   for (const Range& r : merged) {
-    LLMW_CUDA_RETURN_IF_ERROR(cudaMemcpy(weights_.data_as<uint8_t>() + r.device_offset, r.begin,
+    LLMW_CUDA_RETURN_IF_ERROR(cudaMemcpy(base + r.device_offset, r.begin,
                                          static_cast<size_t>(r.end - r.begin),
                                          cudaMemcpyHostToDevice));
   }
@@ -191,7 +190,7 @@ absl::Status CudaBackend::PlaceWeights(std::span<const WeightSlot> slots) {
     const auto it = std::upper_bound(merged.begin(), merged.end(), host,
                                      [](const uint8_t* p, const Range& r) { return p < r.begin; });
     const Range& r = *(it - 1);
-    t = t.WithData(weights_.data_as<uint8_t>() + r.device_offset + (host - r.begin), Device::kCuda);
+    t = t.WithData(base + r.device_offset + (host - r.begin), Device::kCuda);
   }
   return absl::OkStatus();
 }

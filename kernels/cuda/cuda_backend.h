@@ -2,9 +2,9 @@
 // queued on one stream of its own, so that a step runs without host synchronization until the
 // runner reads its logits.
 //
-// Memory: weights are uploaded once, at PlaceWeights, into one device arena (row views and tied
-// embeddings stay views of one copy); activations, the KV cache and the step's tables come from
-// Allocate (device memory, or page-locked host memory for what the host fills or reads each
+// Memory: weights are uploaded once, at PlaceWeights, into a device arena per call (row views and
+// tied embeddings stay views of one copy); activations, the KV cache and the step's tables come
+// from Allocate (device memory, or page-locked host memory for what the host fills or reads each
 // step). The KV cache budget is a share of the device memory (`memory_utilization` of the total)
 // left after everything allocated so far.
 //
@@ -17,6 +17,7 @@
 #include <span>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "kernels/backend.h"
@@ -51,7 +52,7 @@ class CudaBackend final : public Backend {
   absl::Status Synchronize() override;
   absl::Status ReserveScratch(int64_t max_rows, int64_t max_width) override;
   absl::Status PlaceWeights(std::span<const WeightSlot> slots) override;
-  int64_t WeightBytes() const override { return static_cast<int64_t>(weights_.size()); }
+  int64_t WeightBytes() const override { return weight_bytes_; }
 
   void Embed(const Tensor& out, const Tensor& table, const StepLayout& step, float scale) override;
   void RmsNorm(const Tensor& out, const Tensor& x, const Tensor& w, float eps,
@@ -89,7 +90,8 @@ class CudaBackend final : public Backend {
   CudaStream stream_;
   CublasHandle cublas_;
   MatmulScratch scratch_;
-  DeviceBuffer weights_;
+  std::vector<DeviceBuffer> weights_;  // one arena per PlaceWeights call
+  int64_t weight_bytes_ = 0;
   int64_t max_weight_rows_ = 0;  // the most rows of a matmul weight (sizes the scratch)
   std::unordered_set<void*> host_allocations_;  // page-locked, freed with cudaFreeHost
 };

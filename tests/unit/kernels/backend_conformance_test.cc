@@ -31,13 +31,18 @@ using ::testing::HasSubstr;
 struct BackendCase {
   std::string name;
   BackendOptions options;
+  // The relative precision of a matmul's products beyond the rounding of its activations:
+  // f32 accumulation of 512 products on the CPU (512 · 2^-24); on CUDA, operands rounded to bf16
+  // for tensor-core GEMMs (2 · 2^-9) when more than a few tokens share the weights.
+  double matmul_precision;
 };
 
 std::vector<BackendCase> Backends() {
   return {
-      {"cpu1", {.device = Device::kCpu, .threads = 1}},
-      {"cpu3", {.device = Device::kCpu, .threads = 3}},
-      {"cuda", {.device = Device::kCuda}},  // skips where the build or the machine has no GPU
+      {"cpu1", {.device = Device::kCpu, .threads = 1}, 3e-5},
+      {"cpu3", {.device = Device::kCpu, .threads = 3}, 3e-5},
+      // Skips where the build or the machine has no GPU.
+      {"cuda", {.device = Device::kCuda}, 4e-3},
   };
 }
 
@@ -143,7 +148,10 @@ class BackendConformanceTest : public ::testing::TestWithParam<BackendCase> {
     Tensor t(type, {rows, cols}, host.data());
     Tensor placed = t;
     const WeightSlot slot{&placed, use};
-    const absl::Status s = backend_->PlaceWeights({&slot, 1});
+    absl::Status s = backend_->PlaceWeights({&slot, 1});
+    EXPECT_TRUE(s.ok()) << s;
+    // Scratch for the largest call of these tests, sized after the weights as at load.
+    s = backend_->ReserveScratch(64, 4096);
     EXPECT_TRUE(s.ok()) << s;
     return placed;
   }
@@ -326,10 +334,10 @@ TEST_P(BackendConformanceTest, MatmulOfEveryWeightTypeWithBias) {
             want += double{row[k]} * x[c * in + k];
             magnitude += std::abs(double{row[k]} * x[c * in + k]);
           }
-          // f32 accumulation of 512 products (at most 512 · 2^-24 of their magnitude), and for
-          // block formats the 8-bit activations.
+          // The backend's product precision (BackendCase), and for block formats the 8-bit
+          // activations.
           const double bound =
-              3e-5 * magnitude +
+              GetParam().matmul_precision * magnitude +
               (float_weights ? 0 : ActivationRoundingBound(row, x.data() + c * in, in, block));
           EXPECT_NEAR(got[c * out + o], want, bound) << "row " << c << " output " << o;
         }
@@ -392,8 +400,8 @@ TEST_P(BackendConformanceTest, RopeAnglesAndBothPairingsWithPartialRotation) {
       }
     }
     const std::vector<float> got_cos = Read(cos), got_sin = Read(sin);
-    ExpectClose(got_cos, want_cos, 2e-7, 0, "cos");
-    ExpectClose(got_sin, want_sin, 2e-7, 0, "sin");
+    ExpectClose(got_cos, want_cos, 4e-7, 0, "cos");  // 2 ulp of CUDA's sincosf at 1
+    ExpectClose(got_sin, want_sin, 4e-7, 0, "sin");
 
     for (RopePairing pairing : {RopePairing::kAdjacent, RopePairing::kRotateHalf}) {
       const std::vector<float> x = Normal(n * h.heads * h.head_dim, rng);
