@@ -21,9 +21,10 @@ for test in "$dir"/bin/*_test; do
   start=$SECONDS
   timeout 900 "$test" --gtest_color=no >"$out/$name.log" 2>&1
   status=$?
-  summary="$(grep -E '^\[  (PASSED|FAILED|SKIPPED) \]' "$out/$name.log" | tr '\n' ' ')"
+  summary="$(grep -E '^\[  (PASSED|FAILED|SKIPPED) +\] [0-9]+ test' "$out/$name.log" |
+    sed -E 's/^\[ +([A-Z]+) +\] ([0-9]+) tests?.*/\2 \1/' | tr '\n' ' ')"
   # A skipped test means the GPU was not usable: count it as a failure.
-  grep -q '^\[  SKIPPED \]' "$out/$name.log" && status=1
+  grep -qE '^\[  SKIPPED +\]' "$out/$name.log" && status=1
   record "$name" "$status" "$summary($((SECONDS - start)) s)"
 done
 
