@@ -11,7 +11,6 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -123,16 +122,6 @@ const std::vector<cli::FlagSpec>& BenchFlags() {
   return *specs;
 }
 
-absl::StatusOr<DType> ParseWeightDType(const std::string& name) {
-  for (uint32_t id = 0; id < 64; ++id) {
-    const std::optional<DTypeTraits> traits = TraitsOf(id);
-    if (traits && absl::EqualsIgnoreCase(std::string(traits->name), name)) {
-      return static_cast<DType>(id);
-    }
-  }
-  return absl::InvalidArgumentError(absl::StrCat("unknown weight type '", name, "'"));
-}
-
 absl::Status Run(const std::vector<std::string>& args) {
   ASSIGN_OR_RETURN(cli::ParsedFlags flags, cli::ParseFlags(BenchFlags(), args));
   ASSIGN_OR_RETURN(const int64_t gen, flags.GetInt("gen-tokens", 64));
@@ -153,10 +142,8 @@ absl::Status Run(const std::vector<std::string>& args) {
                    ParseKvCacheDType(flags.Get("kv-cache-dtype").value_or("f32")));
   std::unique_ptr<ModelRunner> model;
   if (std::optional<std::string> shape = flags.Get("random-model")) {
-    ASSIGN_OR_RETURN(const DType dtype, ParseWeightDType(flags.Get("dtype").value_or("bf16")));
-    ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, CreateBackend(options.backend));
-    ASSIGN_OR_RETURN(std::unique_ptr<Model> random, RandomLlama(*shape, dtype, 1, *backend));
-    ASSIGN_OR_RETURN(model, ModelRunner::Create(std::move(backend), std::move(random), options));
+    ASSIGN_OR_RETURN(model,
+                     RandomLlamaRunner(*shape, flags.Get("dtype").value_or("bf16"), options));
   } else {
     ASSIGN_OR_RETURN(const std::string path, flags.GetRequired("model"));
     ASSIGN_OR_RETURN(model, ModelRunner::Load(path, options));

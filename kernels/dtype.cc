@@ -3,6 +3,7 @@
 #include "kernels/dtype.h"
 
 #include <array>
+#include <cctype>
 
 namespace llmw {
 namespace {
@@ -34,6 +35,18 @@ constexpr std::array<Entry, 14> kTable = {{
 std::optional<DTypeTraits> TraitsOf(uint32_t type_id) {
   for (const Entry& e : kTable) {
     if (static_cast<uint32_t>(e.type) == type_id) return e.traits;
+  }
+  return std::nullopt;
+}
+
+std::optional<DType> DTypeFromName(std::string_view name) {
+  for (const Entry& e : kTable) {
+    const std::string_view known = e.traits.name;
+    bool same = known.size() == name.size();
+    for (size_t i = 0; same && i < name.size(); ++i) {
+      same = std::toupper(static_cast<unsigned char>(name[i])) == known[i];
+    }
+    if (same) return e.type;
   }
   return std::nullopt;
 }

@@ -39,6 +39,9 @@ struct DTypeTraits {
 // Traits of `type`, or nullopt when the id is not a type this project knows.
 std::optional<DTypeTraits> TraitsOf(uint32_t type_id);
 
+// The dtype called `name` ("Q4_0", "bf16": any case), or nullopt.
+std::optional<DType> DTypeFromName(std::string_view name);
+
 // Traits of a known dtype (never fails).
 const DTypeTraits& Traits(DType type);
 

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "kernels/backend_factory.h"
 #include "kernels/block_formats.h"
 #include "kernels/fp16.h"
 #include "kernels/status_macros.h"
@@ -318,6 +319,19 @@ absl::StatusOr<std::unique_ptr<Model>> RandomLlama(std::string_view shape, DType
   if (tokenizer == nullptr) return absl::InternalError("random model: tokenizer");
   return DecoderModel::Placed(std::make_unique<LlamaModel>(
       std::move(info), c, std::move(w), std::move(tokenizer), std::move(storage), backend));
+}
+
+absl::StatusOr<std::unique_ptr<ModelRunner>> RandomLlamaRunner(std::string_view shape,
+                                                               std::string_view dtype_name,
+                                                               const RunnerOptions& options) {
+  const std::optional<DType> dtype = DTypeFromName(dtype_name);
+  if (!dtype) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown weight type '", std::string(dtype_name),
+                                                   "' (f32, f16, bf16, q8_0, q4_0, ...)"));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, CreateBackend(options.backend));
+  ASSIGN_OR_RETURN(std::unique_ptr<Model> model, RandomLlama(shape, *dtype, 1, *backend));
+  return ModelRunner::Create(std::move(backend), std::move(model), options);
 }
 
 }  // namespace llmw

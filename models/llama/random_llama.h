@@ -14,6 +14,7 @@
 #include "kernels/backend.h"
 #include "models/llama/llama_config.h"
 #include "models/model.h"
+#include "models/model_runner.h"
 
 namespace llmw {
 
@@ -27,5 +28,11 @@ absl::StatusOr<LlamaConfig> RandomLlamaConfig(std::string_view shape);
 // byte-level: ids 0..255 are bytes, the last id is the end-of-generation token.
 absl::StatusOr<std::unique_ptr<Model>> RandomLlama(std::string_view shape, DType dtype,
                                                    uint64_t seed, Backend& backend);
+
+// RandomLlama (seed 1) on a runner of its own made from `options`, its weights' type named as
+// DTypeName names it ("q4_0", "bf16").
+absl::StatusOr<std::unique_ptr<ModelRunner>> RandomLlamaRunner(std::string_view shape,
+                                                               std::string_view dtype_name,
+                                                               const RunnerOptions& options);
 
 }  // namespace llmw

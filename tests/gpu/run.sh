@@ -40,6 +40,13 @@ for model in llama qwen2-Q8_0.gguf gemma3-Q4_0.gguf phi2-F16.gguf; do
   record "llmw --device cuda $model" "$same" "cuda '$gpu' cpu '$cpu'"
 done
 
+# A random-weight model at a real shape generates on the GPU from llmw.
+rand="$("$dir/bin/llmw" generate --random-model smollm2-135m --dtype q4_0 --device cuda \
+  --prompt "Hello world" --temperature 0 --max-tokens 8 --ignore-eos 2>&1)"
+rand_status=$?
+grep -q "generated 8 tokens" <<<"$rand" || rand_status=1
+record "llmw --random-model --device cuda" "$rand_status" "$(tail -1 <<<"$rand")"
+
 # The benchmark: random weights at real shapes, decode at 1, 8 and 64 streams.
 bench=()
 for config in "smollm2-135m bf16 1,8,64" "smollm2-135m q4_0 1,8,64" "llama3.2-1b q4_k 1,8" \

@@ -40,6 +40,19 @@ echo '{"model_type": "bert"}' >"$empty_dir/config.json"
 expect_error "unsupported model_type" "unsupported model_type 'bert'; supported: gemma3_text" \
   --model "$empty_dir" --prompt hi
 rm -rf "$empty_dir"
+expect_error "random model over a server" "--random-model is local only" \
+  --random-model smollm2-135m --server localhost:1 --prompt hi
+expect_error "model and random model" "give --model or --random-model, not both" \
+  --model x --random-model smollm2-135m --prompt hi
+expect_error "dtype without random model" "--dtype goes with --random-model" \
+  --model x --dtype q4_0 --prompt hi
+expect_error "unknown random shape" "unknown model shape" --random-model no-such-shape --prompt hi
+expect_error "unknown dtype" "q3_x" --random-model smollm2-135m --dtype q3_x --prompt hi
+
+# A random-weight model at a real shape generates without any file (the GPU check uses it).
+out="$("$LLMW" generate --random-model smollm2-135m --dtype q4_0 --prompt "Hello world" \
+  --max-tokens 4 --ignore-eos --temperature 0 2>&1)" || fail "--random-model: $out"
+grep -q "generated 4 tokens" <<<"$out" || fail "--random-model: $out"
 
 # Every tiny checkpoint (Hugging Face directories and their GGUF conversions) generates (past
 # EOS: a sampled end-of-generation token would end it early).

@@ -27,6 +27,10 @@ const std::vector<FlagSpec>& GenerateFlags() {
             {"model",
              "path to a checkpoint (.gguf or model directory); with --server: the model's name, "
              "default the first"},
+            {"random-model",
+             "local, instead of --model: random weights at a real shape (smollm2-135m, "
+             "llama3.2-1b, llama3.1-8b, tiny); byte-level tokens, nonsense text"},
+            {"dtype", "with --random-model: the weights' type (bf16, f16, f32, q8_0, q4_0, ...)"},
             {"prompt", "the prompt text (required)"},
             {"chat", "wrap the prompt as a user message in the model's chat template", true},
             {"special-as-text",
@@ -56,8 +60,8 @@ const std::vector<FlagSpec>& GenerateFlags() {
 
 struct GenerateOptions {
   Connection connection;
-  std::string model_path;  // local only
-  RunnerOptions runner;    // local only
+  LocalModel local;      // local only
+  RunnerOptions runner;  // local only
   pb::GenerateRequest request;
 };
 
@@ -89,10 +93,22 @@ absl::StatusOr<GenerateOptions> ReadOptions(const std::vector<std::string>& args
   GenerateOptions o;
   o.connection = ReadConnection(flags);
   pb::GenerateRequest& r = o.request;
-  if (o.connection.server.empty()) {
-    ASSIGN_OR_RETURN(o.model_path, flags.GetRequired("model"));
-  } else {
+  if (!o.connection.server.empty()) {
+    if (flags.Has("random-model")) {
+      return absl::InvalidArgumentError("--random-model is local only: not with --server");
+    }
     r.set_model(flags.Get("model").value_or(""));
+  } else if (std::optional<std::string> shape = flags.Get("random-model")) {
+    if (flags.Has("model")) {
+      return absl::InvalidArgumentError("give --model or --random-model, not both");
+    }
+    o.local.random_shape = *shape;
+    o.local.random_dtype = flags.Get("dtype").value_or("bf16");
+  } else {
+    ASSIGN_OR_RETURN(o.local.path, flags.GetRequired("model"));
+  }
+  if (flags.Has("dtype") && !flags.Has("random-model")) {
+    return absl::InvalidArgumentError("--dtype goes with --random-model");
   }
   ASSIGN_OR_RETURN(std::string prompt, flags.GetRequired("prompt"));
   if (flags.Has("chat")) {
@@ -140,7 +156,8 @@ int RunGenerate(const std::vector<std::string>& args) {
   for (const std::string& a : args) {
     if (a == "--help" || a == "-h") {
       std::cout
-          << "usage: llmw generate (--model PATH | --server HOST:PORT) --prompt TEXT [flags]\n"
+          << "usage: llmw generate (--model PATH | --random-model SHAPE | --server HOST:PORT) "
+             "--prompt TEXT [flags]\n"
           << FlagsHelp(GenerateFlags());
       return 0;
     }
@@ -150,7 +167,7 @@ int RunGenerate(const std::vector<std::string>& args) {
   if (options.ok() && !options->connection.server.empty()) {
     status = GenerateRemote(options->connection, options->request);
   } else if (options.ok()) {
-    status = GenerateLocal(options->model_path, options->runner, options->request);
+    status = GenerateLocal(options->local, options->runner, options->request);
   }
   if (!status.ok()) {
     std::fprintf(stderr, "llmw: error: %s\n", std::string(status.message()).c_str());

@@ -45,19 +45,29 @@ absl::Status ModelSet::Add(const ModelSpec& spec, const RunnerOptions& runner_op
       return absl::InvalidArgumentError(absl::StrCat("model name '", spec.name, "' given twice"));
     }
   }
-  auto served = std::make_unique<ServedModel>();
-  served->name = spec.name;
   absl::StatusOr<std::unique_ptr<ModelRunner>> runner =
       ModelRunner::Load(spec.path, runner_options);
   if (!runner.ok()) {
     return absl::Status(runner.status().code(),
                         absl::StrCat("model '", spec.name, "': ", runner.status().message()));
   }
-  served->runner = std::move(*runner);
+  return Add(spec.name, std::move(*runner), engine_options);
+}
+
+absl::Status ModelSet::Add(const std::string& name, std::unique_ptr<ModelRunner> runner,
+                           const EngineOptions& engine_options) {
+  for (const auto& loaded : models_) {
+    if (loaded->name == name) {
+      return absl::InvalidArgumentError(absl::StrCat("model name '", name, "' given twice"));
+    }
+  }
+  auto served = std::make_unique<ServedModel>();
+  served->name = name;
+  served->runner = std::move(runner);
   absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create(*served->runner, engine_options);
   if (!engine.ok()) {
     return absl::Status(engine.status().code(),
-                        absl::StrCat("model '", spec.name, "': ", engine.status().message()));
+                        absl::StrCat("model '", name, "': ", engine.status().message()));
   }
   served->engine = std::move(*engine);
   absl::StatusOr<std::unique_ptr<ChatTemplate>> chat_template = ChatTemplateFromText(

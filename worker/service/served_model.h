@@ -44,6 +44,9 @@ class ModelSet {
   // errors name the model.
   absl::Status Add(const ModelSpec& spec, const RunnerOptions& runner_options,
                    const EngineOptions& engine_options);
+  // Serves a model already on its runner, under `name`.
+  absl::Status Add(const std::string& name, std::unique_ptr<ModelRunner> runner,
+                   const EngineOptions& engine_options);
 
   // The model called `name`; the first model when `name` is empty.
   ServedModel* Find(const std::string& name);
