@@ -1,10 +1,12 @@
 // Aggregate decode throughput and latency of the engine on one model (a checkpoint, or random
 // weights at a real model's shape) on any device, at 1, 4, 8 and 16 (or the listed) concurrent
 // streams: each stream has a ~40-token prompt and generates --gen-tokens tokens. Prints tokens/s,
-// time to first token and inter-token latency percentiles. Reports numbers; never passes or
-// fails.
+// time to first token and inter-token latency percentiles, the weight bandwidth the decode steps
+// reach (on a GPU also as a share of the device's measured copy bandwidth), and the prefill speed
+// of one long prompt. Reports numbers; never passes or fails.
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <mutex>
 #include <string>
@@ -13,6 +15,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "kernels/status_macros.h"
 #include "models/llama/random_llama.h"
@@ -37,7 +40,23 @@ double Percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<size_t>(p / 100.0 * v.size()))];
 }
 
-void RunLevel(Engine& engine, const ModelRunner& model, int streams, int gen) {
+// What a decode step's speed is measured against: every weight is read once per step.
+struct Ceiling {
+  int64_t weight_bytes = 0;
+  double copy_bandwidth = 0;  // bytes read + written per second; 0 = not measured
+};
+
+std::string WeightBandwidth(const Ceiling& ceiling, double steps_per_second) {
+  const double bandwidth = steps_per_second * static_cast<double>(ceiling.weight_bytes);
+  std::string text = absl::StrFormat("weights %.0f GB/s", bandwidth * 1e-9);
+  if (ceiling.copy_bandwidth > 0) {
+    absl::StrAppendFormat(&text, " = %.0f%% of copy", 100 * bandwidth / ceiling.copy_bandwidth);
+  }
+  return text;
+}
+
+void RunLevel(Engine& engine, const ModelRunner& model, const Ceiling& ceiling, int streams,
+              int gen) {
   const std::string text =
       "You are a helpful assistant. Summarise the following note in one sentence: the meeting "
       "moved to Thursday at ten, bring the quarterly figures and the draft plan, stream ";
@@ -97,12 +116,61 @@ void RunLevel(Engine& engine, const ModelRunner& model, int streams, int gen) {
     }
   }
   const double steady_span = std::chrono::duration<double>(first_finished - all_started).count();
+  const double steady = steady_span > 0 ? steady_tokens / steady_span : 0.0;
   std::printf(
-      "streams %2d  aggregate %7.1f tok/s (decode window %7.1f, steady %7.1f tok/s)  ttft p50 "
-      "%6.1f p90 %6.1f ms  itl p50 %5.1f p90 %5.1f p99 %5.1f ms\n",
-      streams, tokens / wall, (tokens - streams) / decode_window,
-      steady_span > 0 ? steady_tokens / steady_span : 0.0, Percentile(ttft, 50),
-      Percentile(ttft, 90), Percentile(itl, 50), Percentile(itl, 90), Percentile(itl, 99));
+      "streams %3d  aggregate %8.1f tok/s (decode window %8.1f, steady %8.1f tok/s)  ttft p50 "
+      "%7.1f p99 %7.1f ms  itl p50 %6.2f p90 %6.2f p99 %6.2f ms  %s\n",
+      streams, tokens / wall, (tokens - streams) / decode_window, steady, Percentile(ttft, 50),
+      Percentile(ttft, 99), Percentile(itl, 50), Percentile(itl, 90), Percentile(itl, 99),
+      WeightBandwidth(ceiling, steady / streams).c_str());
+  std::fflush(stdout);
+}
+
+// Time to the first token of one request whose prompt is `length` tokens (ids spread over the
+// vocabulary), generating one token: the prefill speed. Median of three runs after a warm-up.
+void RunPrefill(Engine& engine, const ModelRunner& model, int64_t length) {
+  const int64_t vocab = model.info().vocab_size;
+  GenerationRequest r;
+  r.prompt.resize(length);
+  for (int64_t i = 0; i < length; ++i) r.prompt[i] = static_cast<int32_t>((i * 7919 + 13) % vocab);
+  r.sampling.temperature = 0;
+  r.stop.max_tokens = 1;
+  r.stop.ignore_eos = true;
+  std::vector<double> seconds;
+  for (int run = 0; run < 4; ++run) {
+    r.id = "bench-prefill-" + std::to_string(run);
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    Clock::time_point first_token{};
+    const Clock::time_point start = Clock::now();
+    const absl::Status s = engine.Submit(r, [&](GenerationEvent e) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (std::holds_alternative<TokenEvent>(e) && first_token == Clock::time_point{}) {
+        first_token = Clock::now();
+      }
+      if (std::holds_alternative<FinishedEvent>(e)) {
+        done = true;
+        cv.notify_all();
+      }
+    });
+    if (!s.ok()) {
+      std::printf("prefill %lld tokens: %s\n", static_cast<long long>(length),
+                  std::string(s.message()).c_str());
+      return;
+    }
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return done; });
+    if (first_token == Clock::time_point{}) {
+      std::printf("prefill %lld tokens: no token came back\n", static_cast<long long>(length));
+      return;
+    }
+    if (run > 0) seconds.push_back(std::chrono::duration<double>(first_token - start).count());
+  }
+  const double median = Percentile(seconds, 50);
+  std::printf("prefill %lld tokens  %8.1f tok/s  ttft %7.1f ms (median of %zu)\n",
+              static_cast<long long>(length), static_cast<double>(length) / median, median * 1e3,
+              seconds.size());
   std::fflush(stdout);
 }
 
@@ -118,6 +186,8 @@ const std::vector<cli::FlagSpec>& BenchFlags() {
       {"gen-tokens", "tokens each stream generates (default 64)"},
       {"streams", "comma-separated stream counts (default 1,4,8,16)"},
       {"kv-cache-dtype", "f32, f16 or bf16 (default f32)"},
+      {"prefill-tokens", "prompt length of the prefill measurement (default 2048; 0 = skip)"},
+      {"max-batch-tokens", "tokens one forward pass may carry (default 2048)"},
   };
   return *specs;
 }
@@ -125,6 +195,8 @@ const std::vector<cli::FlagSpec>& BenchFlags() {
 absl::Status Run(const std::vector<std::string>& args) {
   ASSIGN_OR_RETURN(cli::ParsedFlags flags, cli::ParseFlags(BenchFlags(), args));
   ASSIGN_OR_RETURN(const int64_t gen, flags.GetInt("gen-tokens", 64));
+  ASSIGN_OR_RETURN(const int64_t prefill_tokens, flags.GetInt("prefill-tokens", 2048));
+  ASSIGN_OR_RETURN(const int64_t max_batch_tokens, flags.GetInt("max-batch-tokens", 2048));
   std::vector<int> levels;
   for (absl::string_view level : absl::StrSplit(flags.Get("streams").value_or("1,4,8,16"), ',')) {
     int value = 0;
@@ -138,6 +210,7 @@ absl::Status Run(const std::vector<std::string>& args) {
   ASSIGN_OR_RETURN(const int64_t threads, flags.GetInt("threads", 0));
   options.backend.threads = static_cast<int>(threads);
   options.max_sequences = *std::max_element(levels.begin(), levels.end());
+  options.max_batch_tokens = max_batch_tokens;
   ASSIGN_OR_RETURN(options.kv.dtype,
                    ParseKvCacheDType(flags.Get("kv-cache-dtype").value_or("f32")));
   std::unique_ptr<ModelRunner> model;
@@ -150,12 +223,23 @@ absl::Status Run(const std::vector<std::string>& args) {
   }
   EngineOptions engine_options;
   engine_options.max_running = static_cast<int32_t>(options.max_sequences);
+  engine_options.max_batch_tokens = max_batch_tokens;
   engine_options.enable_prefix_caching = false;  // measure the model, not the cache
   ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Create(*model, engine_options));
   std::printf("model %s on %s, KV cache %s, %lld tokens per stream\n", model->info().name.c_str(),
               model->backend().Describe().c_str(), std::string(DTypeName(options.kv.dtype)).c_str(),
               static_cast<long long>(gen));
-  for (int streams : levels) RunLevel(*engine, *model, streams, static_cast<int>(gen));
+  Ceiling ceiling{.weight_bytes = model->memory_use().weights};
+  if (const absl::StatusOr<double> copy = DeviceCopyBandwidth(model->device()); copy.ok()) {
+    ceiling.copy_bandwidth = *copy;
+    std::printf("device copy bandwidth %.0f GB/s (read + write); ", *copy * 1e-9);
+  }
+  std::printf("weights %.1f MB, read once per decode step\n", ceiling.weight_bytes * 1e-6);
+  for (int streams : levels) RunLevel(*engine, *model, ceiling, streams, static_cast<int>(gen));
+  if (prefill_tokens > 0) {
+    const int64_t length = std::min(prefill_tokens, model->info().context_length - 1);
+    RunPrefill(*engine, *model, length);
+  }
   return absl::OkStatus();
 }
 

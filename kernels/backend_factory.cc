@@ -5,6 +5,7 @@
 #include "kernels/cpu/cpu_backend.h"
 
 #if LLMW_WITH_CUDA
+#include "kernels/cuda/copy_bandwidth.h"
 #include "kernels/cuda/cuda_backend.h"
 #include "kernels/cuda/device.h"
 #endif
@@ -47,5 +48,16 @@ absl::StatusOr<Device> ParseDevice(std::string_view name) {
 }
 
 std::string_view DeviceName(Device device) { return device == Device::kCuda ? "cuda" : "cpu"; }
+
+absl::StatusOr<double> DeviceCopyBandwidth(Device device) {
+  if (device == Device::kCpu) {
+    return absl::UnimplementedError("copy bandwidth is measured on GPUs only");
+  }
+#if LLMW_WITH_CUDA
+  return CudaCopyBandwidth();
+#else
+  return absl::UnavailableError("this build has no CUDA backend");
+#endif
+}
 
 }  // namespace llmw

@@ -26,4 +26,8 @@ absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(const BackendOptions& opt
 absl::StatusOr<Device> ParseDevice(std::string_view name);
 std::string_view DeviceName(Device device);
 
+// Bytes read plus written per second by a plain device-to-device copy on `device` (the ceiling of
+// a bandwidth-bound step); UNIMPLEMENTED for the CPU, UNAVAILABLE without a usable GPU.
+absl::StatusOr<double> DeviceCopyBandwidth(Device device);
+
 }  // namespace llmw

@@ -4,7 +4,8 @@
 # DIR gets the GPU test binaries (and the backend conformance test), llmw, llm-worker and
 # engine_bench built for sm_90 (Hopper), the fixtures they read, the shared libraries they need
 # that are not the system's or CUDA's own (the GPU machine has CUDA but not gRPC, protobuf or
-# Abseil), and run.sh. On the GPU machine: `DIR/run.sh` (logs under $OUT when set, else DIR/logs).
+# Abseil), the PyTorch peer (../shared/gpu/torch_peer.py) and run.sh. On the GPU machine:
+# `DIR/run.sh [all|tests|bench]` (logs under $OUT when set, else DIR/logs).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -36,4 +37,7 @@ done
 cp -r "$root/tests/fixtures/hf_tiny" "$dir/tests/fixtures/"
 find "$dir/tests/fixtures" \( -name '*.logits.f32' -o -name '*.py' \) -delete
 cp "$root/tests/gpu/run.sh" "$dir/run.sh"
+# The PyTorch + transformers peer, measured in the same call (kept beside the repository).
+peer="$root/../shared/gpu/torch_peer.py"
+if [[ -f "$peer" ]]; then cp "$peer" "$dir/torch_peer.py"; else echo "bundle: no peer at $peer"; fi
 echo "bundle: $dir ($(du -sh "$dir" | cut -f1)); on a GPU machine run $dir/run.sh"

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The GPU check, run on a machine with an NVIDIA GPU from the folder tests/gpu/bundle.sh made:
-# every GPU test (a skip is a failure here), llmw on the GPU against the CPU, then a short
-# benchmark. Prints "N passed, M failed" and a table last; logs go under $OUT (or ./logs).
+# every GPU test (a skip is a failure here) and llmw on the GPU against the CPU ("tests"), then
+# the benchmark beside the PyTorch peer in the same call ("bench"). Prints the benchmark table,
+# the checks and "N passed, M failed" last; logs go under $OUT (or ./logs).
+#   run.sh [all|tests|bench]
 set -uo pipefail
+mode="${1:-all}"
 dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="${OUT:-$dir/logs}"
 mkdir -p "$out"
@@ -10,53 +13,64 @@ export LD_LIBRARY_PATH="$dir/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 export LLMW_REQUIRE_GPU=1 LLMW_SOURCE_DIR="$dir"
 nvidia-smi >"$out/nvidia-smi.txt" 2>&1 || echo "nvidia-smi failed (see $out/nvidia-smi.txt)"
 
-passed=0 failed=0 lines=()
+passed=0 failed=0 lines=() bench=()
 record() {  # NAME OK(0/1) DETAIL
   if [[ "$2" == 0 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
   lines+=("$(printf '%-44s %s  %s' "$1" "$([[ "$2" == 0 ]] && echo pass || echo FAIL)" "$3")")
 }
 
-for test in "$dir"/bin/*_test; do
-  name="$(basename "$test")"
-  start=$SECONDS
-  timeout 900 "$test" --gtest_color=no >"$out/$name.log" 2>&1
-  status=$?
-  summary="$(grep -E '^\[  (PASSED|FAILED|SKIPPED) +\] [0-9]+ test' "$out/$name.log" |
-    sed -E 's/^\[ +([A-Z]+) +\] ([0-9]+) tests?.*/\2 \1/' | tr '\n' ' ')"
-  # A skipped test means the GPU was not usable: count it as a failure.
-  grep -qE '^\[  SKIPPED +\]' "$out/$name.log" && status=1
-  record "$name" "$status" "$summary($((SECONDS - start)) s)"
-done
+if [[ "$mode" == all || "$mode" == tests ]]; then
+  for test in "$dir"/bin/*_test; do
+    name="$(basename "$test")"
+    start=$SECONDS
+    timeout 900 "$test" --gtest_color=no >"$out/$name.log" 2>&1
+    status=$?
+    summary="$(grep -E '^\[  (PASSED|FAILED|SKIPPED) +\] [0-9]+ test' "$out/$name.log" |
+      sed -E 's/^\[ +([A-Z]+) +\] ([0-9]+) tests?.*/\2 \1/' | tr '\n' ' ')"
+    # A skipped test means the GPU was not usable: count it as a failure.
+    grep -qE '^\[  SKIPPED +\]' "$out/$name.log" && status=1
+    record "$name" "$status" "$summary($((SECONDS - start)) s)"
+  done
 
-# llmw on the GPU gives the CPU's greedy tokens on tiny checkpoints.
-for model in llama qwen2-Q8_0.gguf gemma3-Q4_0.gguf phi2-F16.gguf; do
-  path="$dir/tests/fixtures/hf_tiny/$model"
-  args=(generate --model "$path" --prompt "Hello world" --temperature 0 --max-tokens 8 --ignore-eos)
-  gpu="$("$dir/bin/llmw" "${args[@]}" --device cuda 2>"$out/llmw-$model-cuda.err")"
-  gpu_status=$?
-  cpu="$("$dir/bin/llmw" "${args[@]}" --device cpu 2>"$out/llmw-$model-cpu.err")"
-  same=1
-  [[ $gpu_status -eq 0 && -n "$gpu" && "$gpu" == "$cpu" ]] && same=0
-  record "llmw --device cuda $model" "$same" "cuda '$gpu' cpu '$cpu'"
-done
+  # llmw on the GPU gives the CPU's greedy tokens on tiny checkpoints.
+  for model in llama qwen2-Q8_0.gguf gemma3-Q4_0.gguf phi2-F16.gguf; do
+    path="$dir/tests/fixtures/hf_tiny/$model"
+    args=(generate --model "$path" --prompt "Hello world" --temperature 0 --max-tokens 8 --ignore-eos)
+    gpu="$("$dir/bin/llmw" "${args[@]}" --device cuda 2>"$out/llmw-$model-cuda.err")"
+    gpu_status=$?
+    cpu="$("$dir/bin/llmw" "${args[@]}" --device cpu 2>"$out/llmw-$model-cpu.err")"
+    same=1
+    [[ $gpu_status -eq 0 && -n "$gpu" && "$gpu" == "$cpu" ]] && same=0
+    record "llmw --device cuda $model" "$same" "cuda '$gpu' cpu '$cpu'"
+  done
 
-# A random-weight model at a real shape generates on the GPU from llmw.
-rand="$("$dir/bin/llmw" generate --random-model smollm2-135m --dtype q4_0 --device cuda \
-  --prompt "Hello world" --temperature 0 --max-tokens 8 --ignore-eos 2>&1)"
-rand_status=$?
-grep -q "generated 8 tokens" <<<"$rand" || rand_status=1
-record "llmw --random-model --device cuda" "$rand_status" "$(tail -1 <<<"$rand")"
+  # A random-weight model at a real shape generates on the GPU from llmw.
+  rand="$("$dir/bin/llmw" generate --random-model smollm2-135m --dtype q4_0 --device cuda \
+    --prompt "Hello world" --temperature 0 --max-tokens 8 --ignore-eos 2>&1)"
+  rand_status=$?
+  grep -q "generated 8 tokens" <<<"$rand" || rand_status=1
+  record "llmw --random-model --device cuda" "$rand_status" "$(tail -1 <<<"$rand")"
+fi
 
-# The benchmark: random weights at real shapes, decode at 1, 8 and 64 streams.
-bench=()
-for config in "smollm2-135m bf16 1,8,64" "smollm2-135m q4_0 1,8,64" "llama3.2-1b q4_k 1,8" \
-  "llama3.1-8b bf16 1,8" "llama3.1-8b q8_0 1,8"; do
-  read -r shape dtype streams <<<"$config"
-  log="$out/bench-$shape-$dtype.log"
-  timeout 300 "$dir/bin/engine_bench" --device cuda --random-model "$shape" --dtype "$dtype" \
-    --streams "$streams" --gen-tokens 32 >"$log" 2>&1 || echo "bench $shape $dtype failed" >>"$log"
-  while read -r line; do bench+=("$shape $dtype: $line"); done < <(grep -E '^streams|failed' "$log")
-done
+if [[ "$mode" == all || "$mode" == bench ]]; then
+  # The benchmark: random weights at real shapes (decode at 1 to 256 streams, prefill of 2,048
+  # tokens, weight bandwidth against the device's copy bandwidth), then the peer on the same shapes.
+  for config in "smollm2-135m bf16 1,8,64,256 2048" "smollm2-135m q4_0 1,64 0" \
+    "llama3.1-8b bf16 1,8,64 2048" "llama3.1-8b q4_0 1,8 0" "llama3.1-8b q4_k 1 0" \
+    "llama3.1-8b q8_0 1 0"; do
+    read -r shape dtype streams prefill <<<"$config"
+    log="$out/bench-$shape-$dtype.log"
+    timeout 300 "$dir/bin/engine_bench" --device cuda --random-model "$shape" --dtype "$dtype" \
+      --streams "$streams" --gen-tokens 64 --prefill-tokens "$prefill" >"$log" 2>&1 ||
+      echo "bench $shape $dtype failed" >>"$log"
+    while read -r line; do bench+=("$shape $dtype: $line"); done < <(grep -E '^(streams|prefill|device)|failed' "$log")
+  done
+  if [[ -f "$dir/torch_peer.py" ]]; then
+    timeout 300 python3 "$dir/torch_peer.py" --shapes smollm2-135m,llama3.1-8b --batches 1,64 \
+      >"$out/peer.log" 2>&1 || echo "peer failed" >>"$out/peer.log"
+    while read -r line; do bench+=("peer: $line"); done < <(grep -vE '^\s*$' "$out/peer.log" | tail -20)
+  fi
+fi
 
 echo
 echo "== benchmark (tok/s, see $out/bench-*.log)"
