@@ -660,6 +660,26 @@ TEST_P(BackendConformanceTest, WriteKvAndPagedAttentionOverSharedScatteredBlocks
 // GPU within the tolerance the sequence's own ops are held to here.
 bool IsReference(const Backend& backend) { return backend.device() == Device::kCpu; }
 
+// A fused norm's outputs against those of Add then the norm (`sequence`) and of the fused op with
+// out = x: the residuals are one f32 addition everywhere, the same bits; so is the aliased call;
+// the norms are the same bits on the reference and within (atol, rtol) elsewhere.
+void ExpectFusedNormMatches(const Backend& backend, const std::vector<float>& got,
+                            const std::vector<float>& got_residual,
+                            const std::vector<float>& sequence,
+                            const std::vector<float>& sequence_residual,
+                            const std::vector<float>& aliased,
+                            const std::vector<float>& aliased_residual, double atol, double rtol) {
+  EXPECT_EQ(sequence_residual, got_residual);
+  EXPECT_EQ(aliased_residual, got_residual);
+  EXPECT_EQ(aliased, got) << "out = x";
+  if (IsReference(backend)) {
+    EXPECT_EQ(sequence, got);
+  } else {
+    ExpectClose(got, std::vector<double>(sequence.begin(), sequence.end()), atol, rtol,
+                "against the sequence");
+  }
+}
+
 TEST_P(BackendConformanceTest, AddRmsNormEqualsAddThenRmsNorm) {
   std::mt19937 rng(11);
   struct Shape {
@@ -699,16 +719,8 @@ TEST_P(BackendConformanceTest, AddRmsNormEqualsAddThenRmsNorm) {
       backend().RmsNorm(out2, res2, wt, 1e-6f, offset);
       const Tensor res3 = F32(residual, {s.rows, s.dim}), x3 = F32(x, {s.rows, s.dim});
       backend().AddRmsNorm(x3, res3, x3, wt, 1e-6f, offset);
-      EXPECT_EQ(Read(res2), got_res);
-      EXPECT_EQ(Read(res3), got_res);
-      EXPECT_EQ(Read(x3), got) << "out = x";
-      if (IsReference(backend())) {
-        EXPECT_EQ(Read(out2), got);
-      } else {
-        const std::vector<float> sequence = Read(out2);
-        ExpectClose(got, std::vector<double>(sequence.begin(), sequence.end()), 1e-6, 2e-6,
-                    "against Add, RmsNorm");
-      }
+      ExpectFusedNormMatches(backend(), got, got_res, Read(out2), Read(res2), Read(x3), Read(res3),
+                             1e-6, 2e-6);
     }
   }
 }
@@ -753,16 +765,8 @@ TEST_P(BackendConformanceTest, AddLayerNormEqualsAddThenLayerNorm) {
     backend().LayerNorm(out2, res2, wt, bt, 1e-5f);
     const Tensor res3 = F32(residual, {rows, dim}), x3 = F32(x, {rows, dim});
     backend().AddLayerNorm(x3, res3, x3, wt, bt, 1e-5f);
-    EXPECT_EQ(Read(res2), got_res);
-    EXPECT_EQ(Read(res3), got_res);
-    EXPECT_EQ(Read(x3), got) << "out = x";
-    if (IsReference(backend())) {
-      EXPECT_EQ(Read(out2), got);
-    } else {
-      const std::vector<float> sequence = Read(out2);
-      ExpectClose(got, std::vector<double>(sequence.begin(), sequence.end()), 1e-5, 1e-5,
-                  "against Add, LayerNorm");
-    }
+    ExpectFusedNormMatches(backend(), got, got_res, Read(out2), Read(res2), Read(x3), Read(res3),
+                           1e-5, 1e-5);
   }
 }
 
