@@ -163,6 +163,26 @@ class Backend {
   // out[i] = x[step.logit_rows[i]] for the step's logit rows.
   virtual void GatherRows(const Tensor& out, const Tensor& x, const StepLayout& step) = 0;
 
+  // --- Fused ops: what a forward pass always runs back to back, as one call ---
+  // Each equals the sequence of ops it names; on the CPU bit for bit.
+
+  // residual += x, then out = RmsNorm(residual): Add(residual, residual, x) followed by
+  // RmsNorm(out, residual, w, eps, w_offset). `out` may be `x`.
+  virtual void AddRmsNorm(const Tensor& out, const Tensor& residual, const Tensor& x,
+                          const Tensor& w, float eps, float w_offset) = 0;
+  // residual += x, then out = LayerNorm(residual). `out` may be `x`.
+  virtual void AddLayerNorm(const Tensor& out, const Tensor& residual, const Tensor& x,
+                            const Tensor& w, const Tensor& b, float eps) = 0;
+  // Rope(q) and Rope(k) in place (head_dim kv.head_dim), then WriteKv(kv, k, v, step).
+  virtual void RopeWriteKv(const PagedKvLayer& kv, const Tensor& q, const Tensor& k,
+                           const Tensor& v, const Tensor& cos, const Tensor& sin,
+                           const StepLayout& step, int64_t rot_dim, RopePairing pairing) = 0;
+  // out = act(x · w_gateᵀ) · (x · w_upᵀ): MatmulShared of the two weights, then SiluMul or
+  // GeluTanhMul. `up` ([n, w_up rows]) is scratch the op may use; its contents are undefined
+  // afterwards.
+  virtual void MatmulGated(const Tensor& out, const Tensor& x, const Tensor& w_gate,
+                           const Tensor& w_up, GatedActivation act, const Tensor& up) = 0;
+
  protected:
   // Records `status` unless an earlier failure is pending.
   void Fail(absl::Status status);

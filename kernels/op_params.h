@@ -15,6 +15,12 @@ enum class RopePairing {
 // Largest head dimension the attention ops handle (the CPU's accumulator lives on the stack).
 inline constexpr int64_t kMaxAttentionHeadDim = 512;
 
+// The activation of a gated MLP: out = act(x·w_gateᵀ) · (x·w_upᵀ).
+enum class GatedActivation {
+  kSilu,      // SwiGLU: llama, mistral, qwen
+  kGeluTanh,  // GeGLU with the tanh approximation: gemma
+};
+
 struct AttentionParams {
   int64_t n_heads = 0;  // query heads; n_heads % n_kv_heads == 0 (grouped-query)
   float scale = 1.0f;   // usually 1/sqrt(head_dim)

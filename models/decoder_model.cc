@@ -20,10 +20,10 @@ void DecoderModel::EmbedTokens(const StepLayout& step, Workspace& ws, const Tens
 }
 
 void DecoderModel::Attend(const StepLayout& step, KvCache& kv, int64_t layer, const Tensor& q,
-                          const Tensor& k, const Tensor& v, const AttentionParams& params,
-                          const Tensor& out) {
+                          const Tensor& k, const Tensor& v, const Rotation& rope,
+                          const AttentionParams& params, const Tensor& out) {
   const PagedKvLayer cache = kv.Layer(layer);
-  backend_.WriteKv(cache, k, v, step);
+  backend_.RopeWriteKv(cache, q, k, v, rope.cos, rope.sin, step, rope.rot_dim, rope.pairing);
   backend_.PagedAttention(out, q, cache, step, params);
 }
 

@@ -42,10 +42,20 @@ class DecoderModel : public Model {
   void EmbedTokens(const StepLayout& step, Workspace& ws, const Tensor& token_embd,
                    float embed_scale, std::span<const Tensor> rope_inv_freqs);
 
-  // Stores the step's keys and values of `layer` in the cache, then attends every token's
-  // queries over its sequence: out = attention(q, cached k, cached v).
+  // How a layer's queries and keys are rotated: by the step's cos/sin tables (RopeAngles), the
+  // first rot_dim dims of every head.
+  struct Rotation {
+    Tensor cos, sin;
+    int64_t rot_dim;
+    RopePairing pairing;
+  };
+
+  // Rotates q and k in place, stores the step's keys and values of `layer` in the cache (one op,
+  // RopeWriteKv), then attends every token's queries over its sequence:
+  // out = attention(q, cached k, cached v).
   void Attend(const StepLayout& step, KvCache& kv, int64_t layer, const Tensor& q, const Tensor& k,
-              const Tensor& v, const AttentionParams& params, const Tensor& out);
+              const Tensor& v, const Rotation& rope, const AttentionParams& params,
+              const Tensor& out);
 
   ModelInfo info_;
   std::unique_ptr<Tokenizer> tokenizer_;

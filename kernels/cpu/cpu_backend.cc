@@ -275,4 +275,57 @@ void CpuBackend::GatherRows(const Tensor& out, const Tensor& x, const StepLayout
   cpu::GatherRows(F32(out), F32(x), step.logit_rows, step.n_logit_rows, x.row_elems());
 }
 
+void CpuBackend::AddRmsNorm(const Tensor& out, const Tensor& residual, const Tensor& x,
+                            const Tensor& w, float eps, float w_offset) {
+  if (!Check(IsF32(out) && IsF32(residual) && IsF32(x) && IsF32(w) && SameShape(out, x) &&
+                 SameShape(residual, x) && w.elems() == x.row_elems(),
+             "AddRmsNorm", "shapes or dtypes differ")) {
+    return;
+  }
+  cpu::AddRmsNorm(F32(out), F32(residual), F32(x), F32(w), x.rows(), x.row_elems(), eps, w_offset);
+}
+
+void CpuBackend::AddLayerNorm(const Tensor& out, const Tensor& residual, const Tensor& x,
+                              const Tensor& w, const Tensor& b, float eps) {
+  if (!Check(IsF32(out) && IsF32(residual) && IsF32(x) && IsF32(w) && IsF32(b) &&
+                 SameShape(out, x) && SameShape(residual, x) && w.elems() == x.row_elems() &&
+                 b.elems() == x.row_elems(),
+             "AddLayerNorm", "shapes or dtypes differ")) {
+    return;
+  }
+  cpu::AddLayerNorm(F32(out), F32(residual), F32(x), F32(w), F32(b), x.rows(), x.row_elems(), eps);
+}
+
+void CpuBackend::RopeWriteKv(const PagedKvLayer& kv, const Tensor& q, const Tensor& k,
+                             const Tensor& v, const Tensor& cos, const Tensor& sin,
+                             const StepLayout& step, int64_t rot_dim, RopePairing pairing) {
+  const int64_t n = step.n_tokens;
+  if (!Check(IsF32(q) && IsF32(k) && IsF32(v) && IsF32(cos) && IsF32(sin) && SameShape(k, v) &&
+                 kv.head_dim > 0 && q.rows() == n && k.rows() == n &&
+                 q.row_elems() % kv.head_dim == 0 && k.row_elems() == kv.token_stride() &&
+                 rot_dim % 2 == 0 && rot_dim <= kv.head_dim && cos.row_elems() == rot_dim / 2 &&
+                 cos.rows() >= n && SameShape(cos, sin) && IsKvCacheDType(kv.dtype),
+             "RopeWriteKv", "shapes do not fit the cache")) {
+    return;
+  }
+  cpu::RopeWriteKv(kv, F32(q), F32(k), F32(v), F32(cos), F32(sin), step.kv_slots, n,
+                   q.row_elems() / kv.head_dim, rot_dim, pairing);
+}
+
+void CpuBackend::MatmulGated(const Tensor& out, const Tensor& x, const Tensor& w_gate,
+                             const Tensor& w_up, GatedActivation act, const Tensor& up) {
+  if (!Check(IsF32(out) && IsF32(up) && SameShape(out, up) && w_gate.dim(0) == w_up.dim(0),
+             "MatmulGated", "gate and up do not fit")) {
+    return;
+  }
+  const MatmulOutput gate_up[] = {{out, w_gate, {}}, {up, w_up, {}}};
+  MatmulShared(gate_up, x);
+  const int64_t n = out.elems();
+  if (act == GatedActivation::kSilu) {
+    cpu::SiluMul(F32(out), F32(out), F32(up), n);
+  } else {
+    cpu::GeluTanhMul(F32(out), F32(out), F32(up), n);
+  }
+}
+
 }  // namespace llmw::cpu

@@ -68,6 +68,15 @@ class CpuBackend final : public Backend {
   void PagedAttention(const Tensor& out, const Tensor& q, const PagedKvLayer& kv,
                       const StepLayout& step, const AttentionParams& params) override;
   void GatherRows(const Tensor& out, const Tensor& x, const StepLayout& step) override;
+  void AddRmsNorm(const Tensor& out, const Tensor& residual, const Tensor& x, const Tensor& w,
+                  float eps, float w_offset) override;
+  void AddLayerNorm(const Tensor& out, const Tensor& residual, const Tensor& x, const Tensor& w,
+                    const Tensor& b, float eps) override;
+  void RopeWriteKv(const PagedKvLayer& kv, const Tensor& q, const Tensor& k, const Tensor& v,
+                   const Tensor& cos, const Tensor& sin, const StepLayout& step, int64_t rot_dim,
+                   RopePairing pairing) override;
+  void MatmulGated(const Tensor& out, const Tensor& x, const Tensor& w_gate, const Tensor& w_up,
+                   GatedActivation act, const Tensor& up) override;
 
   int num_threads() const { return pool_.num_threads(); }
 

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "kernels/block_formats.h"
+#include "kernels/cpu/attention.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/simd_exp.h"
 
@@ -157,6 +158,32 @@ void GatherRows(float* out, const float* x, const int32_t* rows, int64_t n, int6
   for (int64_t i = 0; i < n; ++i) {
     std::memmove(out + i * width, x + static_cast<int64_t>(rows[i]) * width, width * sizeof(float));
   }
+}
+
+void AddRmsNorm(float* out, float* residual, const float* x, const float* weight, int64_t rows,
+                int64_t dim, float eps, float w_offset) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = residual + r * dim;
+    Add(row, row, x + r * dim, dim);
+    RmsNorm(out + r * dim, row, weight, 1, dim, eps, w_offset);
+  }
+}
+
+void AddLayerNorm(float* out, float* residual, const float* x, const float* weight,
+                  const float* bias, int64_t rows, int64_t dim, float eps) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = residual + r * dim;
+    Add(row, row, x + r * dim, dim);
+    LayerNorm(out + r * dim, row, weight, bias, 1, dim, eps);
+  }
+}
+
+void RopeWriteKv(const PagedKvLayer& kv, float* q, float* k, const float* v, const float* cos,
+                 const float* sin, const int32_t* slots, int64_t rows, int64_t n_heads,
+                 int64_t rot_dim, RopePairing pairing) {
+  Rope(q, cos, sin, rows, n_heads, kv.head_dim, rot_dim, pairing);
+  Rope(k, cos, sin, rows, kv.n_kv_heads, kv.head_dim, rot_dim, pairing);
+  WriteKv(kv, k, v, slots, rows);
 }
 
 }  // namespace llmw::cpu

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "kernels/op_params.h"
+#include "kernels/paged_kv.h"
 #include "kernels/tensor.h"
 
 namespace llmw::cpu {
@@ -52,5 +53,22 @@ void Add(float* out, const float* a, const float* b, int64_t n);
 
 // out[i] = x[rows[i]] for n rows of `width`.
 void GatherRows(float* out, const float* x, const int32_t* rows, int64_t n, int64_t width);
+
+// Fused ops: each is the sequence of the ops above that it names, with the same results bit for
+// bit, done row by row.
+
+// residual[r] += x[r], then out[r] = RmsNorm(residual[r]). `out` may be `x`.
+void AddRmsNorm(float* out, float* residual, const float* x, const float* weight, int64_t rows,
+                int64_t dim, float eps, float w_offset);
+
+// residual[r] += x[r], then out[r] = LayerNorm(residual[r]). `out` may be `x`.
+void AddLayerNorm(float* out, float* residual, const float* x, const float* weight,
+                  const float* bias, int64_t rows, int64_t dim, float eps);
+
+// Rope of q ([rows, n_heads · kv.head_dim]) and k ([rows, kv.token_stride()]) in place, then
+// WriteKv of k and v at `slots` (kernels/cpu/attention.h).
+void RopeWriteKv(const PagedKvLayer& kv, float* q, float* k, const float* v, const float* cos,
+                 const float* sin, const int32_t* slots, int64_t rows, int64_t n_heads,
+                 int64_t rot_dim, RopePairing pairing);
 
 }  // namespace llmw::cpu

@@ -79,4 +79,27 @@ absl::Status PagedAttention(float* out, const float* q, const PagedKvLayer& kv,
   return absl::OkStatus();
 }
 
+absl::Status RopeWriteKv(const PagedKvLayer& kv, float* q, float* k, const float* v,
+                         const float* cos, const float* sin, const int32_t* slots, int64_t n,
+                         int64_t n_heads, int64_t rot_dim, RopePairing pairing,
+                         cudaStream_t stream) {
+  constexpr const char* kName = "RopeWriteKv";
+  if (n < 0 || n > kMaxGridX) return Invalid(kName, "n = ", n, " is out of [0, 2^31)");
+  if (n == 0) return absl::OkStatus();
+  if (q == nullptr || k == nullptr || v == nullptr || cos == nullptr || sin == nullptr ||
+      slots == nullptr) {
+    return Invalid(kName, "q, k, v, cos, sin or slots is null");
+  }
+  if (absl::Status s = CheckCache(kName, kv); !s.ok()) return s;
+  if (n_heads <= 0) return Invalid(kName, "n_heads = ", n_heads, " must be > 0");
+  if (rot_dim < 0 || rot_dim % 2 != 0 || rot_dim > kv.head_dim) {
+    return Invalid(kName, "rot_dim = ", rot_dim, " is not even in [0, kv.head_dim = ", kv.head_dim,
+                   "]");
+  }
+  LLMW_CUDA_RETURN_IF_ERROR(cuda_launch::RopeWriteKv(kv, q, k, v, cos, sin, slots, n, n_heads,
+                                                     rot_dim, pairing == RopePairing::kRotateHalf,
+                                                     stream));
+  return absl::OkStatus();
+}
+
 }  // namespace llmw::cuda

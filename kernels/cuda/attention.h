@@ -40,4 +40,12 @@ absl::Status PagedAttention(float* out, const float* q, const PagedKvLayer& kv,
                             const StepLayout& step, const AttentionParams& params,
                             cudaStream_t stream);
 
+// Rotates q ([n, n_heads · kv.head_dim]) and k ([n, kv.token_stride()]) in place as cuda::Rope
+// does, then stores k and v as WriteKv does: the CUDA twin of cpu::RopeWriteKv, one launch for
+// the three ops. rot_dim is even and at most kv.head_dim; n == 0 queues nothing.
+absl::Status RopeWriteKv(const PagedKvLayer& kv, float* q, float* k, const float* v,
+                         const float* cos, const float* sin, const int32_t* slots, int64_t n,
+                         int64_t n_heads, int64_t rot_dim, RopePairing pairing,
+                         cudaStream_t stream);
+
 }  // namespace llmw::cuda

@@ -30,4 +30,12 @@ cudaError_t PagedAttention(float* out, const float* q, const PagedKvLayer& kv,
                            const StepLayout& step, const AttentionParams& params,
                            cudaStream_t stream);
 
+// Rotates the first rot_dim dims of every head of q ([n, n_heads · kv.head_dim]) and k
+// ([n, kv.token_stride()]) in place by cos/sin ([n, rot_dim / 2]), pairing (x[i], x[i + half])
+// when `rotate_half`, else (x[2i], x[2i+1]); then stores k and v as WriteKv does. One block per
+// token; n > 0, n_heads > 0, rot_dim even and at most kv.head_dim.
+cudaError_t RopeWriteKv(const PagedKvLayer& kv, float* q, float* k, const float* v,
+                        const float* cos, const float* sin, const int32_t* slots, int64_t n,
+                        int64_t n_heads, int64_t rot_dim, bool rotate_half, cudaStream_t stream);
+
 }  // namespace llmw::cuda_launch

@@ -9,6 +9,7 @@
 #include "kernels/cuda/attention.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/device.h"
+#include "kernels/cuda/matmul_gated.h"
 #include "kernels/cuda/ops.h"
 #include "kernels/cuda/silu_mul.h"
 #include "kernels/status_macros.h"
@@ -342,6 +343,57 @@ void CudaBackend::GatherRows(const Tensor& out, const Tensor& x, const StepLayou
   }
   Record(cuda::GatherRows(F32(out), F32(x), step.logit_rows, step.n_logit_rows, x.row_elems(),
                           stream_.get()));
+}
+
+void CudaBackend::AddRmsNorm(const Tensor& out, const Tensor& residual, const Tensor& x,
+                             const Tensor& w, float eps, float w_offset) {
+  if (!Check(IsF32(out) && IsF32(residual) && IsF32(x) && IsF32(w) && SameShape(out, x) &&
+                 SameShape(residual, x) && w.elems() == x.row_elems(),
+             "AddRmsNorm", "shapes or dtypes differ")) {
+    return;
+  }
+  Record(cuda::AddRmsNorm(F32(out), F32(residual), F32(x), F32(w), x.rows(), x.row_elems(), eps,
+                          w_offset, stream_.get()));
+}
+
+void CudaBackend::AddLayerNorm(const Tensor& out, const Tensor& residual, const Tensor& x,
+                               const Tensor& w, const Tensor& b, float eps) {
+  if (!Check(IsF32(out) && IsF32(residual) && IsF32(x) && IsF32(w) && IsF32(b) &&
+                 SameShape(out, x) && SameShape(residual, x) && w.elems() == x.row_elems() &&
+                 b.elems() == x.row_elems(),
+             "AddLayerNorm", "shapes or dtypes differ")) {
+    return;
+  }
+  Record(cuda::AddLayerNorm(F32(out), F32(residual), F32(x), F32(w), F32(b), x.rows(),
+                            x.row_elems(), eps, stream_.get()));
+}
+
+void CudaBackend::RopeWriteKv(const PagedKvLayer& kv, const Tensor& q, const Tensor& k,
+                              const Tensor& v, const Tensor& cos, const Tensor& sin,
+                              const StepLayout& step, int64_t rot_dim, RopePairing pairing) {
+  const int64_t n = step.n_tokens;
+  if (!Check(IsF32(q) && IsF32(k) && IsF32(v) && IsF32(cos) && IsF32(sin) && SameShape(k, v) &&
+                 kv.head_dim > 0 && q.rows() == n && k.rows() == n &&
+                 q.row_elems() % kv.head_dim == 0 && k.row_elems() == kv.token_stride() &&
+                 rot_dim % 2 == 0 && rot_dim <= kv.head_dim && cos.row_elems() == rot_dim / 2 &&
+                 cos.rows() >= n && SameShape(cos, sin) && IsKvCacheDType(kv.dtype),
+             "RopeWriteKv", "shapes do not fit the cache")) {
+    return;
+  }
+  Record(cuda::RopeWriteKv(kv, F32(q), F32(k), F32(v), F32(cos), F32(sin), step.kv_slots, n,
+                           q.row_elems() / kv.head_dim, rot_dim, pairing, stream_.get()));
+}
+
+void CudaBackend::MatmulGated(const Tensor& out, const Tensor& x, const Tensor& w_gate,
+                              const Tensor& w_up, GatedActivation act, const Tensor& up) {
+  if (!Check(IsF32(out) && IsF32(up) && IsF32(x) && SameShape(out, up) && out.rows() == x.rows() &&
+                 w_gate.device() == Device::kCuda && w_up.device() == Device::kCuda &&
+                 w_gate.row_elems() == x.row_elems() && out.row_elems() == w_gate.dim(0),
+             "MatmulGated", "gate and up do not fit")) {
+    return;
+  }
+  Record(cuda::MatmulGated(w_gate, w_up, act, F32(x), x.rows(), F32(out), F32(up), scratch_,
+                           cublas_.get(), stream_.get()));
 }
 
 }  // namespace llmw::cuda

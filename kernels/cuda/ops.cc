@@ -138,4 +138,23 @@ absl::Status GatherRows(float* out, const float* x, const int32_t* rows, int64_t
                         [&] { return cuda_launch::GatherRowsF32(out, x, rows, n, width, stream); });
 }
 
+absl::Status AddRmsNorm(float* out, float* residual, const float* x, const float* weight,
+                        int64_t rows, int64_t dim, float eps, float w_offset, cudaStream_t stream) {
+  return CheckAndLaunch("AddRmsNorm", {{"rows", rows}, {"dim", dim}},
+                        {{"out", out}, {"residual", residual}, {"x", x}, {"weight", weight}}, [&] {
+                          return cuda_launch::AddRmsNormF32(out, residual, x, weight, rows, dim,
+                                                            eps, w_offset, stream);
+                        });
+}
+
+absl::Status AddLayerNorm(float* out, float* residual, const float* x, const float* weight,
+                          const float* bias, int64_t rows, int64_t dim, float eps,
+                          cudaStream_t stream) {
+  return CheckAndLaunch("AddLayerNorm", {{"rows", rows}, {"dim", dim}},
+                        {{"out", out}, {"residual", residual}, {"x", x}, {"weight", weight}}, [&] {
+                          return cuda_launch::AddLayerNormF32(out, residual, x, weight, bias, rows,
+                                                              dim, eps, stream);
+                        });
+}
+
 }  // namespace llmw::cuda

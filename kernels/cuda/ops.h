@@ -62,4 +62,14 @@ absl::Status Add(float* out, const float* a, const float* b, int64_t n, cudaStre
 absl::Status GatherRows(float* out, const float* x, const int32_t* rows, int64_t n, int64_t width,
                         cudaStream_t stream);
 
+// residual[r] += x[r], then out[r] = RmsNorm(residual[r]) (the RmsNorm above). `out` may be `x`.
+// The sums are the CPU's within one ulp, as RmsNorm's; the residual is the CPU's bit for bit.
+absl::Status AddRmsNorm(float* out, float* residual, const float* x, const float* weight,
+                        int64_t rows, int64_t dim, float eps, float w_offset, cudaStream_t stream);
+
+// residual[r] += x[r], then out[r] = LayerNorm(residual[r]); `bias` may be null. `out` may be `x`.
+absl::Status AddLayerNorm(float* out, float* residual, const float* x, const float* weight,
+                          const float* bias, int64_t rows, int64_t dim, float eps,
+                          cudaStream_t stream);
+
 }  // namespace llmw::cuda

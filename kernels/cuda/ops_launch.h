@@ -39,4 +39,13 @@ cudaError_t AddF32(float* out, const float* a, const float* b, int64_t n, cudaSt
 cudaError_t GatherRowsF32(float* out, const float* x, const int32_t* rows, int64_t n, int64_t width,
                           cudaStream_t stream);
 
+cudaError_t AddRmsNormF32(float* out, float* residual, const float* x, const float* weight,
+                          int64_t rows, int64_t dim, float eps, float w_offset,
+                          cudaStream_t stream);
+
+// `bias` may be null (no bias).
+cudaError_t AddLayerNormF32(float* out, float* residual, const float* x, const float* weight,
+                            const float* bias, int64_t rows, int64_t dim, float eps,
+                            cudaStream_t stream);
+
 }  // namespace llmw::cuda_launch

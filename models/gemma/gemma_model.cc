@@ -48,10 +48,14 @@ absl::Status GemmaModel::Forward(const StepLayout& step, Workspace& ws, KvCache&
   const Tensor rope_inv_freqs[] = {weights_.rope_inv_freq_local, weights_.rope_inv_freq_global};
   EmbedTokens(step, ws, weights_.token_embd, std::sqrt(static_cast<float>(config_.hidden)),
               rope_inv_freqs);
-  for (int64_t layer = 0; layer < config_.n_layers; ++layer) {
-    const GemmaLayerWeights& w = weights_.layers[layer];
-    AttentionBlock(w, layer, step, ws, kv);
-    MlpBlock(w, n, ws);
+  // Each block adds its output to x and norms the sum for the block after it in one op
+  // (AddRmsNorm): the first block's norm runs here, the last one's on the gathered logit rows.
+  const std::vector<GemmaLayerWeights>& layers = weights_.layers;
+  if (!layers.empty()) Norm(Rows(ws.xn, n), Rows(ws.x, n), layers[0].attn_norm);
+  for (size_t layer = 0; layer < layers.size(); ++layer) {
+    const Tensor* next_norm = layer + 1 < layers.size() ? &layers[layer + 1].attn_norm : nullptr;
+    AttentionBlock(layers[layer], static_cast<int64_t>(layer), step, ws, kv);
+    MlpBlock(layers[layer], next_norm, n, ws);
   }
   if (step.n_logit_rows == 0) return absl::OkStatus();
   const Tensor rows = Rows(ws.xn, step.n_logit_rows);
@@ -71,35 +75,33 @@ void GemmaModel::AttentionBlock(const GemmaLayerWeights& w, int64_t layer, const
   const Tensor q = Rows(ws.q, n), k = Rows(ws.k, n), v = Rows(ws.v, n), attn = Rows(ws.attn, n);
   const Tensor cos = Rows(ws.cos[rope], n), sin = Rows(ws.sin[rope], n);
 
-  Norm(xn, x, w.attn_norm);
+  // xn = attn_norm(x), from the block before.
   const MatmulOutput qkv[] = {{q, w.wq, {}}, {k, w.wk, {}}, {v, w.wv, {}}};
   backend_.MatmulShared(qkv, xn);
   const Tensor q_heads = q.Reshaped({n * config_.n_heads, hd});
   const Tensor k_heads = k.Reshaped({n * config_.n_kv_heads, hd});
   Norm(q_heads, q_heads, w.q_norm);
   Norm(k_heads, k_heads, w.k_norm);
-  backend_.Rope(q, cos, sin, hd, hd, RopePairing::kRotateHalf);
-  backend_.Rope(k, cos, sin, hd, hd, RopePairing::kRotateHalf);
 
   const AttentionParams params{.n_heads = config_.n_heads,
                                .scale = config_.attention_scale,
                                .window = global ? 0 : config_.sliding_window};
-  Attend(step, kv, layer, q, k, v, params, attn);
+  Attend(step, kv, layer, q, k, v, {cos, sin, hd, RopePairing::kRotateHalf}, params, attn);
   backend_.Matmul(xn, attn, w.wo, {});
   Norm(xn, xn, w.post_attention_norm);
-  backend_.Add(x, x, xn);
+  backend_.AddRmsNorm(xn, x, xn, w.ffn_norm, config_.rms_eps, weights_.norm_offset);
 }
 
-void GemmaModel::MlpBlock(const GemmaLayerWeights& w, int64_t n, Workspace& ws) {
+void GemmaModel::MlpBlock(const GemmaLayerWeights& w, const Tensor* next_norm, int64_t n,
+                          Workspace& ws) {
   const Tensor x = Rows(ws.x, n), xn = Rows(ws.xn, n);
   const Tensor gate = Rows(ws.gate, n), up = Rows(ws.up, n);
-  Norm(xn, x, w.ffn_norm);
-  const MatmulOutput gate_up[] = {{gate, w.w_gate, {}}, {up, w.w_up, {}}};
-  backend_.MatmulShared(gate_up, xn);
-  backend_.GeluTanhMul(gate, gate, up);
+  // xn = ffn_norm(x), from the attention block.
+  backend_.MatmulGated(gate, xn, w.w_gate, w.w_up, GatedActivation::kGeluTanh, up);
   backend_.Matmul(xn, gate, w.w_down, {});
   Norm(xn, xn, w.post_ffw_norm);
-  backend_.Add(x, x, xn);
+  if (next_norm == nullptr) return backend_.Add(x, x, xn);
+  backend_.AddRmsNorm(xn, x, xn, *next_norm, config_.rms_eps, weights_.norm_offset);
 }
 
 }  // namespace llmw

@@ -30,7 +30,9 @@ class GemmaModel : public DecoderModel {
 
   void AttentionBlock(const GemmaLayerWeights& w, int64_t layer, const StepLayout& step,
                       Workspace& ws, KvCache& kv);
-  void MlpBlock(const GemmaLayerWeights& w, int64_t n, Workspace& ws);
+  // Ends with x += the block's output and, unless `next_norm` is null (the last layer),
+  // xn = Norm(x) with `next_norm`: the next block's input.
+  void MlpBlock(const GemmaLayerWeights& w, const Tensor* next_norm, int64_t n, Workspace& ws);
   // out = RMSNorm(x) · (w + the checkpoint's norm offset).
   void Norm(const Tensor& out, const Tensor& x, const Tensor& w);
 

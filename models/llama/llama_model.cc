@@ -50,10 +50,16 @@ absl::Status LlamaModel::Forward(const StepLayout& step, Workspace& ws, KvCache&
                                  const Tensor& logits) {
   const int64_t n = step.n_tokens;
   EmbedTokens(step, ws, weights_.token_embd, 1.0f, {&weights_.rope_inv_freq, 1});
-  for (int64_t layer = 0; layer < config_.n_layers; ++layer) {
-    const LlamaLayerWeights& w = weights_.layers[layer];
-    AttentionBlock(w, layer, step, ws, kv);
-    MlpBlock(w, n, ws);
+  // Each block adds its output to x and norms the sum for the block after it in one op
+  // (AddRmsNorm): the first block's norm runs here, the last one's on the gathered logit rows.
+  const std::vector<LlamaLayerWeights>& layers = weights_.layers;
+  if (!layers.empty()) {
+    backend_.RmsNorm(Rows(ws.xn, n), Rows(ws.x, n), layers[0].attn_norm, config_.rms_eps, 0.0f);
+  }
+  for (size_t layer = 0; layer < layers.size(); ++layer) {
+    const Tensor* next_norm = layer + 1 < layers.size() ? &layers[layer + 1].attn_norm : nullptr;
+    AttentionBlock(layers[layer], static_cast<int64_t>(layer), step, ws, kv);
+    MlpBlock(layers[layer], next_norm, n, ws);
   }
   // Norm and project only the rows that need logits.
   if (step.n_logit_rows == 0) return absl::OkStatus();
@@ -72,29 +78,27 @@ void LlamaModel::AttentionBlock(const LlamaLayerWeights& w, int64_t layer, const
   const Tensor q = Rows(ws.q, n), k = Rows(ws.k, n), v = Rows(ws.v, n), attn = Rows(ws.attn, n);
   const Tensor cos = Rows(ws.cos[0], n), sin = Rows(ws.sin[0], n);
 
-  backend_.RmsNorm(xn, x, w.attn_norm, config_.rms_eps, 0.0f);
+  // xn = attn_norm(x), from the block before.
   const MatmulOutput qkv[] = {{q, w.wq, w.bq}, {k, w.wk, w.bk}, {v, w.wv, w.bv}};
   backend_.MatmulShared(qkv, xn);
-  backend_.Rope(q, cos, sin, hd, config_.rope_dim, config_.rope_pairing);
-  backend_.Rope(k, cos, sin, hd, config_.rope_dim, config_.rope_pairing);
-
   const AttentionParams params{.n_heads = config_.n_heads,
                                .scale = 1.0f / std::sqrt(static_cast<float>(hd)),
                                .window = config_.sliding_window};
-  Attend(step, kv, layer, q, k, v, params, attn);
+  Attend(step, kv, layer, q, k, v, {cos, sin, config_.rope_dim, config_.rope_pairing}, params,
+         attn);
   backend_.Matmul(xn, attn, w.wo, {});
-  backend_.Add(x, x, xn);
+  backend_.AddRmsNorm(xn, x, xn, w.ffn_norm, config_.rms_eps, 0.0f);
 }
 
-void LlamaModel::MlpBlock(const LlamaLayerWeights& w, int64_t n, Workspace& ws) {
+void LlamaModel::MlpBlock(const LlamaLayerWeights& w, const Tensor* next_norm, int64_t n,
+                          Workspace& ws) {
   const Tensor x = Rows(ws.x, n), xn = Rows(ws.xn, n);
   const Tensor gate = Rows(ws.gate, n), up = Rows(ws.up, n);
-  backend_.RmsNorm(xn, x, w.ffn_norm, config_.rms_eps, 0.0f);
-  const MatmulOutput gate_up[] = {{gate, w.w_gate, {}}, {up, w.w_up, {}}};
-  backend_.MatmulShared(gate_up, xn);
-  backend_.SiluMul(gate, gate, up);
+  // xn = ffn_norm(x), from the attention block.
+  backend_.MatmulGated(gate, xn, w.w_gate, w.w_up, GatedActivation::kSilu, up);
   backend_.Matmul(xn, gate, w.w_down, {});
-  backend_.Add(x, x, xn);
+  if (next_norm == nullptr) return backend_.Add(x, x, xn);
+  backend_.AddRmsNorm(xn, x, xn, *next_norm, config_.rms_eps, 0.0f);
 }
 
 }  // namespace llmw

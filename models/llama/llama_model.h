@@ -26,7 +26,9 @@ class LlamaModel : public DecoderModel {
  private:
   void AttentionBlock(const LlamaLayerWeights& w, int64_t layer, const StepLayout& step,
                       Workspace& ws, KvCache& kv);
-  void MlpBlock(const LlamaLayerWeights& w, int64_t n, Workspace& ws);
+  // Ends with x += the block's output and, unless `next_norm` is null (the last layer),
+  // xn = RmsNorm(x) with `next_norm`: the next block's input.
+  void MlpBlock(const LlamaLayerWeights& w, const Tensor* next_norm, int64_t n, Workspace& ws);
 
   LlamaConfig config_;
   LlamaWeights weights_;

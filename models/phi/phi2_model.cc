@@ -38,8 +38,16 @@ absl::Status Phi2Model::Forward(const StepLayout& step, Workspace& ws, KvCache& 
                                 const Tensor& logits) {
   const int64_t n = step.n_tokens;
   EmbedTokens(step, ws, weights_.token_embd, 1.0f, {&weights_.rope_inv_freq, 1});
-  for (int64_t layer = 0; layer < config_.n_layers; ++layer) {
-    Layer(weights_.layers[layer], layer, step, ws, kv);
+  // Each layer adds its output to x and norms the sum for the layer after it in one op
+  // (AddLayerNorm): the first layer's norm runs here, the last one's on the gathered logit rows.
+  const std::vector<Phi2LayerWeights>& layers = weights_.layers;
+  if (!layers.empty()) {
+    backend_.LayerNorm(Rows(ws.xn, n), Rows(ws.x, n), layers[0].norm_w, layers[0].norm_b,
+                       config_.norm_eps);
+  }
+  for (size_t layer = 0; layer < layers.size(); ++layer) {
+    const Phi2LayerWeights* next = layer + 1 < layers.size() ? &layers[layer + 1] : nullptr;
+    Layer(layers[layer], next, static_cast<int64_t>(layer), step, ws, kv);
   }
   if (step.n_logit_rows == 0) return absl::OkStatus();
   const Tensor rows = Rows(ws.xn, step.n_logit_rows);
@@ -49,23 +57,21 @@ absl::Status Phi2Model::Forward(const StepLayout& step, Workspace& ws, KvCache& 
   return absl::OkStatus();
 }
 
-void Phi2Model::Layer(const Phi2LayerWeights& w, int64_t layer, const StepLayout& step,
-                      Workspace& ws, KvCache& kv) {
+void Phi2Model::Layer(const Phi2LayerWeights& w, const Phi2LayerWeights* next, int64_t layer,
+                      const StepLayout& step, Workspace& ws, KvCache& kv) {
   const int64_t n = step.n_tokens;
   const int64_t hd = config_.head_dim;
   const Tensor x = Rows(ws.x, n), xn = Rows(ws.xn, n), out = Rows(ws.out, n);
   const Tensor q = Rows(ws.q, n), k = Rows(ws.k, n), v = Rows(ws.v, n), attn = Rows(ws.attn, n);
   const Tensor cos = Rows(ws.cos[0], n), sin = Rows(ws.sin[0], n), up = Rows(ws.up, n);
-  backend_.LayerNorm(xn, x, w.norm_w, w.norm_b, config_.norm_eps);
 
   // Attention branch.
   const MatmulOutput qkv[] = {{q, w.wq, w.bq}, {k, w.wk, w.bk}, {v, w.wv, w.bv}};
   backend_.MatmulShared(qkv, xn);
-  backend_.Rope(q, cos, sin, hd, config_.rope_dim, RopePairing::kRotateHalf);
-  backend_.Rope(k, cos, sin, hd, config_.rope_dim, RopePairing::kRotateHalf);
   const AttentionParams params{.n_heads = config_.n_heads,
                                .scale = 1.0f / std::sqrt(static_cast<float>(hd))};
-  Attend(step, kv, layer, q, k, v, params, attn);
+  Attend(step, kv, layer, q, k, v, {cos, sin, config_.rope_dim, RopePairing::kRotateHalf}, params,
+         attn);
   backend_.Matmul(out, attn, w.wo, w.bo);
   backend_.Add(x, x, out);
 
@@ -73,7 +79,8 @@ void Phi2Model::Layer(const Phi2LayerWeights& w, int64_t layer, const StepLayout
   backend_.Matmul(up, xn, w.w_up, w.b_up);
   backend_.GeluTanh(up, up);
   backend_.Matmul(out, up, w.w_down, w.b_down);
-  backend_.Add(x, x, out);
+  if (next == nullptr) return backend_.Add(x, x, out);
+  backend_.AddLayerNorm(xn, x, out, next->norm_w, next->norm_b, config_.norm_eps);
 }
 
 }  // namespace llmw

@@ -24,8 +24,10 @@ class Phi2Model : public DecoderModel {
   std::vector<WeightSlot> WeightSlots() override;
 
  private:
-  void Layer(const Phi2LayerWeights& w, int64_t layer, const StepLayout& step, Workspace& ws,
-             KvCache& kv);
+  // Reads xn = LayerNorm(x) with the layer's norm; ends with x += both branches' outputs and,
+  // unless `next` is null (the last layer), xn = LayerNorm(x) with the next layer's norm.
+  void Layer(const Phi2LayerWeights& w, const Phi2LayerWeights* next, int64_t layer,
+             const StepLayout& step, Workspace& ws, KvCache& kv);
 
   Phi2Config config_;
   Phi2Weights weights_;

@@ -1,5 +1,6 @@
-// The CUDA element-wise and row-wise ops (kernels/cuda/ops.h) against their cpu:: twins
-// (kernels/cpu/ops.h) on fresh random inputs over edge shapes, and their argument checks.
+// The CUDA element-wise and row-wise ops (kernels/cuda/ops.h, and the fused RopeWriteKv of
+// kernels/cuda/attention.h) against their cpu:: twins (kernels/cpu/ops.h) on fresh random inputs
+// over edge shapes, and their argument checks.
 //
 // Device tests skip without a usable GPU and fail under LLMW_REQUIRE_GPU=1 (cuda_device_test.h).
 // Every device array starts as 0xFF bytes (a NaN) and has a guard of such elements after it, so an
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <iterator>
+#include <numeric>
 #include <random>
 #include <string>
 #include <utility>
@@ -22,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "kernels/cuda/attention.h"
 #include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/ops.h"
 #include "tests/gpu/cuda_device_test.h"
@@ -276,6 +279,30 @@ TEST_F(CudaOpsTest, RmsNormMatchesCpu) {
   }
 }
 
+// The error allowed in LayerNorm(x) (`want`, the CPU's). Per row, the mean and 1/std in double.
+// Besides the norm tolerance: the float mean may be one ulp (≤ 2^-23·|mean|) off the CPU's,
+// which moves x - mean, and so the output by that times scale·|w|; allowed twice. The relative
+// part is of the product and the bias apart, as their sum may cancel.
+std::vector<double> LayerNormAllowed(const std::vector<float>& x, const std::vector<float>& w,
+                                     const float* bias, const std::vector<float>& want,
+                                     int64_t rows, int64_t dim, float eps) {
+  std::vector<double> mean(rows), scale(rows), allowed(want.size());
+  for (int64_t r = 0; r < rows; ++r) {
+    double sum = 0, sum_sq = 0;
+    for (int64_t i = 0; i < dim; ++i) sum += x[r * dim + i];
+    mean[r] = sum / dim;
+    for (int64_t i = 0; i < dim; ++i) sum_sq += std::pow(x[r * dim + i] - mean[r], 2);
+    scale[r] = 1.0 / std::sqrt(sum_sq / dim + eps);
+  }
+  for (size_t k = 0; k < want.size(); ++k) {
+    const int64_t r = static_cast<int64_t>(k) / dim, i = static_cast<int64_t>(k) % dim;
+    const double bias_i = bias != nullptr ? bias[i] : 0.0;
+    allowed[k] = kNormRtol * (std::abs(want[k] - bias_i) + std::abs(bias_i)) +
+                 0x1p-22 * std::abs(mean[r]) * scale[r] * std::abs(w[i]) + FLT_MIN;
+  }
+  return allowed;
+}
+
 TEST_F(CudaOpsTest, LayerNormMatchesCpu) {
   int case_index = 0;
   for (const NormShape& shape : NormShapes()) {
@@ -306,24 +333,8 @@ TEST_F(CudaOpsTest, LayerNormMatchesCpu) {
         cuda::LayerNorm(d_out.get(), d_x.get(), d_w.get(), d_bias, rows, dim, kEps, stream_.get()));
     const std::vector<float> got = Download(d_out);
 
-    // Per row, the mean and 1/std in double. Besides the norm tolerance: the float mean may be
-    // one ulp (≤ 2^-23·|mean|) off the CPU's, which moves x - mean, and so the output by that
-    // times scale·|w|; allowed twice. The relative part is of the product and the bias apart, as
-    // their sum may cancel.
-    std::vector<double> mean(rows), scale(rows);
-    for (int64_t r = 0; r < rows; ++r) {
-      double sum = 0, sum_sq = 0;
-      for (int64_t i = 0; i < dim; ++i) sum += x[r * dim + i];
-      mean[r] = sum / dim;
-      for (int64_t i = 0; i < dim; ++i) sum_sq += std::pow(x[r * dim + i] - mean[r], 2);
-      scale[r] = 1.0 / std::sqrt(sum_sq / dim + kEps);
-    }
-    ExpectNear(got, want, [&](size_t k) {
-      const int64_t r = static_cast<int64_t>(k) / dim, i = static_cast<int64_t>(k) % dim;
-      const double bias_i = with_bias ? b[i] : 0.0;
-      return kNormRtol * (std::abs(want[k] - bias_i) + std::abs(bias_i)) +
-             0x1p-22 * std::abs(mean[r]) * scale[r] * std::abs(w[i]) + FLT_MIN;
-    });
+    const std::vector<double> allowed = LayerNormAllowed(x, w, bias, want, rows, dim, kEps);
+    ExpectNear(got, want, [&](size_t k) { return allowed[k]; });
 
     LLMW_ASSERT_OK(
         cuda::LayerNorm(d_x.get(), d_x.get(), d_w.get(), d_bias, rows, dim, kEps, stream_.get()));
@@ -571,6 +582,189 @@ TEST_F(CudaOpsTest, GatherRowsEqualsCpu) {
             cuda::GatherRows(d_out.get(), d_x.get(), d_rows.get(), n, width, stream_.get()));
         ExpectBitwiseEqual(Download(d_out), want);
       }
+    }
+  }
+}
+
+// ---- The fused ops. ----
+
+TEST(CudaFusedOpsArgsTest, RejectsBadArgumentsNamingThem) {
+  float host = 0;  // Never dereferenced.
+  float* p = &host;
+  const int32_t index = 0;
+  const int32_t* ip = &index;
+  const PagedKvLayer kv{p, p, 16, 2, 64, DType::kF32};
+  PagedKvLayer no_heads = kv;
+  no_heads.n_kv_heads = 0;
+  const InvalidCase cases[] = {
+      {cuda::AddRmsNorm(p, nullptr, p, p, 2, 64, 1e-6f, 0, nullptr), "AddRmsNorm", "residual"},
+      {cuda::AddRmsNorm(p, p, p, p, 2, -64, 1e-6f, 0, nullptr), "AddRmsNorm", "dim"},
+      {cuda::AddLayerNorm(p, p, nullptr, p, p, 2, 64, 1e-5f, nullptr), "AddLayerNorm", "x"},
+      {cuda::AddLayerNorm(p, p, p, p, p, -2, 64, 1e-5f, nullptr), "AddLayerNorm", "rows"},
+      {cuda::RopeWriteKv(kv, p, p, p, p, p, ip, 3, 4, 63, RopePairing::kAdjacent, nullptr),
+       "RopeWriteKv", "rot_dim"},
+      {cuda::RopeWriteKv(kv, p, p, p, p, p, ip, 3, 4, 66, RopePairing::kRotateHalf, nullptr),
+       "RopeWriteKv", "rot_dim"},
+      {cuda::RopeWriteKv(kv, p, p, p, p, p, ip, 3, 0, 64, RopePairing::kAdjacent, nullptr),
+       "RopeWriteKv", "n_heads"},
+      {cuda::RopeWriteKv(kv, p, p, p, nullptr, p, ip, 3, 4, 64, RopePairing::kAdjacent, nullptr),
+       "RopeWriteKv", "cos"},
+      {cuda::RopeWriteKv(no_heads, p, p, p, p, p, ip, 3, 4, 64, RopePairing::kAdjacent, nullptr),
+       "RopeWriteKv", "n_kv_heads"},
+      {cuda::RopeWriteKv(kv, p, p, p, p, p, ip, -1, 4, 64, RopePairing::kAdjacent, nullptr),
+       "RopeWriteKv", "n = "},
+  };
+  for (const InvalidCase& c : cases) {
+    EXPECT_EQ(c.status.code(), absl::StatusCode::kInvalidArgument) << c.status;
+    EXPECT_THAT(std::string(c.status.message()), HasSubstr(absl::StrCat("cuda::", c.op)));
+    EXPECT_THAT(std::string(c.status.message()), HasSubstr(c.argument));
+  }
+  const PagedKvLayer empty{};
+  EXPECT_TRUE(cuda::AddRmsNorm(nullptr, nullptr, nullptr, nullptr, 0, 64, 1e-6f, 0, nullptr).ok());
+  EXPECT_TRUE(
+      cuda::AddLayerNorm(nullptr, nullptr, nullptr, nullptr, nullptr, 4, 0, 1e-5f, nullptr).ok());
+  EXPECT_TRUE(cuda::RopeWriteKv(empty, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 0, 4,
+                                64, RopePairing::kAdjacent, nullptr)
+                  .ok());
+}
+
+// The residual is one f32 addition on both sides: the same bits. The norm is RmsNorm's kernel
+// arithmetic on it, summed in another order: kNormRtol, as for RmsNorm.
+TEST_F(CudaOpsTest, AddRmsNormMatchesCpu) {
+  int case_index = 0;
+  for (const NormShape& shape : NormShapes()) {
+    const int64_t rows = shape.rows, dim = shape.dim, n = rows * dim;
+    const float w_offset = case_index % 2 == 0 ? 0.0f : 1.0f;
+    const float eps = case_index++ % 3 == 0 ? 1e-5f : 1e-6f;
+    SCOPED_TRACE(absl::StrCat("rows ", rows, " dim ", dim, " w_offset ", w_offset));
+    std::vector<float> residual = RandomFloats(n, 0.0f, 1.0f, rng_);
+    std::vector<float> x = RandomFloats(n, 0.0f, 1.0f, rng_);
+    SetSpecialRows(residual, rows, dim);
+    SetSpecialRows(x, rows, dim);
+    const std::vector<float> w = RandomFloats(dim, 0.1f, 0.5f, rng_);
+
+    std::vector<float> want(n), want_residual = residual;
+    cpu::AddRmsNorm(want.data(), want_residual.data(), x.data(), w.data(), rows, dim, eps,
+                    w_offset);
+
+    const DeviceArray<float> d_res = Upload(residual), d_x = Upload(x), d_w = Upload(w);
+    const DeviceArray<float> d_out = Poisoned<float>(n);
+    LLMW_ASSERT_OK(cuda::AddRmsNorm(d_out.get(), d_res.get(), d_x.get(), d_w.get(), rows, dim, eps,
+                                    w_offset, stream_.get()));
+    ExpectBitwiseEqual(Download(d_res), want_residual);
+    const std::vector<float> got = Download(d_out);
+    ExpectNear(got, want, [&](size_t i) { return kNormRtol * std::abs(want[i]) + FLT_MIN; });
+
+    // With out = x, as the forward passes call it: the same kernel in the same order.
+    const DeviceArray<float> d_res2 = Upload(residual);
+    LLMW_ASSERT_OK(cuda::AddRmsNorm(d_x.get(), d_res2.get(), d_x.get(), d_w.get(), rows, dim, eps,
+                                    w_offset, stream_.get()));
+    ExpectBitwiseEqual(Download(d_x), got);
+  }
+}
+
+TEST_F(CudaOpsTest, AddLayerNormMatchesCpu) {
+  int case_index = 0;
+  for (const NormShape& shape : NormShapes()) {
+    const int64_t rows = shape.rows, dim = shape.dim, n = rows * dim;
+    const bool with_bias = case_index++ % 2 == 0;
+    SCOPED_TRACE(absl::StrCat("rows ", rows, " dim ", dim, with_bias ? " bias" : " no bias"));
+    std::vector<float> residual = RandomFloats(n, 2.0f, 2.0f, rng_);  // a mean away from 0
+    std::vector<float> x = RandomFloats(n, 0.0f, 1.0f, rng_);
+    SetSpecialRows(residual, rows, dim);
+    SetSpecialRows(x, rows, dim);
+    const std::vector<float> w = RandomFloats(dim, 1.0f, 0.3f, rng_);
+    const std::vector<float> b = RandomFloats(dim, 0.0f, 0.5f, rng_);
+    const float* bias = with_bias ? b.data() : nullptr;
+    constexpr float kEps = 1e-5f;
+
+    std::vector<float> want(n), want_residual = residual;
+    cpu::AddLayerNorm(want.data(), want_residual.data(), x.data(), w.data(), bias, rows, dim, kEps);
+
+    const DeviceArray<float> d_res = Upload(residual), d_x = Upload(x), d_w = Upload(w);
+    const DeviceArray<float> d_b = Upload(b), d_out = Poisoned<float>(n);
+    const float* d_bias = with_bias ? d_b.get() : nullptr;
+    LLMW_ASSERT_OK(cuda::AddLayerNorm(d_out.get(), d_res.get(), d_x.get(), d_w.get(), d_bias, rows,
+                                      dim, kEps, stream_.get()));
+    ExpectBitwiseEqual(Download(d_res), want_residual);
+    const std::vector<float> got = Download(d_out);
+    const std::vector<double> allowed =
+        LayerNormAllowed(want_residual, w, bias, want, rows, dim, kEps);
+    ExpectNear(got, want, [&](size_t k) { return allowed[k]; });
+
+    const DeviceArray<float> d_res2 = Upload(residual);
+    LLMW_ASSERT_OK(cuda::AddLayerNorm(d_x.get(), d_res2.get(), d_x.get(), d_w.get(), d_bias, rows,
+                                      dim, kEps, stream_.get()));
+    ExpectBitwiseEqual(Download(d_x), got);
+  }
+}
+
+struct RopeWriteKvCase {
+  int64_t n_heads, n_kv_heads, head_dim, rot_dim;
+  RopePairing pairing;
+  DType dtype;
+  bool misaligned_v;  // values one float past a 16-byte boundary: the kernel's scalar path
+};
+
+// Rotation (explicit round-to-nearest on the GPU, no contraction on the CPU) and conversion are
+// the same operations on both sides, so the queries, keys and every cache byte are the same bits;
+// cache bytes no token owns must stay as they were.
+TEST_F(CudaOpsTest, RopeWriteKvEqualsCpu) {
+  const RopeWriteKvCase cases[] = {
+      {32, 8, 128, 128, RopePairing::kAdjacent, DType::kF32, false},   // llama (GGUF)
+      {32, 8, 64, 64, RopePairing::kRotateHalf, DType::kBF16, false},  // HF llama, bf16 cache
+      {32, 32, 80, 32, RopePairing::kRotateHalf, DType::kF16, false},  // phi-2's partial rotation
+      {8, 4, 256, 256, RopePairing::kRotateHalf, DType::kBF16, true},  // gemma
+      {3, 1, 10, 6, RopePairing::kAdjacent, DType::kF16, false},       // a width not of 4s
+      {4, 2, 64, 0, RopePairing::kRotateHalf, DType::kF32, true},      // no rotation
+  };
+  for (const RopeWriteKvCase& c : cases) {
+    for (int64_t n : {1, 9, 64}) {
+      SCOPED_TRACE(absl::StrCat("tokens ", n, " heads ", c.n_heads, "/", c.n_kv_heads, " head_dim ",
+                                c.head_dim, " rot_dim ", c.rot_dim, " ",
+                                std::string(DTypeName(c.dtype)),
+                                c.misaligned_v ? " misaligned v" : ""));
+      const int64_t half = c.rot_dim / 2, q_width = c.n_heads * c.head_dim;
+      const int64_t kv_width = c.n_kv_heads * c.head_dim;
+      // Slots: a shuffled subset of a cache of n + 7 token slots.
+      const int64_t cache_slots = n + 7;
+      std::vector<int32_t> slots(cache_slots);
+      std::iota(slots.begin(), slots.end(), 0);
+      std::shuffle(slots.begin(), slots.end(), rng_);
+      slots.resize(n);
+      std::vector<float> cos(n * half), sin(n * half);
+      cpu::RopeAngles(cos.data(), sin.data(), RandomPositions(n, rng_).data(), n,
+                      InverseFrequencies(half, 10000.0).data(), half);
+      const std::vector<float> q = RandomFloats(n * q_width, 0.0f, 1.0f, rng_);
+      const std::vector<float> k = RandomFloats(n * kv_width, 0.0f, 1.0f, rng_);
+      const std::vector<float> v = RandomFloats(n * kv_width, 0.0f, 1.0f, rng_);
+      // Each cache array as floats of 0xFF bytes, large enough for f32 elements.
+      const int64_t cache_floats = cache_slots * kv_width;
+
+      std::vector<float> want_q = q, want_k = k;
+      std::vector<float> want_k_cache(cache_floats), want_v_cache(cache_floats);
+      std::memset(want_k_cache.data(), 0xFF, cache_floats * sizeof(float));
+      std::memset(want_v_cache.data(), 0xFF, cache_floats * sizeof(float));
+      const PagedKvLayer host_kv{want_k_cache.data(), want_v_cache.data(), 1,
+                                 c.n_kv_heads,        c.head_dim,          c.dtype};
+      cpu::RopeWriteKv(host_kv, want_q.data(), want_k.data(), v.data(), cos.data(), sin.data(),
+                       slots.data(), n, c.n_heads, c.rot_dim, c.pairing);
+
+      std::vector<float> v_shifted = v;
+      if (c.misaligned_v) v_shifted.insert(v_shifted.begin(), 0.0f);
+      const DeviceArray<float> d_q = Upload(q), d_k = Upload(k), d_v = Upload(v_shifted);
+      const DeviceArray<float> d_cos = Upload(cos), d_sin = Upload(sin);
+      const DeviceArray<int32_t> d_slots = Upload(slots);
+      const DeviceArray<float> d_k_cache = Poisoned<float>(cache_floats);
+      const DeviceArray<float> d_v_cache = Poisoned<float>(cache_floats);
+      const PagedKvLayer kv{d_k_cache.get(), d_v_cache.get(), 1, c.n_kv_heads, c.head_dim, c.dtype};
+      LLMW_ASSERT_OK(cuda::RopeWriteKv(
+          kv, d_q.get(), d_k.get(), d_v.get() + (c.misaligned_v ? 1 : 0), d_cos.get(), d_sin.get(),
+          d_slots.get(), n, c.n_heads, c.rot_dim, c.pairing, stream_.get()));
+      ExpectBitwiseEqual(Download(d_q), want_q);
+      ExpectBitwiseEqual(Download(d_k), want_k);
+      ExpectBitwiseEqual(Download(d_k_cache), want_k_cache);
+      ExpectBitwiseEqual(Download(d_v_cache), want_v_cache);
     }
   }
 }

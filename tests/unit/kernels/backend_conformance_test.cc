@@ -656,6 +656,263 @@ TEST_P(BackendConformanceTest, WriteKvAndPagedAttentionOverSharedScatteredBlocks
   }
 }
 
+// The fused ops equal the sequences they replace: on the CPU (the reference) bit for bit; on a
+// GPU within the tolerance the sequence's own ops are held to here.
+bool IsReference(const Backend& backend) { return backend.device() == Device::kCpu; }
+
+// A fused norm's outputs against those of Add then the norm (`sequence`) and of the fused op with
+// out = x: the residuals are one f32 addition everywhere, the same bits; so is the aliased call;
+// the norms are the same bits on the reference and within (atol, rtol) elsewhere.
+void ExpectFusedNormMatches(const Backend& backend, const std::vector<float>& got,
+                            const std::vector<float>& got_residual,
+                            const std::vector<float>& sequence,
+                            const std::vector<float>& sequence_residual,
+                            const std::vector<float>& aliased,
+                            const std::vector<float>& aliased_residual, double atol, double rtol) {
+  EXPECT_EQ(sequence_residual, got_residual);
+  EXPECT_EQ(aliased_residual, got_residual);
+  EXPECT_EQ(aliased, got) << "out = x";
+  if (IsReference(backend)) {
+    EXPECT_EQ(sequence, got);
+  } else {
+    ExpectClose(got, std::vector<double>(sequence.begin(), sequence.end()), atol, rtol,
+                "against the sequence");
+  }
+}
+
+TEST_P(BackendConformanceTest, AddRmsNormEqualsAddThenRmsNorm) {
+  std::mt19937 rng(11);
+  struct Shape {
+    int64_t rows, dim;
+  };
+  for (const Shape& s : {Shape{9, 64}, Shape{1, 80}, Shape{9, 640}, Shape{5, 333}}) {
+    for (float offset : {0.0f, 1.0f}) {
+      SCOPED_TRACE("dim " + std::to_string(s.dim) + " offset " + std::to_string(offset));
+      const std::vector<float> residual = Normal(s.rows * s.dim, rng, 3.0f);
+      const std::vector<float> x = Normal(s.rows * s.dim, rng), w = Normal(s.dim, rng, 0.5f);
+      const Tensor wt = F32(w, {s.dim});
+      const Tensor res = F32(residual, {s.rows, s.dim}), xt = F32(x, {s.rows, s.dim});
+      const Tensor out = Poisoned({s.rows, s.dim});
+      backend().AddRmsNorm(out, res, xt, wt, 1e-6f, offset);
+      const std::vector<float> got_res = Read(res), got = Read(out);
+
+      std::vector<double> want_res, want;
+      for (int64_t r = 0; r < s.rows; ++r) {
+        double ms = 0;
+        for (int64_t i = 0; i < s.dim; ++i) {
+          const float sum = residual[r * s.dim + i] + x[r * s.dim + i];
+          want_res.push_back(sum);
+          ms += double{sum} * sum;
+        }
+        const double inv = 1.0 / std::sqrt(ms / s.dim + 1e-6);
+        for (int64_t i = 0; i < s.dim; ++i) {
+          want.push_back(want_res[r * s.dim + i] * inv * (double{w[i]} + offset));
+        }
+      }
+      // The sum is one f32 addition everywhere; the norm as RmsNorm's test holds it.
+      ExpectClose(got_res, want_res, 0, 0, "residual");
+      ExpectClose(got, want, 1e-6, 2e-6, "add_rms_norm");
+
+      // The sequence it replaces, and the fused op with out = x, as the forward passes call it.
+      const Tensor res2 = F32(residual, {s.rows, s.dim}), out2 = Poisoned({s.rows, s.dim});
+      backend().Add(res2, res2, xt);
+      backend().RmsNorm(out2, res2, wt, 1e-6f, offset);
+      const Tensor res3 = F32(residual, {s.rows, s.dim}), x3 = F32(x, {s.rows, s.dim});
+      backend().AddRmsNorm(x3, res3, x3, wt, 1e-6f, offset);
+      ExpectFusedNormMatches(backend(), got, got_res, Read(out2), Read(res2), Read(x3), Read(res3),
+                             1e-6, 2e-6);
+    }
+  }
+}
+
+TEST_P(BackendConformanceTest, AddLayerNormEqualsAddThenLayerNorm) {
+  std::mt19937 rng(12);
+  for (int64_t dim : {80, 333, 2560}) {
+    SCOPED_TRACE("dim " + std::to_string(dim));
+    const int64_t rows = 9;
+    std::vector<float> residual = Normal(rows * dim, rng, 2.0f);
+    for (float& v : residual) v += 5.0f;  // a mean far from 0
+    const std::vector<float> x = Normal(rows * dim, rng), w = Normal(dim, rng),
+                             b = Normal(dim, rng);
+    const Tensor wt = F32(w, {dim}), bt = F32(b, {dim});
+    const Tensor res = F32(residual, {rows, dim}), xt = F32(x, {rows, dim});
+    const Tensor out = Poisoned({rows, dim});
+    backend().AddLayerNorm(out, res, xt, wt, bt, 1e-5f);
+    const std::vector<float> got_res = Read(res), got = Read(out);
+
+    std::vector<double> want_res, want;
+    for (int64_t r = 0; r < rows; ++r) {
+      double mean = 0, var = 0;
+      for (int64_t i = 0; i < dim; ++i) {
+        want_res.push_back(residual[r * dim + i] + x[r * dim + i]);
+        mean += want_res.back();
+      }
+      mean /= dim;
+      for (int64_t i = 0; i < dim; ++i) {
+        var += (want_res[r * dim + i] - mean) * (want_res[r * dim + i] - mean);
+      }
+      const double inv = 1.0 / std::sqrt(var / dim + 1e-5);
+      for (int64_t i = 0; i < dim; ++i) {
+        want.push_back((want_res[r * dim + i] - mean) * inv * w[i] + b[i]);
+      }
+    }
+    ExpectClose(got_res, want_res, 0, 0, "residual");
+    // As LayerNorm's test: the mean is rounded to f32 before it is subtracted.
+    ExpectClose(got, want, 1e-5, 1e-5, "add_layer_norm");
+
+    const Tensor res2 = F32(residual, {rows, dim}), out2 = Poisoned({rows, dim});
+    backend().Add(res2, res2, xt);
+    backend().LayerNorm(out2, res2, wt, bt, 1e-5f);
+    const Tensor res3 = F32(residual, {rows, dim}), x3 = F32(x, {rows, dim});
+    backend().AddLayerNorm(x3, res3, x3, wt, bt, 1e-5f);
+    ExpectFusedNormMatches(backend(), got, got_res, Read(out2), Read(res2), Read(x3), Read(res3),
+                           1e-5, 1e-5);
+  }
+}
+
+// Rotation and conversion are the same float operations in both forms on every backend, so the
+// fused op's queries, keys and cache bytes equal those of Rope, Rope, WriteKv bit for bit.
+TEST_P(BackendConformanceTest, RopeWriteKvEqualsRopeThenWriteKv) {
+  std::mt19937 rng(13);
+  struct Case {
+    int64_t head_dim, rot_dim, n_heads, n_kv_heads;
+    RopePairing pairing;
+    DType dtype;
+  };
+  for (const Case& c : {Case{64, 64, 9, 3, RopePairing::kAdjacent, DType::kF32},
+                        Case{80, 32, 4, 4, RopePairing::kRotateHalf, DType::kF16},
+                        Case{256, 256, 8, 2, RopePairing::kRotateHalf, DType::kBF16},
+                        Case{10, 6, 3, 1, RopePairing::kAdjacent, DType::kF32}}) {
+    SCOPED_TRACE("head_dim " + std::to_string(c.head_dim) + " rot_dim " +
+                 std::to_string(c.rot_dim) + " " + std::string(DTypeName(c.dtype)));
+    const int64_t block_size = 4, num_blocks = 6, half = c.rot_dim / 2;
+    const int64_t q_width = c.n_heads * c.head_dim, kv_width = c.n_kv_heads * c.head_dim;
+    // Two sequences in scattered blocks: positions 0..6 and 13..14.
+    const StepLayout step = Step(
+        {{std::vector<int32_t>(7, 0), 0, {4, 1}}, {std::vector<int32_t>(2, 0), 13, {5, 0, 3, 2}}},
+        block_size);
+    const int64_t n = step.n_tokens;
+    const std::vector<float> angles = Normal(n * half, rng, 3.0f);
+    std::vector<float> cosines, sines;
+    for (float angle : angles) {
+      cosines.push_back(std::cos(angle));
+      sines.push_back(std::sin(angle));
+    }
+    const Tensor cos_t = F32(cosines, {n, half}), sin_t = F32(sines, {n, half});
+    const std::vector<float> q = Normal(n * q_width, rng), k = Normal(n * kv_width, rng);
+    const std::vector<float> v = Normal(n * kv_width, rng);
+    const int64_t array_bytes = num_blocks * block_size * kv_width * Traits(c.dtype).block_bytes;
+    // A cache whose every byte starts as 0xFF, so that stray writes show.
+    const auto cache = [&]() {
+      char* storage = static_cast<char*>(Memory(2 * array_bytes));
+      const std::vector<uint8_t> poison(static_cast<size_t>(2 * array_bytes), 0xFF);
+      backend().Upload(storage, poison.data(), 2 * array_bytes);
+      return PagedKvLayer{storage, storage + array_bytes, block_size, c.n_kv_heads, c.head_dim,
+                          c.dtype};
+    };
+    const auto bytes = [&](const PagedKvLayer& kv) {
+      std::vector<uint8_t> out(static_cast<size_t>(2 * array_bytes));
+      backend().Download(out.data(), kv.k, 2 * array_bytes);
+      Sync();
+      return out;
+    };
+
+    const PagedKvLayer fused_kv = cache();
+    const Tensor qf = F32(q, {n, q_width}), kf = F32(k, {n, kv_width});
+    backend().RopeWriteKv(fused_kv, qf, kf, F32(v, {n, kv_width}), cos_t, sin_t, step, c.rot_dim,
+                          c.pairing);
+    const PagedKvLayer kv = cache();
+    const Tensor qs = F32(q, {n, q_width}), ks = F32(k, {n, kv_width});
+    backend().Rope(qs, cos_t, sin_t, c.head_dim, c.rot_dim, c.pairing);
+    backend().Rope(ks, cos_t, sin_t, c.head_dim, c.rot_dim, c.pairing);
+    backend().WriteKv(kv, ks, F32(v, {n, kv_width}), step);
+    const std::vector<float> got_q = Read(qf);
+    EXPECT_EQ(got_q, Read(qs));
+    EXPECT_EQ(Read(kf), Read(ks));
+    EXPECT_EQ(bytes(fused_kv), bytes(kv));
+
+    // The queries against the rotation in double.
+    std::vector<double> want(q.begin(), q.end());
+    for (int64_t t = 0; t < n; ++t) {
+      for (int64_t h = 0; h < c.n_heads; ++h) {
+        const int64_t base = (t * c.n_heads + h) * c.head_dim;
+        for (int64_t i = 0; i < half; ++i) {
+          const int64_t a = base + (c.pairing == RopePairing::kAdjacent ? 2 * i : i);
+          const int64_t b = base + (c.pairing == RopePairing::kAdjacent ? 2 * i + 1 : i + half);
+          const double c_i = cosines[t * half + i], s_i = sines[t * half + i];
+          want[a] = q[a] * c_i - q[b] * s_i;
+          want[b] = q[a] * s_i + q[b] * c_i;
+        }
+      }
+    }
+    ExpectClose(got_q, want, 4e-6, 1e-6, "rotated queries");
+  }
+}
+
+TEST_P(BackendConformanceTest, MatmulGatedEqualsMatmulsThenActivation) {
+  std::mt19937 rng(14);
+  const int64_t in = 256, ffn = 67;
+  const auto activation = [](GatedActivation act, double g) {
+    if (act == GatedActivation::kSilu) return g / (1 + std::exp(-g));
+    return 0.5 * g * (1 + std::tanh(std::sqrt(2 / M_PI) * (g + 0.044715 * g * g * g)));
+  };
+  for (DType type : {DType::kQ4_K, DType::kQ8_0, DType::kF16}) {
+    for (GatedActivation act : {GatedActivation::kSilu, GatedActivation::kGeluTanh}) {
+      for (int64_t n : {1, 9}) {
+        SCOPED_TRACE(std::string(DTypeName(type)) + " n " + std::to_string(n) +
+                     (act == GatedActivation::kSilu ? " silu" : " gelu"));
+        const std::vector<uint8_t>*gate_bytes, *up_bytes;
+        const Tensor w_gate = Weight(type, ffn, in, rng, WeightUse::kMatmul, &gate_bytes);
+        const Tensor w_up = Weight(type, ffn, in, rng, WeightUse::kMatmul, &up_bytes);
+        const std::vector<float> xs = Normal(n * in, rng);
+        const Tensor x = F32(xs, {n, in});
+        const Tensor out = Poisoned({n, ffn}), up = Poisoned({n, ffn});
+        backend().MatmulGated(out, x, w_gate, w_up, act, up);
+        const std::vector<float> got = Read(out);
+
+        const Tensor gate2 = Poisoned({n, ffn}), up2 = Poisoned({n, ffn});
+        const MatmulOutput gate_up[] = {{gate2, w_gate, {}}, {up2, w_up, {}}};
+        backend().MatmulShared(gate_up, x);
+        const std::vector<float> g = Read(gate2), u = Read(up2);
+        if (act == GatedActivation::kSilu) {
+          backend().SiluMul(gate2, gate2, up2);
+        } else {
+          backend().GeluTanhMul(gate2, gate2, up2);
+        }
+        const std::vector<float> sequence = Read(gate2);
+        if (IsReference(backend())) {
+          EXPECT_EQ(got, sequence);
+          continue;
+        }
+        // Elsewhere the fused op may sum the products in another order or kernel. Each of its
+        // gate and up values and the sequence's is within the backend's matmul precision of
+        // Σ|w·x| of the exact one, so they differ by twice that; through act(g)·u (slopes below
+        // 1.2) the outputs differ by at most the bound below.
+        const double precision = 2 * GetParam().matmul_precision;
+        std::vector<float> gate_row(in), up_row(in);
+        for (int64_t c = 0; c < n; ++c) {
+          for (int64_t o = 0; o < ffn; ++o) {
+            DequantizeRow(type, gate_bytes->data() + o * RowBytes(type, in), gate_row.data(), in);
+            DequantizeRow(type, up_bytes->data() + o * RowBytes(type, in), up_row.data(), in);
+            double gate_magnitude = 0, up_magnitude = 0;
+            for (int64_t k = 0; k < in; ++k) {
+              gate_magnitude += std::abs(double{gate_row[k]} * xs[c * in + k]);
+              up_magnitude += std::abs(double{up_row[k]} * xs[c * in + k]);
+            }
+            const size_t i = static_cast<size_t>(c * ffn + o);
+            const double a = activation(act, g[i]);
+            const double up_error = precision * up_magnitude;
+            const double gate_error = precision * gate_magnitude;
+            const double bound = 1.2 * gate_error * (std::abs(u[i]) + up_error) +
+                                 std::abs(a) * up_error + 1e-6 * std::abs(a * u[i]);
+            EXPECT_NEAR(got[i], sequence[i], bound) << "row " << c << " output " << o;
+          }
+        }
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, BackendConformanceTest, ::testing::ValuesIn(Backends()),
                          [](const ::testing::TestParamInfo<BackendCase>& info) {
                            return info.param.name;
