@@ -118,6 +118,7 @@ const std::vector<cli::FlagSpec>& BenchFlags() {
       {"gen-tokens", "tokens each stream generates (default 64)"},
       {"streams", "comma-separated stream counts (default 1,4,8,16)"},
       {"kv-cache-dtype", "f32, f16 or bf16 (default f32)"},
+      {"enforce-eager", "run every step op by op: no CUDA graphs for decode steps", true},
   };
   return *specs;
 }
@@ -140,6 +141,7 @@ absl::Status Run(const std::vector<std::string>& args) {
   options.max_sequences = *std::max_element(levels.begin(), levels.end());
   ASSIGN_OR_RETURN(options.kv.dtype,
                    ParseKvCacheDType(flags.Get("kv-cache-dtype").value_or("f32")));
+  options.enforce_eager = flags.Has("enforce-eager");
   std::unique_ptr<ModelRunner> model;
   if (std::optional<std::string> shape = flags.Get("random-model")) {
     ASSIGN_OR_RETURN(model,

@@ -47,15 +47,18 @@ rand_status=$?
 grep -q "generated 8 tokens" <<<"$rand" || rand_status=1
 record "llmw --random-model --device cuda" "$rand_status" "$(tail -1 <<<"$rand")"
 
-# The benchmark: random weights at real shapes, decode at 1, 8 and 64 streams.
+# The benchmark: random weights at real shapes, decode at 1, 8 and 64 streams (one of them also
+# without CUDA graphs, to show what they save).
 bench=()
-for config in "smollm2-135m bf16 1,8,64" "smollm2-135m q4_0 1,8,64" "llama3.2-1b q4_k 1,8" \
-  "llama3.1-8b bf16 1,8" "llama3.1-8b q8_0 1,8"; do
-  read -r shape dtype streams <<<"$config"
-  log="$out/bench-$shape-$dtype.log"
+for config in "smollm2-135m bf16 1,8,64" "smollm2-135m q4_0 1,8,64" \
+  "smollm2-135m q4_0 1,8,64 --enforce-eager" "llama3.2-1b q4_k 1,8" "llama3.1-8b bf16 1,8" \
+  "llama3.1-8b q8_0 1,8"; do
+  read -r shape dtype streams extra <<<"$config"
+  name="$shape $dtype${extra:+ $extra}"
+  log="$out/bench-$shape-$dtype${extra:+-eager}.log"
   timeout 300 "$dir/bin/engine_bench" --device cuda --random-model "$shape" --dtype "$dtype" \
-    --streams "$streams" --gen-tokens 32 >"$log" 2>&1 || echo "bench $shape $dtype failed" >>"$log"
-  while read -r line; do bench+=("$shape $dtype: $line"); done < <(grep -E '^streams|failed' "$log")
+    --streams "$streams" --gen-tokens 32 $extra >"$log" 2>&1 || echo "bench $name failed" >>"$log"
+  while read -r line; do bench+=("$name: $line"); done < <(grep -E '^streams|failed' "$log")
 done
 
 echo

@@ -1,0 +1,226 @@
+// CUDA graphs of decode steps against the same steps run op by op: every tiny fixture checkpoint
+// and random-weight SmolLM2-shaped models run the same steps twice on the GPU, with graphs and
+// with RunnerOptions::enforce_eager, and their logits must be equal bit for bit.
+//
+// The steps: prefills of twelve sequences, then decode steps of 1, 3, 8, 11 and 12 sequences
+// (buckets 1, 4, 8 and 16) in an order that replays each bucket at other context lengths and with
+// other sequences, and a mixed step (a prefill chunk beside a decode) between them, which runs
+// without a graph.
+//
+// What "the same steps" means: a graph runs its bucket's kernels, sized for the bucket, and a
+// GEMM library may order a reduction differently at another batch width. So where the graph
+// pads a decode step of n sequences to its bucket, the op-by-op runner gets the same n chunks
+// plus filler sequences of its own up to the bucket: both run kernels of one size, and the n
+// logit rows compared depend on nothing else. The filler rows are not compared.
+//
+// Skips without a GPU; LLMW_REQUIRE_GPU=1 makes that a failure.
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "kernels/status_macros.h"
+#include "models/llama/random_llama.h"
+#include "models/model_runner.h"
+#include "models/step_tables.h"
+
+namespace llmw {
+namespace {
+
+constexpr int kSequences = 12;
+constexpr int64_t kMaxSequences = 16;
+constexpr int kTokensPerSequence = 64;
+
+bool GpuRequired() {
+  const char* v = std::getenv("LLMW_REQUIRE_GPU");
+  return v != nullptr && std::string(v) == "1";
+}
+
+std::string SourceDir() {
+  const char* v = std::getenv("LLMW_SOURCE_DIR");
+  return v != nullptr ? v : ".";
+}
+
+struct ModelCase {
+  std::string name;
+  std::string path;  // a fixture, or empty for a random model
+  DType random_dtype = DType::kBF16;
+};
+
+std::vector<ModelCase> Cases() {
+  std::vector<ModelCase> cases;
+  const std::filesystem::path dir = std::filesystem::path(SourceDir()) / "tests/fixtures/hf_tiny";
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_directory() || entry.path().extension() == ".gguf") {
+      std::string id = name;
+      std::replace_if(
+          id.begin(), id.end(), [](char c) { return !std::isalnum(c); }, '_');
+      cases.push_back({id, entry.path().string()});
+    }
+  }
+  std::sort(cases.begin(), cases.end(),
+            [](const ModelCase& a, const ModelCase& b) { return a.name < b.name; });
+  for (DType dtype : {DType::kBF16, DType::kQ8_0, DType::kQ4_K}) {
+    cases.push_back({"random_smollm2_" + std::string(DTypeName(dtype)), "", dtype});
+  }
+  return cases;
+}
+
+absl::StatusOr<std::unique_ptr<ModelRunner>> Load(const ModelCase& c, bool enforce_eager) {
+  RunnerOptions options;
+  options.backend.device = Device::kCuda;
+  options.max_batch_tokens = 128;
+  options.max_sequences = kMaxSequences;
+  options.kv.block_size = 8;
+  options.kv.bytes = int64_t{64} << 20;
+  options.enforce_eager = enforce_eager;
+  if (!c.path.empty()) return ModelRunner::Load(c.path, options);
+  ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, CreateBackend(options.backend));
+  ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
+                   RandomLlama("smollm2-135m", c.random_dtype, 1, *backend));
+  return ModelRunner::Create(std::move(backend), std::move(model), options);
+}
+
+// A step: sequences decoding one token each, or (with `prefill`) chunks of `prefill` tokens.
+struct Step {
+  std::vector<int> sequences;
+  int prefill = 0;
+};
+
+std::vector<Step> Schedule() {
+  std::vector<Step> steps;
+  // Prompts of 2 + 3·s tokens, four sequences a step.
+  for (int first = 0; first < kSequences; first += 4) {
+    steps.push_back({{first, first + 1, first + 2, first + 3}, -1});
+  }
+  const std::vector<int> all8 = {0, 1, 2, 3, 4, 5, 6, 7};
+  const std::vector<int> all11 = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+  const std::vector<int> all12 = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+  for (const std::vector<int>& decode : std::vector<std::vector<int>>{
+           {0}, {0, 1, 2}, all8, {3, 4, 5}, {7}, all8, all11, {1, 2, 6}}) {
+    steps.push_back({decode});
+  }
+  steps.push_back({{11, 9}, 3});  // sequence 11 takes 3 tokens, 9 one: a mixed step
+  for (const std::vector<int>& decode :
+       std::vector<std::vector<int>>{all12, {2, 4, 6, 7, 0}, {5}, {0, 1, 2}, all12, {10, 3, 8}}) {
+    steps.push_back({decode});
+  }
+  return steps;
+}
+
+// One runner's sequences (the shared token streams at their own positions) and fillers.
+class Driver {
+ public:
+  Driver(ModelRunner& runner, const std::vector<std::vector<int32_t>>& tokens)
+      : runner_(runner), tokens_(tokens), tables_(tokens.size()), positions_(tokens.size(), 0) {}
+  ~Driver() {
+    for (BlockTable& t : tables_) runner_.kv_cache().Release(t);
+  }
+
+  // Runs `step`, with `fillers` filler sequences after its chunks; returns the logit rows of the
+  // step's own chunks.
+  absl::StatusOr<std::vector<std::vector<float>>> Run(const Step& step, int fillers) {
+    ForwardBatch batch;
+    const auto add = [&](int s, int64_t n, ChunkLogits logits) -> absl::Status {
+      RETURN_IF_ERROR(runner_.kv_cache().Reserve(tables_[s], positions_[s] + n));
+      batch.chunks.push_back({std::span<const int32_t>(tokens_[s]).subspan(positions_[s], n),
+                              positions_[s], &tables_[s], logits});
+      positions_[s] += n;
+      return absl::OkStatus();
+    };
+    for (size_t i = 0; i < step.sequences.size(); ++i) {
+      const int s = step.sequences[i];
+      const int64_t n = step.prefill < 0 ? 2 + 3 * s : i == 0 ? std::max(step.prefill, 1) : 1;
+      RETURN_IF_ERROR(add(s, n, ChunkLogits::kLast));
+    }
+    for (int f = 0; f < fillers; ++f) RETURN_IF_ERROR(add(kSequences + f, 1, ChunkLogits::kLast));
+    RETURN_IF_ERROR(runner_.Forward(batch));
+    const int64_t rows = batch.num_logit_rows();
+    if (runner_.num_logit_rows() != rows) {
+      return absl::InternalError(absl::StrCat(runner_.num_logit_rows(), " logit rows, not ", rows));
+    }
+    std::vector<std::vector<float>> out;
+    for (size_t r = 0; r < step.sequences.size(); ++r) {
+      const std::span<const float> row = runner_.LogitRow(static_cast<int64_t>(r));
+      out.emplace_back(row.begin(), row.end());
+    }
+    return out;
+  }
+
+ private:
+  ModelRunner& runner_;
+  const std::vector<std::vector<int32_t>>& tokens_;
+  std::vector<BlockTable> tables_;
+  std::vector<int64_t> positions_;
+};
+
+class CudaGraphTest : public ::testing::TestWithParam<ModelCase> {};
+
+TEST_P(CudaGraphTest, ReplayedDecodeStepsEqualTheEagerSteps) {
+  const ModelCase& c = GetParam();
+  absl::StatusOr<std::unique_ptr<ModelRunner>> graphs = Load(c, /*enforce_eager=*/false);
+  if (!graphs.ok() && absl::IsUnavailable(graphs.status()) && !GpuRequired()) {
+    GTEST_SKIP() << graphs.status();
+  }
+  ASSERT_TRUE(graphs.ok()) << graphs.status();
+  absl::StatusOr<std::unique_ptr<ModelRunner>> eager = Load(c, /*enforce_eager=*/true);
+  ASSERT_TRUE(eager.ok()) << eager.status();
+  ASSERT_GE((*graphs)->kv_cache().padding_block(), 0);
+  ASSERT_EQ((*eager)->kv_cache().padding_block(), -1);
+
+  // Every sequence's tokens (the fillers' after the sequences'), fixed in advance: both runners
+  // read the same ones whatever their logits.
+  const int64_t vocab = (*graphs)->info().vocab_size;
+  std::vector<std::vector<int32_t>> tokens(kSequences + kMaxSequences);
+  for (size_t s = 0; s < tokens.size(); ++s) {
+    for (int p = 0; p < kTokensPerSequence; ++p) {
+      tokens[s].push_back(static_cast<int32_t>((s * 131 + p * 37 + 7) % vocab));
+    }
+  }
+  Driver with_graphs(**graphs, tokens), op_by_op(**eager, tokens);
+  int compared = 0, step_index = 0;
+  for (const Step& step : Schedule()) {
+    const int n = static_cast<int>(step.sequences.size());
+    const bool decode = step.prefill == 0;
+    const int fillers = decode ? static_cast<int>(DecodeBucket(n, kMaxSequences)) - n : 0;
+    absl::StatusOr<std::vector<std::vector<float>>> got = with_graphs.Run(step, 0);
+    ASSERT_TRUE(got.ok()) << "step " << step_index << ": " << got.status();
+    absl::StatusOr<std::vector<std::vector<float>>> want = op_by_op.Run(step, fillers);
+    ASSERT_TRUE(want.ok()) << "step " << step_index << ": " << want.status();
+    for (int r = 0; r < n; ++r) {
+      const std::vector<float>& g = (*got)[r];
+      const std::vector<float>& w = (*want)[r];
+      ASSERT_EQ(g.size(), w.size());
+      if (std::memcmp(g.data(), w.data(), g.size() * sizeof(float)) != 0) {
+        size_t first = 0;
+        while (std::memcmp(&g[first], &w[first], sizeof(float)) == 0) ++first;
+        ADD_FAILURE() << "step " << step_index << " (" << n << " sequences), row " << r
+                      << ": logit " << first << " is " << g[first] << " with graphs, " << w[first]
+                      << " op by op";
+      }
+      ++compared;
+    }
+    ++step_index;
+  }
+  // Buckets 1, 4, 8 and 16 were recorded, and none by the eager runner.
+  EXPECT_EQ((*graphs)->num_decode_graphs(), 4);
+  EXPECT_EQ((*eager)->num_decode_graphs(), 0);
+  std::cout << c.name << ": " << compared << " logit rows compared over " << step_index
+            << " steps\n";
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, CudaGraphTest, ::testing::ValuesIn(Cases()),
+                         [](const ::testing::TestParamInfo<ModelCase>& info) {
+                           return info.param.name;
+                         });
+
+}  // namespace
+}  // namespace llmw
