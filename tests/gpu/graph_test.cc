@@ -15,10 +15,7 @@
 //
 // Skips without a GPU; LLMW_REQUIRE_GPU=1 makes that a failure.
 #include <algorithm>
-#include <cmath>
-#include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -26,9 +23,9 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "kernels/status_macros.h"
-#include "models/llama/random_llama.h"
 #include "models/model_runner.h"
 #include "models/step_tables.h"
+#include "tests/gpu/model_cases.h"
 
 namespace llmw {
 namespace {
@@ -37,42 +34,7 @@ constexpr int kSequences = 12;
 constexpr int64_t kMaxSequences = 16;
 constexpr int kTokensPerSequence = 64;
 
-bool GpuRequired() {
-  const char* v = std::getenv("LLMW_REQUIRE_GPU");
-  return v != nullptr && std::string(v) == "1";
-}
-
-std::string SourceDir() {
-  const char* v = std::getenv("LLMW_SOURCE_DIR");
-  return v != nullptr ? v : ".";
-}
-
-struct ModelCase {
-  std::string name;
-  std::string path;  // a fixture, or empty for a random model
-  DType random_dtype = DType::kBF16;
-};
-
-std::vector<ModelCase> Cases() {
-  std::vector<ModelCase> cases;
-  const std::filesystem::path dir = std::filesystem::path(SourceDir()) / "tests/fixtures/hf_tiny";
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (entry.is_directory() || entry.path().extension() == ".gguf") {
-      std::string id = name;
-      std::replace_if(
-          id.begin(), id.end(), [](char c) { return !std::isalnum(c); }, '_');
-      cases.push_back({id, entry.path().string()});
-    }
-  }
-  std::sort(cases.begin(), cases.end(),
-            [](const ModelCase& a, const ModelCase& b) { return a.name < b.name; });
-  for (DType dtype : {DType::kBF16, DType::kQ8_0, DType::kQ4_K}) {
-    cases.push_back({"random_smollm2_" + std::string(DTypeName(dtype)), "", dtype});
-  }
-  return cases;
-}
+std::vector<ModelCase> Cases() { return ModelCases({DType::kBF16, DType::kQ8_0, DType::kQ4_K}); }
 
 absl::StatusOr<std::unique_ptr<ModelRunner>> Load(const ModelCase& c, bool enforce_eager) {
   RunnerOptions options;
@@ -82,14 +44,11 @@ absl::StatusOr<std::unique_ptr<ModelRunner>> Load(const ModelCase& c, bool enfor
   options.kv.block_size = 8;
   options.kv.bytes = int64_t{64} << 20;
   options.enforce_eager = enforce_eager;
-  if (!c.path.empty()) return ModelRunner::Load(c.path, options);
-  ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, CreateBackend(options.backend));
-  ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
-                   RandomLlama("smollm2-135m", c.random_dtype, 1, *backend));
-  return ModelRunner::Create(std::move(backend), std::move(model), options);
+  return LoadModelCase(c, options);
 }
 
-// A step: sequences decoding one token each, or (with `prefill`) chunks of `prefill` tokens.
+// A step of `sequences`: with `prefill` 0 each decodes one token; with -1 each takes its prompt
+// (2 + 3·s tokens for sequence s); with k > 0 the first takes k tokens and the others decode.
 struct Step {
   std::vector<int> sequences;
   int prefill = 0;

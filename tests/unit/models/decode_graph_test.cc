@@ -289,33 +289,31 @@ GraphRunner MakeGraphRunner(bool fail_captures) {
   return g;
 }
 
-TEST(DecodeGraphTest, ReplayedStepsEqualEagerStepsBitForBit) {
+// Runs the schedule on an eager runner and on `graphs`, and holds their logits to each other.
+void ExpectLogitsOfEagerSteps(const GraphRunner& graphs) {
+  ASSERT_NE(graphs.runner, nullptr);
   absl::StatusOr<std::unique_ptr<ModelRunner>> eager = CpuRunner(/*enforce_eager=*/true);
   ASSERT_TRUE(eager.ok()) << eager.status();
-  GraphRunner graphs = MakeGraphRunner(/*fail_captures=*/false);
-  ASSERT_NE(graphs.runner, nullptr);
   absl::StatusOr<std::vector<std::vector<float>>> want = RunSchedule(**eager);
   ASSERT_TRUE(want.ok()) << want.status();
   absl::StatusOr<std::vector<std::vector<float>>> got = RunSchedule(*graphs.runner);
   ASSERT_TRUE(got.ok()) << got.status();
   ExpectBitwiseEqual(*got, *want);
+  EXPECT_EQ((*eager)->num_decode_graphs(), 0);
+}
+
+TEST(DecodeGraphTest, ReplayedStepsEqualEagerStepsBitForBit) {
+  GraphRunner graphs = MakeGraphRunner(/*fail_captures=*/false);
+  ExpectLogitsOfEagerSteps(graphs);
   // Buckets 1, 2, 4 and 8, each recorded once; the other nine decode steps replayed.
   EXPECT_EQ(graphs.runner->num_decode_graphs(), 4);
   EXPECT_EQ(graphs.backend->captures(), 4);
   EXPECT_EQ(graphs.backend->replays(), 9);
-  EXPECT_EQ((*eager)->num_decode_graphs(), 0);
 }
 
 TEST(DecodeGraphTest, AFailedCaptureRunsTheBucketOpByOp) {
-  absl::StatusOr<std::unique_ptr<ModelRunner>> eager = CpuRunner(/*enforce_eager=*/true);
-  ASSERT_TRUE(eager.ok()) << eager.status();
   GraphRunner graphs = MakeGraphRunner(/*fail_captures=*/true);
-  ASSERT_NE(graphs.runner, nullptr);
-  absl::StatusOr<std::vector<std::vector<float>>> want = RunSchedule(**eager);
-  ASSERT_TRUE(want.ok()) << want.status();
-  absl::StatusOr<std::vector<std::vector<float>>> got = RunSchedule(*graphs.runner);
-  ASSERT_TRUE(got.ok()) << got.status();
-  ExpectBitwiseEqual(*got, *want);
+  ExpectLogitsOfEagerSteps(graphs);
   EXPECT_EQ(graphs.runner->num_decode_graphs(), 0);
   EXPECT_EQ(graphs.backend->replays(), 0);
 }
