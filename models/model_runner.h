@@ -81,7 +81,7 @@ class ModelRunner {
   // backend, runs the forward pass and waits for it. A backend failure fails the step with that
   // status. Afterwards LogitRow(i) is the i-th logit row the batch asked for, in chunk order.
   //
-  // With graphs (RunnerOptions::enforce_eager), a decode step is padded to its bucket; the
+  // With graphs (unless RunnerOptions::enforce_eager), a decode step is padded to its bucket; the
   // bucket's first step runs op by op and is also recorded as a graph, later ones replay it. The
   // logits are bit for bit those of running the padded step op by op. A bucket whose recording
   // fails runs op by op from then on (the failure is written to stderr once).

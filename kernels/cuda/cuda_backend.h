@@ -10,6 +10,9 @@
 //
 // Errors: a failed argument check, kernel launch, copy or cuBLAS call is recorded with the name of
 // the call and returned by the next Synchronize (Backend's convention); nothing aborts.
+//
+// Graphs: BeginCapture/EndCapture record the ops queued in between as a CUDA graph (stream
+// capture); Replay launches it. cuBLAS has a workspace of its own, so captured GEMMs allocate none.
 #pragma once
 
 #include <cstdint>
