@@ -234,22 +234,26 @@ absl::Status ModelRunner::RunStep(const StepLayout& step, const Tensor& logits, 
   // The bucket's first step runs op by op (which also loads its kernels and lets cuBLAS settle
   // before anything is recorded), then is recorded, not run again, for the steps after it.
   RETURN_IF_ERROR(model_->Forward(step, workspace_, *kv_, logits));
-  // Refused when an op above failed: Synchronize reports that, and the next step tries again.
-  if (!backend_->BeginCapture().ok()) return absl::OkStatus();
-  const absl::Status recorded = model_->Forward(step, workspace_, *kv_, logits);
-  absl::StatusOr<int> captured = backend_->EndCapture();
-  if (!recorded.ok()) captured = recorded;
-  if (captured.ok()) {
-    graph = *captured;
+  const absl::StatusOr<int> recorded = Record(step, logits);
+  if (recorded.ok()) {
+    graph = *recorded;
     return absl::OkStatus();
   }
   graph = kEagerBucket;
   if (!reported_capture_failure_) {
     reported_capture_failure_ = true;
-    std::fprintf(stderr, "llm-worker: decode steps of %lld sequences run without a graph: %s\n",
-                 static_cast<long long>(bucket), captured.status().ToString().c_str());
+    std::fprintf(stderr, "model runner: decode steps of %lld sequences run op by op: %s\n",
+                 static_cast<long long>(bucket), recorded.status().ToString().c_str());
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<int> ModelRunner::Record(const StepLayout& step, const Tensor& logits) {
+  RETURN_IF_ERROR(backend_->BeginCapture());
+  const absl::Status forward = model_->Forward(step, workspace_, *kv_, logits);
+  absl::StatusOr<int> graph = backend_->EndCapture();  // ends the capture whatever happened
+  RETURN_IF_ERROR(forward);
+  return graph;
 }
 
 absl::Status ModelRunner::Forward(const ForwardBatch& batch) {

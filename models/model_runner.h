@@ -107,6 +107,8 @@ class ModelRunner {
   int64_t GraphBucket(const ForwardBatch& batch) const;
   // Runs the forward pass of `step`, through the graph of `bucket` unless that is 0.
   absl::Status RunStep(const StepLayout& step, const Tensor& logits, int64_t bucket);
+  // Records the forward pass of `step` as a graph; returns its handle.
+  absl::StatusOr<int> Record(const StepLayout& step, const Tensor& logits);
 
   std::unique_ptr<Backend> backend_;  // declared first: destroyed last
   std::unique_ptr<Model> model_;
