@@ -13,6 +13,9 @@
 // plus filler sequences of its own up to the bucket: both run kernels of one size, and the n
 // logit rows compared depend on nothing else. The filler rows are not compared.
 //
+// Also the backend's graphs alone: a recording runs nothing, a replay runs the recorded ops on
+// the memory's contents of the moment, a failed recording leaves the backend working.
+//
 // Skips without a GPU; LLMW_REQUIRE_GPU=1 makes that a failure.
 #include <algorithm>
 #include <cstring>
@@ -22,6 +25,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "kernels/backend_factory.h"
 #include "kernels/status_macros.h"
 #include "models/model_runner.h"
 #include "models/step_tables.h"
@@ -174,6 +178,71 @@ TEST_P(CudaGraphTest, ReplayedDecodeStepsEqualTheEagerSteps) {
   EXPECT_EQ((*eager)->num_decode_graphs(), 0);
   std::cout << c.name << ": " << compared << " logit rows compared over " << step_index
             << " steps\n";
+}
+
+// The backend's own graphs: a recording runs nothing; each replay runs the recorded ops on what
+// the memory holds then; a recording with a failed op fails and leaves the backend working.
+TEST(CudaBackendGraphTest, ReplaysRunTheRecordedOpsOnTheMemoryOfTheMoment) {
+  absl::StatusOr<std::unique_ptr<Backend>> backend = CreateBackend({.device = Device::kCuda});
+  if (!backend.ok() && absl::IsUnavailable(backend.status()) && !GpuRequired()) {
+    GTEST_SKIP() << backend.status();
+  }
+  ASSERT_TRUE(backend.ok()) << backend.status();
+  Backend& b = **backend;
+  ASSERT_TRUE(b.CapturesGraphs());
+  constexpr int64_t kRows = 3, kCols = 1000, kBytes = kRows * kCols * 4;
+  absl::StatusOr<Buffer> x = b.Allocate(kBytes), y = b.Allocate(kBytes), out = b.Allocate(kBytes);
+  absl::StatusOr<Buffer> host = b.Allocate(3 * kBytes, MemoryKind::kHost);
+  ASSERT_TRUE(x.ok() && y.ok() && out.ok() && host.ok());
+  float* hx = static_cast<float*>(host->data());
+  float* hy = hx + kRows * kCols;
+  float* hout = hy + kRows * kCols;
+  const Tensor tx(DType::kF32, {kRows, kCols}, x->data(), Device::kCuda);
+  const Tensor ty(DType::kF32, {kRows, kCols}, y->data(), Device::kCuda);
+  const Tensor tout(DType::kF32, {kRows, kCols}, out->data(), Device::kCuda);
+  for (int64_t i = 0; i < kRows * kCols; ++i) {
+    hx[i] = 0.25f * static_cast<float>(i % 97) - 3.0f;
+    hy[i] = 1.0f / static_cast<float>(1 + i % 13);
+    hout[i] = -1.0f;
+  }
+  b.Upload(x->data(), hx, kBytes);
+  b.Upload(y->data(), hy, kBytes);
+  b.Upload(out->data(), hout, kBytes);
+  ASSERT_TRUE(b.Synchronize().ok());
+
+  ASSERT_TRUE(b.BeginCapture().ok());
+  b.Add(tout, tx, ty);
+  b.Scale(tout, tout, 0.5f);
+  absl::StatusOr<int> graph = b.EndCapture();
+  ASSERT_TRUE(graph.ok()) << graph.status();
+  b.Download(hout, out->data(), kBytes);
+  ASSERT_TRUE(b.Synchronize().ok());
+  EXPECT_EQ(hout[0], -1.0f) << "a recording ran its ops";
+
+  for (int round = 0; round < 2; ++round) {
+    if (round == 1) {  // new inputs at the same addresses
+      for (int64_t i = 0; i < kRows * kCols; ++i) hx[i] = static_cast<float>(i % 31);
+      b.Upload(x->data(), hx, kBytes);
+    }
+    b.Replay(*graph);
+    b.Download(hout, out->data(), kBytes);
+    ASSERT_TRUE(b.Synchronize().ok());
+    for (int64_t i = 0; i < kRows * kCols; ++i) {
+      ASSERT_EQ(hout[i], (hx[i] + hy[i]) * 0.5f) << "round " << round << ", element " << i;
+    }
+  }
+
+  // An op that fails its checks fails the recording, and only the recording.
+  const Tensor narrow(DType::kF32, {kRows, kCols - 1}, out->data(), Device::kCuda);
+  ASSERT_TRUE(b.BeginCapture().ok());
+  b.Add(narrow, tx, ty);
+  absl::StatusOr<int> failed = b.EndCapture();
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kInvalidArgument) << failed.status();
+  b.Replay(*graph);
+  EXPECT_TRUE(b.Synchronize().ok());
+  EXPECT_EQ(b.EndCapture().status().code(), absl::StatusCode::kFailedPrecondition);
+  b.Replay(*graph + 7);
+  EXPECT_FALSE(b.Synchronize().ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, CudaGraphTest, ::testing::ValuesIn(Cases()),
