@@ -207,6 +207,9 @@ TEST(CudaBackendGraphTest, ReplaysRunTheRecordedOpsOnTheMemoryOfTheMoment) {
   }
   b.Upload(x->data(), hx, kBytes);
   b.Upload(y->data(), hy, kBytes);
+  // Once op by op first, as the runner does: the kernels are loaded before any recording.
+  b.Add(tout, tx, ty);
+  b.Scale(tout, tout, 0.5f);
   b.Upload(out->data(), hout, kBytes);
   ASSERT_TRUE(b.Synchronize().ok());
 
