@@ -1,4 +1,5 @@
-// ModelRunner: load-time allocation, batch checks, step layout and the logits read-back.
+// ModelRunner: load-time allocation, batch checks, step layout, decode graphs and the logits
+// read-back.
 #include "models/model_runner.h"
 
 #include <algorithm>
