@@ -188,6 +188,7 @@ const std::vector<cli::FlagSpec>& BenchFlags() {
       {"kv-cache-dtype", "f32, f16 or bf16 (default f32)"},
       {"prefill-tokens", "prompt length of the prefill measurement (default 2048; 0 = skip)"},
       {"max-batch-tokens", "tokens one forward pass may carry (default 2048)"},
+      {"enforce-eager", "run every step op by op: no CUDA graphs for decode steps", true},
   };
   return *specs;
 }
@@ -213,6 +214,7 @@ absl::Status Run(const std::vector<std::string>& args) {
   options.max_batch_tokens = max_batch_tokens;
   ASSIGN_OR_RETURN(options.kv.dtype,
                    ParseKvCacheDType(flags.Get("kv-cache-dtype").value_or("f32")));
+  options.enforce_eager = flags.Has("enforce-eager");
   std::unique_ptr<ModelRunner> model;
   if (std::optional<std::string> shape = flags.Get("random-model")) {
     ASSIGN_OR_RETURN(model,

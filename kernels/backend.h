@@ -183,6 +183,31 @@ class Backend {
   virtual void MatmulGated(const Tensor& out, const Tensor& x, const Tensor& w_gate,
                            const Tensor& w_up, GatedActivation act, const Tensor& up) = 0;
 
+  // --- Graphs: a step's ops recorded once and replayed ---
+  //
+  // A backend that launches ops one by one (a GPU) can record the ops of a step as a graph and
+  // replay it later at a fraction of the launch cost. A replay repeats the recorded ops with the
+  // recorded arguments: the same sizes and the same memory, whose contents may have changed. A
+  // backend that does not capture (the CPU) keeps the defaults, and its owner runs every step.
+
+  // Whether BeginCapture can succeed.
+  virtual bool CapturesGraphs() const { return false; }
+  // From here to EndCapture, ops are recorded, not run. No Allocate, Upload, Download or
+  // Synchronize may come in between.
+  virtual absl::Status BeginCapture() {
+    return absl::UnimplementedError("this backend does not capture graphs");
+  }
+  // Ends the recording begun by BeginCapture and returns a handle for Replay. A failure of any op
+  // recorded, or of the capture itself, fails it (nothing is kept, and the backend is ready for
+  // ops again); it is never fatal.
+  virtual absl::StatusOr<int> EndCapture() {
+    return absl::UnimplementedError("this backend does not capture graphs");
+  }
+  // Queues the ops of graph `graph` (a handle EndCapture returned), in op order.
+  virtual void Replay(int /*graph*/) {
+    Fail(absl::UnimplementedError("this backend does not capture graphs"));
+  }
+
  protected:
   // Records `status` unless an earlier failure is pending.
   void Fail(absl::Status status);

@@ -1,11 +1,14 @@
-// ModelRunner: load-time allocation, batch checks, step layout and the logits read-back.
+// ModelRunner: load-time allocation, batch checks, step layout, decode graphs and the logits
+// read-back.
 #include "models/model_runner.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "absl/strings/str_cat.h"
 #include "kernels/status_macros.h"
 #include "models/registry.h"
+#include "models/step_tables.h"
 
 namespace llmw {
 
@@ -120,13 +123,16 @@ absl::Status ModelRunner::Allocate() {
                                                    "of ",
                                                    block_bytes, " bytes"));
   }
-  ASSIGN_OR_RETURN(
-      kv_, KvCache::Create(kv_shape, kv.block_size, static_cast<int32_t>(num_blocks), *backend_));
+  use_graphs_ = !options_.enforce_eager && backend_->CapturesGraphs();
+  if (use_graphs_) bucket_graphs_.assign(std::min(max_sequences, max_tokens) + 1, kNoGraph);
+  ASSIGN_OR_RETURN(kv_, KvCache::Create(kv_shape, kv.block_size, static_cast<int32_t>(num_blocks),
+                                        *backend_, /*padding_block=*/use_graphs_));
 
   tables_ = std::make_unique<StepTables>();
   tables_->max_tokens = max_tokens;
   tables_->max_chunks = max_sequences;
-  tables_->max_block_entries = max_sequences * kv_->BlocksFor(info.context_length);
+  // One more entry for the padding chunks' block table.
+  tables_->max_block_entries = max_sequences * kv_->BlocksFor(info.context_length) + 1;
   const int64_t table_bytes = tables_->total() * int64_t{sizeof(int32_t)};
   ASSIGN_OR_RETURN(tables_->host, backend_->Allocate(table_bytes, MemoryKind::kHost));
   ASSIGN_OR_RETURN(tables_->device, backend_->Allocate(table_bytes));
@@ -180,53 +186,30 @@ absl::Status ModelRunner::Validate(const ForwardBatch& batch) const {
   return absl::OkStatus();
 }
 
-StepLayout ModelRunner::LayOut(const ForwardBatch& batch) {
+StepLayout ModelRunner::LayOut(const ForwardBatch& batch, int64_t bucket) {
   const StepTables& t = *tables_;
   const int64_t block_size = kv_->block_size();
-  int32_t* tokens = t.Host(t.tokens());
-  int32_t* positions = t.Host(t.positions());
-  int32_t* slots = t.Host(t.kv_slots());
-  int32_t* logit_rows = t.Host(t.logit_rows());
-  StepChunk* chunks = reinterpret_cast<StepChunk*>(t.Host(t.chunks()));
-  int32_t* block_tables = t.Host(t.block_tables());
+  const HostStepTables host{.tokens = t.Host(t.tokens()),
+                            .positions = t.Host(t.positions()),
+                            .kv_slots = t.Host(t.kv_slots()),
+                            .logit_rows = t.Host(t.logit_rows()),
+                            .chunks = reinterpret_cast<StepChunk*>(t.Host(t.chunks())),
+                            .block_tables = t.Host(t.block_tables())};
+  StepCounts counts = FillStepTables(batch, block_size, host);
+  if (bucket > 0) counts = PadDecodeStep(counts, bucket, kv_->padding_block(), block_size, host);
 
-  int64_t n = 0, n_rows = 0, n_entries = 0;
-  for (size_t c = 0; c < batch.chunks.size(); ++c) {
-    const SequenceChunk& chunk = batch.chunks[c];
-    const int64_t len = static_cast<int64_t>(chunk.tokens.size());
-    const int64_t end = chunk.start_pos + len;
-    const int32_t* table = chunk.blocks->data();
-    chunks[c] = StepChunk{static_cast<int32_t>(n), static_cast<int32_t>(len),
-                          static_cast<int32_t>(chunk.start_pos), static_cast<int32_t>(n_entries)};
-    const int64_t entries = kv_->BlocksFor(end);
-    std::copy(table, table + entries, block_tables + n_entries);
-    n_entries += entries;
-    for (int64_t i = 0; i < len; ++i) {
-      const int64_t pos = chunk.start_pos + i;
-      tokens[n + i] = chunk.tokens[i];
-      positions[n + i] = static_cast<int32_t>(pos);
-      slots[n + i] = static_cast<int32_t>(table[pos / block_size] * block_size + pos % block_size);
-      if (chunk.logits == ChunkLogits::kAll ||
-          (chunk.logits == ChunkLogits::kLast && i + 1 == len)) {
-        logit_rows[n_rows++] = static_cast<int32_t>(n + i);
-      }
-    }
-    n += len;
-  }
-
-  const int64_t n_chunks = static_cast<int64_t>(batch.chunks.size());
   const auto upload = [&](int64_t offset, int64_t elems) {
     backend_->Upload(t.Device(offset), t.Host(offset), elems * int64_t{sizeof(int32_t)});
   };
-  upload(t.tokens(), n);
-  upload(t.positions(), n);
-  upload(t.kv_slots(), n);
-  upload(t.logit_rows(), n_rows);
-  upload(t.chunks(), n_chunks * static_cast<int64_t>(sizeof(StepChunk) / sizeof(int32_t)));
-  upload(t.block_tables(), n_entries);
-  return StepLayout{.n_tokens = n,
-                    .n_chunks = n_chunks,
-                    .n_logit_rows = n_rows,
+  upload(t.tokens(), counts.n_tokens);
+  upload(t.positions(), counts.n_tokens);
+  upload(t.kv_slots(), counts.n_tokens);
+  upload(t.logit_rows(), counts.n_logit_rows);
+  upload(t.chunks(), counts.n_chunks * static_cast<int64_t>(sizeof(StepChunk) / sizeof(int32_t)));
+  upload(t.block_tables(), counts.n_block_entries);
+  return StepLayout{.n_tokens = counts.n_tokens,
+                    .n_chunks = counts.n_chunks,
+                    .n_logit_rows = counts.n_logit_rows,
                     .tokens = t.Device(t.tokens()),
                     .positions = t.Device(t.positions()),
                     .kv_slots = t.Device(t.kv_slots()),
@@ -235,22 +218,68 @@ StepLayout ModelRunner::LayOut(const ForwardBatch& batch) {
                     .block_tables = t.Device(t.block_tables())};
 }
 
+int64_t ModelRunner::GraphBucket(const ForwardBatch& batch) const {
+  if (!use_graphs_ || !IsDecodeStep(batch)) return 0;
+  const int64_t max_bucket = static_cast<int64_t>(bucket_graphs_.size()) - 1;
+  const int64_t bucket = DecodeBucket(static_cast<int64_t>(batch.chunks.size()), max_bucket);
+  return bucket > 0 && bucket_graphs_[bucket] != kEagerBucket ? bucket : 0;
+}
+
+absl::Status ModelRunner::RunStep(const StepLayout& step, const Tensor& logits, int64_t bucket) {
+  if (bucket == 0) return model_->Forward(step, workspace_, *kv_, logits);
+  int& graph = bucket_graphs_[bucket];
+  if (graph >= 0) {
+    backend_->Replay(graph);
+    return absl::OkStatus();
+  }
+  // The bucket's first step runs op by op (which also loads its kernels and lets cuBLAS settle
+  // before anything is recorded), then is recorded, not run again, for the steps after it.
+  RETURN_IF_ERROR(model_->Forward(step, workspace_, *kv_, logits));
+  const absl::StatusOr<int> recorded = Record(step, logits);
+  if (recorded.ok()) {
+    graph = *recorded;
+    return absl::OkStatus();
+  }
+  graph = kEagerBucket;
+  if (!reported_capture_failure_) {
+    reported_capture_failure_ = true;
+    std::fprintf(stderr, "model runner: decode steps of %lld sequences run op by op: %s\n",
+                 static_cast<long long>(bucket), recorded.status().ToString().c_str());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> ModelRunner::Record(const StepLayout& step, const Tensor& logits) {
+  RETURN_IF_ERROR(backend_->BeginCapture());
+  const absl::Status forward = model_->Forward(step, workspace_, *kv_, logits);
+  absl::StatusOr<int> graph = backend_->EndCapture();  // ends the capture whatever happened
+  RETURN_IF_ERROR(forward);
+  return graph;
+}
+
 absl::Status ModelRunner::Forward(const ForwardBatch& batch) {
   n_logit_rows_ = 0;
   RETURN_IF_ERROR(Validate(batch));
-  const StepLayout step = LayOut(batch);
+  const int64_t bucket = GraphBucket(batch);
+  const StepLayout step = LayOut(batch, bucket);
   const int64_t vocab = model_->info().vocab_size;
   const Tensor logits(DType::kF32, {step.n_logit_rows, vocab}, logits_memory_.data(),
                       backend_->device());
-  absl::Status status = model_->Forward(step, workspace_, *kv_, logits);
+  absl::Status status = RunStep(step, logits, bucket);
   if (status.ok() && host_logits_memory_.data() != nullptr) {
     backend_->Download(host_logits_memory_.data(), logits_memory_.data(), logits.bytes());
   }
   // Wait even after a failure: the tables and workspace must be idle before the next step.
   const absl::Status synced = backend_->Synchronize();
   if (status.ok()) status = synced;
-  if (status.ok()) n_logit_rows_ = step.n_logit_rows;
+  // Padding rows, after the batch's, are not the batch's.
+  if (status.ok()) n_logit_rows_ = batch.num_logit_rows();
   return status;
+}
+
+int ModelRunner::num_decode_graphs() const {
+  return static_cast<int>(
+      std::count_if(bucket_graphs_.begin(), bucket_graphs_.end(), [](int g) { return g >= 0; }));
 }
 
 std::span<const float> ModelRunner::LogitRow(int64_t i) const {

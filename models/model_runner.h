@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -39,6 +40,10 @@ struct RunnerOptions {
   int64_t max_batch_tokens = 512;  // tokens one step may carry: sizes the workspace
   int64_t max_sequences = 64;      // chunks (sequences) one step may carry, and logit rows
   KvCacheOptions kv;
+  // Runs every step op by op. Otherwise, on a backend that captures graphs (CUDA), a step of
+  // decodes only is padded to a bucket of 1, 2, 4, ... max_sequences chunks and runs as that
+  // bucket's graph: recorded at the bucket's first step, replayed at the next (see Forward).
+  bool enforce_eager = false;
 };
 
 class ModelRunner {
@@ -75,10 +80,17 @@ class ModelRunner {
   // vocabulary and the KV cache (INVALID_ARGUMENT naming what does not fit), lays it out for the
   // backend, runs the forward pass and waits for it. A backend failure fails the step with that
   // status. Afterwards LogitRow(i) is the i-th logit row the batch asked for, in chunk order.
+  //
+  // With graphs (unless RunnerOptions::enforce_eager), a decode step is padded to its bucket; the
+  // bucket's first step runs op by op and is also recorded as a graph, later ones replay it. The
+  // logits are bit for bit those of running the padded step op by op. A bucket whose recording
+  // fails runs op by op from then on (the failure is written to stderr once).
   absl::Status Forward(const ForwardBatch& batch);
   // [vocab_size] logits of the last Forward; valid until the next one.
   std::span<const float> LogitRow(int64_t i) const;
   int64_t num_logit_rows() const { return n_logit_rows_; }
+  // Decode graphs recorded so far: one per bucket, none without graphs.
+  int num_decode_graphs() const;
 
  private:
   // Host staging and backend copies of a step's tables (StepLayout's arrays).
@@ -88,8 +100,15 @@ class ModelRunner {
               const RunnerOptions& options);
   absl::Status Allocate();
   absl::Status Validate(const ForwardBatch& batch) const;
-  // Fills the staging tables from `batch` and uploads them: the step as the ops see it.
-  StepLayout LayOut(const ForwardBatch& batch);
+  // Fills the staging tables from `batch`, padded to `bucket` chunks unless it is 0, and uploads
+  // them: the step as the ops see it.
+  StepLayout LayOut(const ForwardBatch& batch, int64_t bucket);
+  // The bucket a step of `batch` runs as a graph of, or 0 to run it op by op.
+  int64_t GraphBucket(const ForwardBatch& batch) const;
+  // Runs the forward pass of `step`, through the graph of `bucket` unless that is 0.
+  absl::Status RunStep(const StepLayout& step, const Tensor& logits, int64_t bucket);
+  // Records the forward pass of `step` as a graph; returns its handle.
+  absl::StatusOr<int> Record(const StepLayout& step, const Tensor& logits);
 
   std::unique_ptr<Backend> backend_;  // declared first: destroyed last
   std::unique_ptr<Model> model_;
@@ -101,6 +120,13 @@ class ModelRunner {
   Buffer host_logits_memory_;  // the same on the host, unless the backend's memory is the host's
   const float* host_logits_ = nullptr;
   int64_t n_logit_rows_ = 0;
+
+  // Decode graphs: whether this runner uses them, and per bucket the backend's graph handle or
+  // kNoGraph (not recorded yet) or kEagerBucket (its recording failed).
+  static constexpr int kNoGraph = -1, kEagerBucket = -2;
+  bool use_graphs_ = false;
+  std::vector<int> bucket_graphs_;  // indexed by bucket
+  bool reported_capture_failure_ = false;
 };
 
 }  // namespace llmw

@@ -55,6 +55,8 @@ const std::vector<cli::FlagSpec>& WorkerFlags() {
       {"max-waiting", "queued requests before 'overloaded' (default 256)"},
       {"kv-cache-memory", "KV-cache bytes per model (default: derived from free memory)"},
       {"kv-cache-dtype", "f32, f16 or bf16 (default f32)"},
+      {"enforce-eager",
+       "run every step op by op: no CUDA graphs for decode steps (LLMW_ENFORCE_EAGER=1)", true},
       {"drain-timeout", "seconds live requests get to finish on SIGTERM (default 30)"},
       {"scheduler", "scheduler address to register with (default: none, standalone)"},
       {"worker-id", "this worker's id at the scheduler (default: the host name)"},
@@ -108,6 +110,8 @@ absl::StatusOr<WorkerConfig> ReadConfig(const std::vector<std::string>& args) {
   ASSIGN_OR_RETURN(c.runner.kv.dtype,
                    ParseKvCacheDType(flags.Get("kv-cache-dtype").value_or("f32")));
   ASSIGN_OR_RETURN(c.drain_seconds, flags.GetInt("drain-timeout", 30));
+  const std::string eager = flags.Get("enforce-eager").value_or("false");
+  c.runner.enforce_eager = eager != "false" && eager != "0";
   if (threads < 0 || threads > 1024)
     return absl::InvalidArgumentError("--threads must be in [0, 1024]");
   if (max_running < 1 || max_running > 4096 || max_waiting < 0 || max_waiting > 1000000) {

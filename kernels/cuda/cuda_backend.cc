@@ -20,6 +20,12 @@ namespace {
 // Device addresses of uploaded weights start on this boundary (cudaMalloc's own alignment).
 constexpr int64_t kWeightAlignment = 256;
 
+// cuBLAS's workspace. Left to itself, a handle takes its workspace from a pool it manages, and
+// inside a graph capture from stream-ordered allocations that each captured graph keeps; set
+// explicitly, every GEMM, captured or not, uses this one. 32 MiB is what cuBLAS's documentation
+// recommends for Hopper (4 MiB suffices for older GPUs).
+constexpr size_t kCublasWorkspaceBytes = size_t{32} << 20;
+
 float* F32(const Tensor& t) { return t.data_as<float>(); }
 
 bool IsF32(const Tensor& t) { return t.dtype() == DType::kF32 && t.device() == Device::kCuda; }
@@ -44,16 +50,20 @@ absl::StatusOr<std::unique_ptr<CudaBackend>> CudaBackend::Create(
   LLMW_CUDA_RETURN_IF_ERROR(cudaSetDevice(options.device));
   ASSIGN_OR_RETURN(std::string description, CudaDeviceSummary(options.device));
   ASSIGN_OR_RETURN(CudaStream stream, CudaStream::Create());
+  ASSIGN_OR_RETURN(DeviceBuffer workspace, DeviceBuffer::Allocate(kCublasWorkspaceBytes));
   ASSIGN_OR_RETURN(CublasHandle cublas, CublasHandle::Create(stream.get()));
-  return std::unique_ptr<CudaBackend>(
-      new CudaBackend(options, std::move(description), std::move(stream), std::move(cublas)));
+  // After the stream: cublasSetStream resets the workspace.
+  LLMW_CUDA_RETURN_IF_ERROR(cublasSetWorkspace(cublas.get(), workspace.data(), workspace.size()));
+  return std::unique_ptr<CudaBackend>(new CudaBackend(
+      options, std::move(description), std::move(stream), std::move(workspace), std::move(cublas)));
 }
 
 CudaBackend::CudaBackend(const CudaBackendOptions& options, std::string description,
-                         CudaStream stream, CublasHandle cublas)
+                         CudaStream stream, DeviceBuffer cublas_workspace, CublasHandle cublas)
     : options_(options),
       description_(std::move(description)),
       stream_(std::move(stream)),
+      cublas_workspace_(std::move(cublas_workspace)),
       cublas_(std::move(cublas)) {}
 
 CudaBackend::~CudaBackend() {
@@ -394,6 +404,38 @@ void CudaBackend::MatmulGated(const Tensor& out, const Tensor& x, const Tensor& 
   }
   Record(cuda::MatmulGated(w_gate, w_up, act, F32(x), x.rows(), F32(out), F32(up), scratch_,
                            cublas_.get(), stream_.get()));
+
+absl::Status CudaBackend::BeginCapture() {
+  if (capturing_) return absl::FailedPreconditionError("cuda BeginCapture: already capturing");
+  // A failure of work queued before the capture stays pending for the Synchronize after that
+  // work; a graph recorded now would be blamed for it.
+  if (absl::Status pending = TakeFailure(); !pending.ok()) {
+    Fail(pending);
+    return absl::FailedPreconditionError("cuda BeginCapture: an earlier op failed");
+  }
+  RETURN_IF_ERROR(CudaGraph::BeginCapture(stream_.get()));
+  capturing_ = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> CudaBackend::EndCapture() {
+  if (!capturing_) return absl::FailedPreconditionError("cuda EndCapture: not capturing");
+  capturing_ = false;
+  absl::StatusOr<CudaGraph> graph = CudaGraph::EndCapture(stream_.get());
+  // A recorded op that failed its checks or its launch makes the graph unusable, and its error
+  // is the more telling one.
+  RETURN_IF_ERROR(TakeFailure());
+  if (!graph.ok()) return graph.status();
+  graphs_.push_back(*std::move(graph));
+  return static_cast<int>(graphs_.size() - 1);
+}
+
+void CudaBackend::Replay(int graph) {
+  if (!Check(graph >= 0 && graph < static_cast<int>(graphs_.size()) && !capturing_, "Replay",
+             "no such graph, or replayed inside a capture")) {
+    return;
+  }
+  Record(graphs_[graph].Launch(stream_.get()));
 }
 
 }  // namespace llmw::cuda

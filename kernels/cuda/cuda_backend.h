@@ -10,6 +10,9 @@
 //
 // Errors: a failed argument check, kernel launch, copy or cuBLAS call is recorded with the name of
 // the call and returned by the next Synchronize (Backend's convention); nothing aborts.
+//
+// Graphs: BeginCapture/EndCapture record the ops queued in between as a CUDA graph (stream
+// capture); Replay launches it. cuBLAS has a workspace of its own, so captured GEMMs allocate none.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +27,7 @@
 #include "kernels/cuda/attention.h"
 #include "kernels/cuda/cublas_handle.h"
 #include "kernels/cuda/device_buffer.h"
+#include "kernels/cuda/graph.h"
 #include "kernels/cuda/matmul.h"
 #include "kernels/cuda/stream.h"
 
@@ -85,9 +89,14 @@ class CudaBackend final : public Backend {
   void MatmulGated(const Tensor& out, const Tensor& x, const Tensor& w_gate, const Tensor& w_up,
                    GatedActivation act, const Tensor& up) override;
 
+  bool CapturesGraphs() const override { return true; }
+  absl::Status BeginCapture() override;
+  absl::StatusOr<int> EndCapture() override;
+  void Replay(int graph) override;
+
  private:
   CudaBackend(const CudaBackendOptions& options, std::string description, CudaStream stream,
-              CublasHandle cublas);
+              DeviceBuffer cublas_workspace, CublasHandle cublas);
   void Free(void* data) override;
   // Records `status` (a failed call of `op`) unless OK; returns whether it was OK.
   bool Record(const absl::Status& status);
@@ -97,12 +106,15 @@ class CudaBackend final : public Backend {
   const CudaBackendOptions options_;
   const std::string description_;
   CudaStream stream_;
+  DeviceBuffer cublas_workspace_;  // the handle's, set explicitly so that captures allocate none
   CublasHandle cublas_;
   MatmulScratch scratch_;
   std::vector<DeviceBuffer> weights_;  // one arena per PlaceWeights call
   int64_t weight_bytes_ = 0;
   int64_t max_weight_rows_ = 0;  // the most rows of a matmul weight (sizes the scratch)
   std::unordered_set<void*> host_allocations_;  // page-locked, freed with cudaFreeHost
+  std::vector<CudaGraph> graphs_;               // Replay's handles index this
+  bool capturing_ = false;
 };
 
 }  // namespace llmw::cuda

@@ -11,11 +11,12 @@ namespace llmw {
 
 absl::StatusOr<std::unique_ptr<KvCache>> KvCache::Create(const KvCacheShape& shape,
                                                          int64_t block_size, int32_t num_blocks,
-                                                         Backend& backend) {
-  if (block_size <= 0 || num_blocks <= 0 || shape.n_layers <= 0 || shape.n_kv_heads <= 0 ||
-      shape.head_dim <= 0) {
+                                                         Backend& backend, bool padding_block) {
+  if (block_size <= 0 || num_blocks <= (padding_block ? 1 : 0) || shape.n_layers <= 0 ||
+      shape.n_kv_heads <= 0 || shape.head_dim <= 0) {
     return absl::InvalidArgumentError(absl::StrCat("KV cache: invalid size (block_size ",
-                                                   block_size, ", blocks ", num_blocks, ")"));
+                                                   block_size, ", blocks ", num_blocks,
+                                                   padding_block ? ", one for padding" : "", ")"));
   }
   if (!IsKvCacheDType(shape.dtype)) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -33,13 +34,16 @@ absl::StatusOr<std::unique_ptr<KvCache>> KvCache::Create(const KvCacheShape& sha
     backend.Upload(static_cast<uint8_t*>(storage.data()) + a * array_bytes, zeros.data(), touch);
   }
   RETURN_IF_ERROR(backend.Synchronize());
-  return std::unique_ptr<KvCache>(new KvCache(shape, block_size, num_blocks, std::move(storage)));
+  return std::unique_ptr<KvCache>(
+      new KvCache(shape, block_size, num_blocks, padding_block, std::move(storage)));
 }
 
-KvCache::KvCache(const KvCacheShape& shape, int64_t block_size, int32_t num_blocks, Buffer storage)
+KvCache::KvCache(const KvCacheShape& shape, int64_t block_size, int32_t num_blocks,
+                 bool padding_block, Buffer storage)
     : shape_(shape),
       block_size_(block_size),
-      allocator_(num_blocks),
+      allocator_(padding_block ? num_blocks - 1 : num_blocks),
+      padding_block_(padding_block ? num_blocks - 1 : -1),
       storage_(std::move(storage)) {}
 
 absl::Status KvCache::Reserve(BlockTable& table, int64_t n_tokens) {

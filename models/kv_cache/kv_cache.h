@@ -53,10 +53,13 @@ class KvCache {
   static constexpr int64_t kDefaultBlockSize = 16;
 
   // A cache with room for `num_blocks` blocks of `block_size` tokens, its storage from
-  // `backend` (which must outlive it).
+  // `backend` (which must outlive it). With `padding_block`, the last of them is kept out of the
+  // allocator: no sequence ever gets it, and steps padded to a fixed size write their padding
+  // tokens there.
   static absl::StatusOr<std::unique_ptr<KvCache>> Create(const KvCacheShape& shape,
                                                          int64_t block_size, int32_t num_blocks,
-                                                         Backend& backend);
+                                                         Backend& backend,
+                                                         bool padding_block = false);
 
   // Grows `table` to hold at least `n_tokens` positions. RESOURCE_EXHAUSTED
   // when the allocator runs out (the table keeps what it had).
@@ -67,7 +70,10 @@ class KvCache {
   PagedKvLayer Layer(int64_t layer) const;
   const KvCacheShape& shape() const { return shape_; }
   int64_t block_size() const { return block_size_; }
+  // Positions the allocator's blocks hold (the padding block is not one of them).
   int64_t capacity_tokens() const { return allocator_.num_blocks() * block_size_; }
+  // The reserved padding block, or -1 without one.
+  int32_t padding_block() const { return padding_block_; }
   int64_t bytes() const { return storage_.bytes(); }
   const BlockAllocator& allocator() const { return allocator_; }
   BlockAllocator& mutable_allocator() { return allocator_; }
@@ -75,11 +81,13 @@ class KvCache {
   int64_t BlocksFor(int64_t n_tokens) const { return (n_tokens + block_size_ - 1) / block_size_; }
 
  private:
-  KvCache(const KvCacheShape& shape, int64_t block_size, int32_t num_blocks, Buffer storage);
+  KvCache(const KvCacheShape& shape, int64_t block_size, int32_t num_blocks, bool padding_block,
+          Buffer storage);
 
   KvCacheShape shape_;
   int64_t block_size_;
   BlockAllocator allocator_;
+  int32_t padding_block_;
   // [n_layers][2][num_blocks][block_size][n_kv_heads][head_dim], left uninitialised but for the
   // first blocks (see Create).
   Buffer storage_;

@@ -29,13 +29,13 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "tests/gpu/cuda_device_test.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/thread_pool.h"
 #include "kernels/cuda/device.h"
 #include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/stream.h"
 #include "kernels/dtype.h"
+#include "tests/gpu/cuda_device_test.h"
 
 namespace llmw {
 namespace {

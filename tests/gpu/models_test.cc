@@ -25,6 +25,7 @@
 #include "kernels/status_macros.h"
 #include "models/llama/random_llama.h"
 #include "models/model_runner.h"
+#include "tests/gpu/model_cases.h"
 #include "worker/engine/sampler.h"
 
 namespace llmw {
@@ -33,40 +34,8 @@ namespace {
 constexpr double kMinCorrelation = 0.99;
 constexpr double kClearMargin = 1.0;  // logits; the greedy picks must agree above it
 
-bool GpuRequired() {
-  const char* v = std::getenv("LLMW_REQUIRE_GPU");
-  return v != nullptr && std::string(v) == "1";
-}
-
-std::string SourceDir() {
-  const char* v = std::getenv("LLMW_SOURCE_DIR");
-  return v != nullptr ? v : ".";
-}
-
-struct ModelCase {
-  std::string name;
-  std::string path;  // a fixture, or empty for a random model
-  DType random_dtype = DType::kBF16;
-};
-
 std::vector<ModelCase> Cases() {
-  std::vector<ModelCase> cases;
-  const std::filesystem::path dir = std::filesystem::path(SourceDir()) / "tests/fixtures/hf_tiny";
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    if (entry.is_directory() || entry.path().extension() == ".gguf") {
-      std::string id = name;
-      std::replace_if(id.begin(), id.end(), [](char c) { return !std::isalnum(c); }, '_');
-      cases.push_back({id, entry.path().string()});
-    }
-  }
-  std::sort(cases.begin(), cases.end(),
-            [](const ModelCase& a, const ModelCase& b) { return a.name < b.name; });
-  for (DType dtype : {DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K}) {
-    cases.push_back({"random_smollm2_" + std::string(DTypeName(dtype)), "", dtype});
-  }
-  return cases;
+  return ModelCases({DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K});
 }
 
 absl::StatusOr<std::unique_ptr<ModelRunner>> Load(const ModelCase& c, Device device) {
@@ -77,11 +46,7 @@ absl::StatusOr<std::unique_ptr<ModelRunner>> Load(const ModelCase& c, Device dev
   options.max_sequences = 16;
   options.kv.block_size = 8;
   options.kv.bytes = int64_t{64} << 20;
-  if (!c.path.empty()) return ModelRunner::Load(c.path, options);
-  ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, CreateBackend(options.backend));
-  ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
-                   RandomLlama("smollm2-135m", c.random_dtype, 1, *backend));
-  return ModelRunner::Create(std::move(backend), std::move(model), options);
+  return LoadModelCase(c, options);
 }
 
 // The three steps' logit rows, in order.

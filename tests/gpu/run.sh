@@ -54,16 +54,18 @@ fi
 
 if [[ "$mode" == all || "$mode" == bench ]]; then
   # The benchmark: random weights at real shapes (decode at 1 to 256 streams, prefill of 2,048
-  # tokens, weight bandwidth against the device's copy bandwidth), then the peer on the same shapes.
-  for config in "smollm2-135m bf16 1,8,64,256 2048" "smollm2-135m q4_0 1,64 0" \
-    "llama3.1-8b bf16 1,8,64 2048" "llama3.1-8b q4_0 1,8 0" "llama3.1-8b q4_k 1 0" \
-    "llama3.1-8b q8_0 1 0"; do
-    read -r shape dtype streams prefill <<<"$config"
-    log="$out/bench-$shape-$dtype.log"
+  # tokens, weight bandwidth against the device's copy bandwidth; one configuration also without
+  # CUDA graphs, to show what they save), then the peer on the same shapes.
+  for config in "smollm2-135m bf16 1,8,64,256 2048" "smollm2-135m bf16 1,64 0 --enforce-eager" \
+    "smollm2-135m q4_0 1,64 0" "llama3.1-8b bf16 1,8,64 2048" "llama3.1-8b q4_0 1,8 0" \
+    "llama3.1-8b q4_k 1 0" "llama3.1-8b q8_0 1 0"; do
+    read -r shape dtype streams prefill extra <<<"$config"
+    name="$shape $dtype${extra:+ $extra}"
+    log="$out/bench-$shape-$dtype${extra:+-eager}.log"
     timeout 300 "$dir/bin/engine_bench" --device cuda --random-model "$shape" --dtype "$dtype" \
-      --streams "$streams" --gen-tokens 64 --prefill-tokens "$prefill" >"$log" 2>&1 ||
-      echo "bench $shape $dtype failed" >>"$log"
-    while read -r line; do bench+=("$shape $dtype: $line"); done < <(grep -E '^(streams|prefill|device)|failed' "$log")
+      --streams "$streams" --gen-tokens 64 --prefill-tokens "$prefill" $extra >"$log" 2>&1 ||
+      echo "bench $name failed" >>"$log"
+    while read -r line; do bench+=("$name: $line"); done < <(grep -E '^(streams|prefill|device)|failed' "$log")
   done
   if [[ -f "$dir/torch_peer.py" ]]; then
     timeout 300 python3 "$dir/torch_peer.py" --shapes smollm2-135m,llama3.1-8b --batches 1,64 \

@@ -103,5 +103,39 @@ TEST(KvCacheTest, SixteenBitCachesTakeHalfTheBytes) {
   EXPECT_EQ(static_cast<char*>(l1.k) - static_cast<char*>(l0.k), 2 * 4 * 3 * 2 * 8 * 2);
 }
 
+TEST(KvCacheTest, PaddingBlockIsNeverHandedOutNorCounted) {
+  auto plain = KvCache::Create({1, 1, 2}, 4, 5, Host());
+  auto padded = KvCache::Create({1, 1, 2}, 4, 5, Host(), /*padding_block=*/true);
+  ASSERT_TRUE(plain.ok() && padded.ok());
+  KvCache& kv = **padded;
+  EXPECT_EQ((*plain)->padding_block(), -1);
+  EXPECT_EQ(kv.padding_block(), 4);
+  // Its storage is there; the allocator and the capacity leave it out.
+  EXPECT_EQ(kv.bytes(), (*plain)->bytes());
+  EXPECT_EQ(kv.allocator().num_blocks(), 4);
+  EXPECT_EQ(kv.capacity_tokens(), 16);
+  // Every block, including the ones freed and handed out again.
+  BlockTable a, b;
+  ASSERT_TRUE(kv.Reserve(a, 9).ok());
+  ASSERT_TRUE(kv.Reserve(b, 4).ok());
+  EXPECT_EQ(kv.Reserve(b, 5).code(), absl::StatusCode::kResourceExhausted);
+  kv.Release(a);
+  ASSERT_TRUE(kv.Reserve(b, 16).ok());
+  EXPECT_THAT(b.blocks(), ::testing::UnorderedElementsAre(0, 1, 2, 3));
+  // The padding block's slots are the cache's last, apart from every other block's.
+  const PagedKvLayer layer = kv.Layer(0);
+  const int32_t padding[] = {kv.padding_block()};
+  std::set<float*> keys;
+  for (int pos = 0; pos < 16; ++pos) keys.insert(layer.KeyAt(b.data(), pos));
+  for (int pos = 0; pos < 4; ++pos) EXPECT_EQ(keys.count(layer.KeyAt(padding, pos)), 0u);
+}
+
+TEST(KvCacheTest, PaddingBlockNeedsAnotherBlock) {
+  const absl::StatusOr<std::unique_ptr<KvCache>> kv =
+      KvCache::Create({1, 1, 1}, 4, 1, Host(), /*padding_block=*/true);
+  ASSERT_FALSE(kv.ok());
+  EXPECT_THAT(kv.status().message(), HasSubstr("one for padding"));
+}
+
 }  // namespace
 }  // namespace llmw
