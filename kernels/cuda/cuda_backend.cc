@@ -404,6 +404,7 @@ void CudaBackend::MatmulGated(const Tensor& out, const Tensor& x, const Tensor& 
   }
   Record(cuda::MatmulGated(w_gate, w_up, act, F32(x), x.rows(), F32(out), F32(up), scratch_,
                            cublas_.get(), stream_.get()));
+}
 
 absl::Status CudaBackend::BeginCapture() {
   if (capturing_) return absl::FailedPreconditionError("cuda BeginCapture: already capturing");

@@ -118,6 +118,23 @@ class RecordingBackend final : public Backend {
   void GatherRows(const Tensor& out, const Tensor& x, const StepLayout& step) override {
     Queue([=](Backend& b) { b.GatherRows(out, x, step); });
   }
+  void AddRmsNorm(const Tensor& out, const Tensor& residual, const Tensor& x, const Tensor& w,
+                  float eps, float w_offset) override {
+    Queue([=](Backend& b) { b.AddRmsNorm(out, residual, x, w, eps, w_offset); });
+  }
+  void AddLayerNorm(const Tensor& out, const Tensor& residual, const Tensor& x, const Tensor& w,
+                    const Tensor& bias, float eps) override {
+    Queue([=](Backend& b) { b.AddLayerNorm(out, residual, x, w, bias, eps); });
+  }
+  void RopeWriteKv(const PagedKvLayer& kv, const Tensor& q, const Tensor& k, const Tensor& v,
+                   const Tensor& cos, const Tensor& sin, const StepLayout& step, int64_t rot_dim,
+                   RopePairing pairing) override {
+    Queue([=](Backend& b) { b.RopeWriteKv(kv, q, k, v, cos, sin, step, rot_dim, pairing); });
+  }
+  void MatmulGated(const Tensor& out, const Tensor& x, const Tensor& w_gate, const Tensor& w_up,
+                   GatedActivation act, const Tensor& up) override {
+    Queue([=](Backend& b) { b.MatmulGated(out, x, w_gate, w_up, act, up); });
+  }
 
   bool CapturesGraphs() const override { return true; }
   absl::Status BeginCapture() override {
