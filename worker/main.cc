@@ -54,7 +54,7 @@ const std::vector<cli::FlagSpec>& WorkerFlags() {
       {"max-running", "sequences batched at once (default 64)"},
       {"max-waiting", "queued requests before 'overloaded' (default 256)"},
       {"kv-cache-memory", "KV-cache bytes per model (default: derived from free memory)"},
-      {"kv-cache-dtype", "f32, f16 or bf16 (default f32)"},
+      {"kv-cache-dtype", "auto, f32, f16 or bf16 (default auto: bf16 on a GPU, f32 on the CPU)"},
       {"drain-timeout", "seconds live requests get to finish on SIGTERM (default 30)"},
       {"scheduler", "scheduler address to register with (default: none, standalone)"},
       {"worker-id", "this worker's id at the scheduler (default: the host name)"},
@@ -106,7 +106,7 @@ absl::StatusOr<WorkerConfig> ReadConfig(const std::vector<std::string>& args) {
   ASSIGN_OR_RETURN(int64_t max_waiting, flags.GetInt("max-waiting", 256));
   ASSIGN_OR_RETURN(c.runner.kv.bytes, flags.GetInt("kv-cache-memory", 0));
   ASSIGN_OR_RETURN(c.runner.kv.dtype,
-                   ParseKvCacheDType(flags.Get("kv-cache-dtype").value_or("f32")));
+                   ParseKvCacheDType(flags.Get("kv-cache-dtype").value_or("auto")));
   ASSIGN_OR_RETURN(c.drain_seconds, flags.GetInt("drain-timeout", 30));
   if (threads < 0 || threads > 1024)
     return absl::InvalidArgumentError("--threads must be in [0, 1024]");

@@ -1,12 +1,15 @@
-// Argument checks and Status for the kernels of kv_write.cu and attention.cu.
+// Argument checks and Status for the kernels of kv_write.cu and attention.cu, and the decode
+// split plan and its scratch.
 #include "kernels/cuda/attention.h"
 
+#include <algorithm>
 #include <limits>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "kernels/cuda/attention_launch.h"
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/decode_plan.h"
 #include "kernels/dtype.h"
 
 namespace llmw::cuda {
@@ -37,6 +40,23 @@ absl::Status CheckCache(const char* function, const PagedKvLayer& kv) {
 
 }  // namespace
 
+absl::Status AttentionScratch::Reserve(int64_t max_q_width) {
+  if (max_q_width < 1) return Invalid("AttentionScratch::Reserve", "max_q_width = ", max_q_width);
+  int device = 0, sm_count = 0;
+  LLMW_CUDA_RETURN_IF_ERROR(cudaGetDevice(&device));
+  LLMW_CUDA_RETURN_IF_ERROR(
+      cudaDeviceGetAttribute(&sm_count, cudaDevAttrMultiProcessorCount, device));
+  sm_count_ = std::max(sm_count, 1);
+  const int64_t floats = MaxDecodeScratchFloats(sm_count_, max_q_width);
+  if (floats <= this->floats() && !buffer_.empty()) return absl::OkStatus();
+  buffer_ = DeviceBuffer();
+  absl::StatusOr<DeviceBuffer> buffer =
+      DeviceBuffer::Allocate(static_cast<size_t>(floats) * sizeof(float));
+  if (!buffer.ok()) return buffer.status();
+  buffer_ = *std::move(buffer);
+  return absl::OkStatus();
+}
+
 absl::Status WriteKv(const PagedKvLayer& kv, const float* k, const float* v, const int32_t* slots,
                      int64_t n, cudaStream_t stream) {
   if (n < 0 || n > kMaxGridX) return Invalid("WriteKv", "n = ", n, " is out of [0, 2^31)");
@@ -51,13 +71,13 @@ absl::Status WriteKv(const PagedKvLayer& kv, const float* k, const float* v, con
 
 absl::Status PagedAttention(float* out, const float* q, const PagedKvLayer& kv,
                             const StepLayout& step, const AttentionParams& params,
-                            cudaStream_t stream) {
+                            const AttentionScratch& scratch, cudaStream_t stream) {
   constexpr const char* kName = "PagedAttention";
   if (step.n_tokens < 0 || step.n_tokens > kMaxGridX) {
     return Invalid(kName, "step.n_tokens = ", step.n_tokens, " is out of [0, 2^31)");
   }
   if (step.n_tokens == 0) return absl::OkStatus();
-  if (step.n_chunks <= 0) {
+  if (step.n_chunks <= 0 || step.n_chunks > kMaxGridX) {
     return Invalid(kName, "step.n_chunks = ", step.n_chunks, " with ", step.n_tokens, " tokens");
   }
   if (out == nullptr || q == nullptr || step.chunks == nullptr || step.block_tables == nullptr) {
@@ -75,7 +95,10 @@ absl::Status PagedAttention(float* out, const float* q, const PagedKvLayer& kv,
                    " is not a multiple of kv.n_kv_heads = ", kv.n_kv_heads, " in (0, ", kMaxGridY,
                    "]");
   }
-  LLMW_CUDA_RETURN_IF_ERROR(cuda_launch::PagedAttention(out, q, kv, step, params, stream));
+  const DecodePlan plan = PlanDecode(step.n_chunks, params.n_heads, kv.n_kv_heads, kv.head_dim,
+                                     scratch.sm_count(), scratch.floats());
+  LLMW_CUDA_RETURN_IF_ERROR(
+      cuda_launch::PagedAttention(out, q, kv, step, params, plan, scratch.data(), stream));
   return absl::OkStatus();
 }
 

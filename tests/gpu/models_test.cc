@@ -77,6 +77,7 @@ absl::StatusOr<std::unique_ptr<ModelRunner>> Load(const ModelCase& c, Device dev
   options.max_sequences = 16;
   options.kv.block_size = 8;
   options.kv.bytes = int64_t{64} << 20;
+  options.kv.dtype = DType::kF32;  // the same cache on both backends (auto would differ)
   if (!c.path.empty()) return ModelRunner::Load(c.path, options);
   ASSIGN_OR_RETURN(std::unique_ptr<Backend> backend, CreateBackend(options.backend));
   ASSIGN_OR_RETURN(std::unique_ptr<Model> model,
