@@ -42,12 +42,13 @@ absl::Status CheckCache(const char* function, const PagedKvLayer& kv) {
 
 absl::Status AttentionScratch::Reserve(int64_t max_q_width) {
   if (max_q_width < 1) return Invalid("AttentionScratch::Reserve", "max_q_width = ", max_q_width);
-  int device = 0, sm_count = 0;
+  int device = 0, sm_count = 0, blocks_per_sm = 0;
   LLMW_CUDA_RETURN_IF_ERROR(cudaGetDevice(&device));
   LLMW_CUDA_RETURN_IF_ERROR(
       cudaDeviceGetAttribute(&sm_count, cudaDevAttrMultiProcessorCount, device));
-  sm_count_ = std::max(sm_count, 1);
-  const int64_t floats = MaxDecodeScratchFloats(sm_count_, max_q_width);
+  LLMW_CUDA_RETURN_IF_ERROR(cuda_launch::DecodeBlocksPerSm(&blocks_per_sm));
+  target_blocks_ = DecodeTargetBlocks(sm_count, blocks_per_sm);
+  const int64_t floats = MaxDecodeScratchFloats(target_blocks_, max_q_width);
   if (floats <= this->floats() && !buffer_.empty()) return absl::OkStatus();
   buffer_ = DeviceBuffer();
   absl::StatusOr<DeviceBuffer> buffer =
@@ -96,7 +97,7 @@ absl::Status PagedAttention(float* out, const float* q, const PagedKvLayer& kv,
                    "]");
   }
   const DecodePlan plan = PlanDecode(step.n_chunks, params.n_heads, kv.n_kv_heads, kv.head_dim,
-                                     scratch.sm_count(), scratch.floats());
+                                     scratch.target_blocks(), scratch.floats());
   LLMW_CUDA_RETURN_IF_ERROR(
       cuda_launch::PagedAttention(out, q, kv, step, params, plan, scratch.data(), stream));
   return absl::OkStatus();

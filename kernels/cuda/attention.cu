@@ -104,6 +104,8 @@ constexpr int kDecodeThreads = 128;
 constexpr int kMaxHeadsPerBlock = static_cast<int>(kMaxDecodeHeadsPerBlock);
 // Elements of a head one lane holds (kMaxPagedAttentionHeadDim over a warp).
 constexpr int kLaneElems = 8;
+// Positions each lane group loads before it computes with them.
+constexpr int kInFlight = 2;
 static_assert(kLaneElems * kWarpSize == kMaxPagedAttentionHeadDim);
 
 // The element offset of a partial result (chunk, head, split) in the scratch, in head_dim units,
@@ -170,14 +172,18 @@ __global__ void __launch_bounds__(kDecodeThreads) DecodeKernel(KernelArgs a) {
   __syncthreads();
 
   // Every lane runs every iteration (the shuffles need the whole warp); a group past the end
-  // computes on zeros and keeps nothing.
-  for (int64_t base = begin; base < end; base += n_groups) {
-    const int64_t j = base + group;
-    const bool active = j < end;
-    float k[kLaneElems], v[kLaneElems];
+  // computes on zeros and keeps nothing. Each group loads kInFlight positions before using any,
+  // to keep more loads in flight.
+  for (int64_t base = begin; base < end; base += kInFlight * n_groups) {
+    float k[kInFlight][kLaneElems], v[kInFlight][kLaneElems];
+    bool active[kInFlight];
 #pragma unroll
-    for (int e = 0; e < kLaneElems; ++e) k[e] = v[e] = 0.0f;
-    if (active) {
+    for (int u = 0; u < kInFlight; ++u) {
+      const int64_t j = base + u * n_groups + group;
+      active[u] = j < end;
+#pragma unroll
+      for (int e = 0; e < kLaneElems; ++e) k[u][e] = v[u][e] = 0.0f;
+      if (!active[u]) continue;
       const int64_t slot =
           static_cast<int64_t>(block_table[j / a.block_size]) * a.block_size + j % a.block_size;
       const T* key = k_cache + slot * token_stride;
@@ -186,35 +192,38 @@ __global__ void __launch_bounds__(kDecodeThreads) DecodeKernel(KernelArgs a) {
       for (int i = 0; i < kVectors; ++i) {
         const int vec = lane_in_key + i * lanes;
         if (vec < n_vectors) {
-          LoadVector<E, V>(key + vec * V, k + i * V);
-          LoadVector<E, V>(value + vec * V, v + i * V);
+          LoadVector<E, V>(key + vec * V, k[u] + i * V);
+          LoadVector<E, V>(value + vec * V, v[u] + i * V);
         }
       }
     }
 #pragma unroll
-    for (int h = 0; h < kMaxHeadsPerBlock; ++h) {
-      if (h >= n_group_heads) break;
-      float dot = 0.0f;
+    for (int u = 0; u < kInFlight; ++u) {
 #pragma unroll
-      for (int i = 0; i < kVectors; ++i) {
-        const int vec = lane_in_key + i * lanes;
-        if (vec < n_vectors) {
+      for (int h = 0; h < kMaxHeadsPerBlock; ++h) {
+        if (h >= n_group_heads) break;
+        float dot = 0.0f;
 #pragma unroll
-          for (int e = 0; e < V; ++e) dot += q_s[h * hd + vec * V + e] * k[i * V + e];
+        for (int i = 0; i < kVectors; ++i) {
+          const int vec = lane_in_key + i * lanes;
+          if (vec < n_vectors) {
+#pragma unroll
+            for (int e = 0; e < V; ++e) dot += q_s[h * hd + vec * V + e] * k[u][i * V + e];
+          }
         }
-      }
-      for (int mask = lanes / 2; mask > 0; mask /= 2) {
-        dot += __shfl_xor_sync(0xffffffffu, dot, mask);
-      }
-      if (active) {
-        const float score = Softcap(dot * a.scale, a.softcap);
-        const float m_new = fmaxf(m[h], score);
-        const float rescale = expf(m[h] - m_new);
-        const float p = expf(score - m_new);
-        l[h] = l[h] * rescale + p;
+        for (int mask = lanes / 2; mask > 0; mask /= 2) {
+          dot += __shfl_xor_sync(0xffffffffu, dot, mask);
+        }
+        if (active[u]) {
+          const float score = Softcap(dot * a.scale, a.softcap);
+          const float m_new = fmaxf(m[h], score);
+          const float rescale = expf(m[h] - m_new);
+          const float p = expf(score - m_new);
+          l[h] = l[h] * rescale + p;
 #pragma unroll
-        for (int e = 0; e < kLaneElems; ++e) acc[h][e] = acc[h][e] * rescale + p * v[e];
-        m[h] = m_new;
+          for (int e = 0; e < kLaneElems; ++e) acc[h][e] = acc[h][e] * rescale + p * v[u][e];
+          m[h] = m_new;
+        }
       }
     }
   }
@@ -527,6 +536,11 @@ cudaError_t PagedAttention(float* out, const float* q, const PagedKvLayer& kv,
     default:
       return cudaErrorInvalidValue;
   }
+}
+
+cudaError_t DecodeBlocksPerSm(int* blocks) {
+  return cudaOccupancyMaxActiveBlocksPerMultiprocessor(blocks, DecodeKernel<Bf16Elems, 8>,
+                                                       kDecodeThreads, 0);
 }
 
 }  // namespace llmw::cuda_launch

@@ -31,20 +31,21 @@ absl::Status WriteKv(const PagedKvLayer& kv, const float* k, const float* v, con
                      int64_t n, cudaStream_t stream);
 
 // Device memory for the partial results of split decode attention (kernels/decode_plan.h),
-// reserved at load so that no step allocates, and the GPU's multiprocessor count the split plan
-// is made for. An empty one (never reserved) makes every decode run unsplit.
+// reserved at load so that no step allocates, and the decode blocks that fill the GPU (its
+// multiprocessors times the decode kernel's occupancy), which the split plan aims for. An empty
+// one (never reserved) makes every decode run unsplit.
 class AttentionScratch {
  public:
   // Room for every decode plan of queries up to max_q_width (n_heads · head_dim) elements wide
   // on the current device. Keeps the buffer when it is large enough already.
   absl::Status Reserve(int64_t max_q_width);
 
-  int64_t sm_count() const { return sm_count_; }
+  int64_t target_blocks() const { return target_blocks_; }
   int64_t floats() const { return static_cast<int64_t>(buffer_.size() / sizeof(float)); }
   float* data() const { return buffer_.data_as<float>(); }
 
  private:
-  int64_t sm_count_ = 1;
+  int64_t target_blocks_ = 1;
   DeviceBuffer buffer_;
 };
 

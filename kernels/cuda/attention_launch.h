@@ -36,4 +36,8 @@ cudaError_t PagedAttention(float* out, const float* q, const PagedKvLayer& kv,
                            const StepLayout& step, const AttentionParams& params,
                            const DecodePlan& plan, float* partials, cudaStream_t stream);
 
+// Decode thread blocks one multiprocessor of the current device holds at once (the occupancy of
+// the kernel for a bf16 cache, the default; the others use as many registers, give or take a few).
+cudaError_t DecodeBlocksPerSm(int* blocks);
+
 }  // namespace llmw::cuda_launch

@@ -590,9 +590,9 @@ TEST_P(CudaPagedAttentionTest, DecodeBatchesMatchCpuSplitOrNot) {
     const std::vector<float> want = RunCpu(q, cache.host, HostLayout(host));
 
     const DecodePlan plan = PlanDecode(batch, c.n_heads, c.n_kv_heads, c.head_dim,
-                                       Scratch().sm_count(), Scratch().floats());
+                                       Scratch().target_blocks(), Scratch().floats());
     if (batch == 1) {
-      EXPECT_GT(plan.splits, 1) << "a single decode on " << Scratch().sm_count() << " SMs";
+      EXPECT_GT(plan.splits, 1) << "a single decode, " << Scratch().target_blocks() << " blocks";
     }
     const std::vector<float> split = RunCuda(q, cache.device, device.layout);
     ExpectClose(want, split, c.n_heads, c.head_dim);
