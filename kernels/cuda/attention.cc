@@ -2,7 +2,6 @@
 // split plan and its scratch.
 #include "kernels/cuda/attention.h"
 
-#include <algorithm>
 #include <limits>
 #include <string>
 
@@ -11,6 +10,7 @@
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/decode_plan.h"
 #include "kernels/dtype.h"
+#include "kernels/status_macros.h"
 
 namespace llmw::cuda {
 namespace {
@@ -50,11 +50,8 @@ absl::Status AttentionScratch::Reserve(int64_t max_q_width) {
   target_blocks_ = DecodeTargetBlocks(sm_count, blocks_per_sm);
   const int64_t floats = MaxDecodeScratchFloats(target_blocks_, max_q_width);
   if (floats <= this->floats() && !buffer_.empty()) return absl::OkStatus();
-  buffer_ = DeviceBuffer();
-  absl::StatusOr<DeviceBuffer> buffer =
-      DeviceBuffer::Allocate(static_cast<size_t>(floats) * sizeof(float));
-  if (!buffer.ok()) return buffer.status();
-  buffer_ = *std::move(buffer);
+  buffer_ = DeviceBuffer();  // the old one goes first: the peak is the new size
+  ASSIGN_OR_RETURN(buffer_, DeviceBuffer::Allocate(static_cast<size_t>(floats) * sizeof(float)));
   return absl::OkStatus();
 }
 
