@@ -153,7 +153,8 @@ absl::Status Run(const std::vector<std::string>& args) {
   engine_options.enable_prefix_caching = false;  // measure the model, not the cache
   ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Create(*model, engine_options));
   std::printf("model %s on %s, KV cache %s, %lld tokens per stream\n", model->info().name.c_str(),
-              model->backend().Describe().c_str(), std::string(DTypeName(model->kv_cache().shape().dtype)).c_str(),
+              model->backend().Describe().c_str(),
+              std::string(DTypeName(model->kv_cache().shape().dtype)).c_str(),
               static_cast<long long>(gen));
   for (int streams : levels) RunLevel(*engine, *model, streams, static_cast<int>(gen));
   return absl::OkStatus();

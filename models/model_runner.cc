@@ -35,8 +35,8 @@ absl::StatusOr<std::optional<DType>> ParseKvCacheDType(std::string_view name) {
   if (name == "f32") return DType::kF32;
   if (name == "f16") return DType::kF16;
   if (name == "bf16") return DType::kBF16;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "KV cache dtype must be auto, f32, f16 or bf16, got '", std::string(name), "'"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("KV cache dtype must be auto, f32, f16 or bf16, got '", std::string(name), "'"));
 }
 
 absl::StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::Load(const std::string& path,

@@ -51,7 +51,8 @@ const std::vector<FlagSpec>& GenerateFlags() {
             {"threads", "local: CPU threads (default: all cores)"},
             {"device", "local: auto, cpu or cuda (default auto: CUDA when a GPU is usable)"},
             {"gpu-memory-utilization", "local: share of the GPU's memory to use (default 0.9)"},
-            {"kv-cache-dtype", "local: auto, f32, f16 or bf16 (default auto: bf16 on a GPU, f32 on the CPU)"},
+            {"kv-cache-dtype",
+             "local: auto, f32, f16 or bf16 (default auto: bf16 on a GPU, f32 on the CPU)"},
         });
     return all;
   }();
