@@ -58,6 +58,11 @@ for config in "smollm2-135m bf16 1,8,64" "smollm2-135m q4_0 1,8,64" "llama3.2-1b
   while read -r line; do bench+=("$shape $dtype: $line"); done < <(grep -E '^streams|failed' "$log")
 done
 
+# Attention alone: split decode GB/s and prefill TFLOP/s.
+timeout 300 "$dir/bin/attention_bench" >"$out/attention_bench.log" 2>&1 ||
+  echo "attention_bench failed" >>"$out/attention_bench.log"
+while read -r line; do bench+=("$line"); done < <(grep -E '^attention|failed' "$out/attention_bench.log")
+
 echo
 echo "== benchmark (tok/s, see $out/bench-*.log)"
 printf '%s\n' "${bench[@]}"
