@@ -108,8 +108,9 @@ constexpr int kLaneElems = 8;
 constexpr int kInFlight = 2;
 static_assert(kLaneElems * kWarpSize == kMaxPagedAttentionHeadDim);
 
-// The element offset of a partial result (chunk, head, split) in the scratch, in head_dim units,
-// and where the (maximum, sum) pairs start.
+// The index of the partial result (chunk, head, split): its output is elements
+// [index · head_dim, (index + 1) · head_dim) of the scratch, its (maximum, sum) pair the index-th
+// pair after all outputs, where PartialStats points.
 __device__ int64_t PartialIndex(const KernelArgs& a, int64_t chunk, int64_t head, int64_t split) {
   return (chunk * a.n_heads + head) * a.splits + split;
 }
