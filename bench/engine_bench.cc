@@ -185,7 +185,7 @@ const std::vector<cli::FlagSpec>& BenchFlags() {
       {"threads", "CPU threads (default: all cores)"},
       {"gen-tokens", "tokens each stream generates (default 64)"},
       {"streams", "comma-separated stream counts (default 1,4,8,16)"},
-      {"kv-cache-dtype", "f32, f16 or bf16 (default f32)"},
+      {"kv-cache-dtype", "auto, f32, f16 or bf16 (default auto: bf16 on a GPU, f32 on the CPU)"},
       {"prefill-tokens", "prompt length of the prefill measurement (default 2048; 0 = skip)"},
       {"max-batch-tokens", "tokens one forward pass may carry (default 2048)"},
       {"enforce-eager", "run every step op by op: no CUDA graphs for decode steps", true},
@@ -213,7 +213,7 @@ absl::Status Run(const std::vector<std::string>& args) {
   options.max_sequences = *std::max_element(levels.begin(), levels.end());
   options.max_batch_tokens = max_batch_tokens;
   ASSIGN_OR_RETURN(options.kv.dtype,
-                   ParseKvCacheDType(flags.Get("kv-cache-dtype").value_or("f32")));
+                   ParseKvCacheDType(flags.Get("kv-cache-dtype").value_or("auto")));
   options.enforce_eager = flags.Has("enforce-eager");
   std::unique_ptr<ModelRunner> model;
   if (std::optional<std::string> shape = flags.Get("random-model")) {
@@ -229,7 +229,8 @@ absl::Status Run(const std::vector<std::string>& args) {
   engine_options.enable_prefix_caching = false;  // measure the model, not the cache
   ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Create(*model, engine_options));
   std::printf("model %s on %s, KV cache %s, %lld tokens per stream\n", model->info().name.c_str(),
-              model->backend().Describe().c_str(), std::string(DTypeName(options.kv.dtype)).c_str(),
+              model->backend().Describe().c_str(),
+              std::string(DTypeName(model->kv_cache().shape().dtype)).c_str(),
               static_cast<long long>(gen));
   Ceiling ceiling{.weight_bytes = model->memory_use().weights};
   if (const absl::StatusOr<double> copy = DeviceCopyBandwidth(model->device()); copy.ok()) {

@@ -22,6 +22,9 @@ struct StepLayout {
   int64_t n_tokens = 0;
   int64_t n_chunks = 0;
   int64_t n_logit_rows = 0;
+  // Every chunk holds one token (the host knows it from the batch): attention then launches only
+  // its decode kernel. false is always safe.
+  bool decodes_only = false;
   const int32_t* tokens = nullptr;        // [n_tokens]
   const int32_t* positions = nullptr;     // [n_tokens]
   const int32_t* kv_slots = nullptr;      // [n_tokens] block * block_size + offset in the block

@@ -33,12 +33,13 @@ struct ModelRunner::StepTables {
   int32_t* Device(int64_t offset) const { return static_cast<int32_t*>(device.data()) + offset; }
 };
 
-absl::StatusOr<DType> ParseKvCacheDType(std::string_view name) {
+absl::StatusOr<std::optional<DType>> ParseKvCacheDType(std::string_view name) {
+  if (name == "auto") return std::nullopt;
   if (name == "f32") return DType::kF32;
   if (name == "f16") return DType::kF16;
   if (name == "bf16") return DType::kBF16;
   return absl::InvalidArgumentError(
-      absl::StrCat("KV cache dtype must be f32, f16 or bf16, got '", std::string(name), "'"));
+      absl::StrCat("KV cache dtype must be auto, f32, f16 or bf16, got '", std::string(name), "'"));
 }
 
 absl::StatusOr<std::unique_ptr<ModelRunner>> ModelRunner::Load(const std::string& path,
@@ -105,11 +106,13 @@ absl::Status ModelRunner::Allocate() {
     return absl::InvalidArgumentError(
         absl::StrCat("KV cache: block size ", kv.block_size, " and size ", kv.bytes, " bytes"));
   }
-  if (!IsKvCacheDType(kv.dtype)) {
+  const DType kv_dtype =
+      kv.dtype.value_or(backend_->device() == Device::kCpu ? DType::kF32 : DType::kBF16);
+  if (!IsKvCacheDType(kv_dtype)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "KV cache dtype ", std::string(DTypeName(kv.dtype)), " (f32, f16 or bf16 only)"));
+        "KV cache dtype ", std::string(DTypeName(kv_dtype)), " (f32, f16 or bf16 only)"));
   }
-  const KvCacheShape kv_shape = shape.kv(kv.dtype);
+  const KvCacheShape kv_shape = shape.kv(kv_dtype);
   const int64_t block_bytes = kv.block_size * kv_shape.bytes_per_token();
   int64_t bytes = kv.bytes;
   if (bytes == 0) {
@@ -210,6 +213,7 @@ StepLayout ModelRunner::LayOut(const ForwardBatch& batch, int64_t bucket) {
   return StepLayout{.n_tokens = counts.n_tokens,
                     .n_chunks = counts.n_chunks,
                     .n_logit_rows = counts.n_logit_rows,
+                    .decodes_only = counts.n_tokens == counts.n_chunks,  // chunks are never empty
                     .tokens = t.Device(t.tokens()),
                     .positions = t.Device(t.positions()),
                     .kv_slots = t.Device(t.kv_slots()),

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -25,15 +26,17 @@
 namespace llmw {
 
 struct KvCacheOptions {
-  DType dtype = DType::kF32;  // f32, f16 or bf16
+  // f32, f16 or bf16; unset: bf16 on a GPU (half the memory traffic of decode attention), f32 on
+  // the CPU (which computes in f32 and would convert every element).
+  std::optional<DType> dtype;
   int64_t block_size = KvCache::kDefaultBlockSize;
   // Bytes of KV cache; 0 = enough for max_sequences sequences at full context, within the
   // backend's budget (Backend::KvCacheBudget).
   int64_t bytes = 0;
 };
 
-// "f32", "f16" or "bf16".
-absl::StatusOr<DType> ParseKvCacheDType(std::string_view name);
+// "f32", "f16", "bf16", or "auto" (unset: chosen by the device).
+absl::StatusOr<std::optional<DType>> ParseKvCacheDType(std::string_view name);
 
 struct RunnerOptions {
   BackendOptions backend;

@@ -54,7 +54,7 @@ const std::vector<cli::FlagSpec>& WorkerFlags() {
       {"max-running", "sequences batched at once (default 64)"},
       {"max-waiting", "queued requests before 'overloaded' (default 256)"},
       {"kv-cache-memory", "KV-cache bytes per model (default: derived from free memory)"},
-      {"kv-cache-dtype", "f32, f16 or bf16 (default f32)"},
+      {"kv-cache-dtype", "auto, f32, f16 or bf16 (default auto: bf16 on a GPU, f32 on the CPU)"},
       {"enforce-eager",
        "run every step op by op: no CUDA graphs for decode steps (LLMW_ENFORCE_EAGER=1)", true},
       {"drain-timeout", "seconds live requests get to finish on SIGTERM (default 30)"},
@@ -108,7 +108,7 @@ absl::StatusOr<WorkerConfig> ReadConfig(const std::vector<std::string>& args) {
   ASSIGN_OR_RETURN(int64_t max_waiting, flags.GetInt("max-waiting", 256));
   ASSIGN_OR_RETURN(c.runner.kv.bytes, flags.GetInt("kv-cache-memory", 0));
   ASSIGN_OR_RETURN(c.runner.kv.dtype,
-                   ParseKvCacheDType(flags.Get("kv-cache-dtype").value_or("f32")));
+                   ParseKvCacheDType(flags.Get("kv-cache-dtype").value_or("auto")));
   ASSIGN_OR_RETURN(c.drain_seconds, flags.GetInt("drain-timeout", 30));
   const std::string eager = flags.Get("enforce-eager").value_or("false");
   c.runner.enforce_eager = eager != "false" && eager != "0";

@@ -1,4 +1,5 @@
-// Argument checks and Status for the kernels of kv_write.cu and attention.cu.
+// Argument checks and Status for the kernels of kv_write.cu and attention.cu, and the decode
+// split plan and its scratch.
 #include "kernels/cuda/attention.h"
 
 #include <limits>
@@ -7,7 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "kernels/cuda/attention_launch.h"
 #include "kernels/cuda/cuda_check.h"
+#include "kernels/decode_plan.h"
 #include "kernels/dtype.h"
+#include "kernels/status_macros.h"
 
 namespace llmw::cuda {
 namespace {
@@ -37,6 +40,21 @@ absl::Status CheckCache(const char* function, const PagedKvLayer& kv) {
 
 }  // namespace
 
+absl::Status AttentionScratch::Reserve(int64_t max_q_width) {
+  if (max_q_width < 1) return Invalid("AttentionScratch::Reserve", "max_q_width = ", max_q_width);
+  int device = 0, sm_count = 0, blocks_per_sm = 0;
+  LLMW_CUDA_RETURN_IF_ERROR(cudaGetDevice(&device));
+  LLMW_CUDA_RETURN_IF_ERROR(
+      cudaDeviceGetAttribute(&sm_count, cudaDevAttrMultiProcessorCount, device));
+  LLMW_CUDA_RETURN_IF_ERROR(cuda_launch::DecodeBlocksPerSm(&blocks_per_sm));
+  target_blocks_ = DecodeTargetBlocks(sm_count, blocks_per_sm);
+  const int64_t floats = MaxDecodeScratchFloats(target_blocks_, max_q_width);
+  if (floats <= this->floats() && !buffer_.empty()) return absl::OkStatus();
+  buffer_ = DeviceBuffer();  // the old one goes first: the peak is the new size
+  ASSIGN_OR_RETURN(buffer_, DeviceBuffer::Allocate(static_cast<size_t>(floats) * sizeof(float)));
+  return absl::OkStatus();
+}
+
 absl::Status WriteKv(const PagedKvLayer& kv, const float* k, const float* v, const int32_t* slots,
                      int64_t n, cudaStream_t stream) {
   if (n < 0 || n > kMaxGridX) return Invalid("WriteKv", "n = ", n, " is out of [0, 2^31)");
@@ -51,13 +69,13 @@ absl::Status WriteKv(const PagedKvLayer& kv, const float* k, const float* v, con
 
 absl::Status PagedAttention(float* out, const float* q, const PagedKvLayer& kv,
                             const StepLayout& step, const AttentionParams& params,
-                            cudaStream_t stream) {
+                            const AttentionScratch& scratch, cudaStream_t stream) {
   constexpr const char* kName = "PagedAttention";
   if (step.n_tokens < 0 || step.n_tokens > kMaxGridX) {
     return Invalid(kName, "step.n_tokens = ", step.n_tokens, " is out of [0, 2^31)");
   }
   if (step.n_tokens == 0) return absl::OkStatus();
-  if (step.n_chunks <= 0) {
+  if (step.n_chunks <= 0 || step.n_chunks > kMaxGridX) {
     return Invalid(kName, "step.n_chunks = ", step.n_chunks, " with ", step.n_tokens, " tokens");
   }
   if (out == nullptr || q == nullptr || step.chunks == nullptr || step.block_tables == nullptr) {
@@ -75,7 +93,10 @@ absl::Status PagedAttention(float* out, const float* q, const PagedKvLayer& kv,
                    " is not a multiple of kv.n_kv_heads = ", kv.n_kv_heads, " in (0, ", kMaxGridY,
                    "]");
   }
-  LLMW_CUDA_RETURN_IF_ERROR(cuda_launch::PagedAttention(out, q, kv, step, params, stream));
+  const DecodePlan plan = PlanDecode(step.n_chunks, params.n_heads, kv.n_kv_heads, kv.head_dim,
+                                     scratch.target_blocks(), scratch.floats());
+  LLMW_CUDA_RETURN_IF_ERROR(
+      cuda_launch::PagedAttention(out, q, kv, step, params, plan, scratch.data(), stream));
   return absl::OkStatus();
 }
 

@@ -137,7 +137,9 @@ absl::Status CudaBackend::ReserveScratch(int64_t max_rows, int64_t max_width) {
     return absl::InvalidArgumentError(
         absl::StrCat("scratch for ", max_rows, " rows of ", max_width, " elements"));
   }
-  return scratch_.Reserve(max_rows, max_width, std::max<int64_t>(max_weight_rows_, 1));
+  RETURN_IF_ERROR(scratch_.Reserve(max_rows, max_width, std::max<int64_t>(max_weight_rows_, 1)));
+  // A step's queries are the input of the attention output projection: at most max_width wide.
+  return attention_scratch_.Reserve(max_width);
 }
 
 absl::Status CudaBackend::PlaceWeights(std::span<const WeightSlot> slots) {
@@ -342,7 +344,8 @@ void CudaBackend::PagedAttention(const Tensor& out, const Tensor& q, const Paged
              "PagedAttention", "queries, heads or cache do not fit")) {
     return;
   }
-  Record(cuda::PagedAttention(F32(out), F32(q), kv, step, params, stream_.get()));
+  Record(
+      cuda::PagedAttention(F32(out), F32(q), kv, step, params, attention_scratch_, stream_.get()));
 }
 
 void CudaBackend::GatherRows(const Tensor& out, const Tensor& x, const StepLayout& step) {

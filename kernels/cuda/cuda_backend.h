@@ -109,7 +109,8 @@ class CudaBackend final : public Backend {
   DeviceBuffer cublas_workspace_;  // the handle's, set explicitly so that captures allocate none
   CublasHandle cublas_;
   MatmulScratch scratch_;
-  std::vector<DeviceBuffer> weights_;  // one arena per PlaceWeights call
+  AttentionScratch attention_scratch_;  // split decode partials, sized by ReserveScratch
+  std::vector<DeviceBuffer> weights_;   // one arena per PlaceWeights call
   int64_t weight_bytes_ = 0;
   int64_t max_weight_rows_ = 0;  // the most rows of a matmul weight (sizes the scratch)
   std::unordered_set<void*> host_allocations_;  // page-locked, freed with cudaFreeHost

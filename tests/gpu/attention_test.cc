@@ -6,6 +6,8 @@
 // Each step mixes what a serving batch holds: a prefill chunk from position 0, decodes (in the
 // middle of a block, at its last slot, at the first slot of a new one), a chunk that continues a
 // prefill, and a chunk whose sequence shares its first blocks with another's (a reused prefix).
+// Batches of 1, 8 and 64 decodes over contexts of 1 to 4,000 positions drive the split decode
+// kernel through several splits, and through none (an empty scratch), against the same CPU twin.
 //
 // Tests that need a GPU skip when none is usable; with LLMW_REQUIRE_GPU=1 they fail instead.
 #include "kernels/cuda/attention.h"
@@ -34,6 +36,7 @@
 #include "kernels/cuda/device.h"
 #include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/stream.h"
+#include "kernels/decode_plan.h"
 #include "kernels/dtype.h"
 #include "tests/gpu/cuda_device_test.h"
 
@@ -93,12 +96,13 @@ TEST(CudaPagedAttentionArgsTest, RejectsBadArgumentsWithoutLaunching) {
   const AttentionParams params{8, 0.125f, 0, 0};
   StepLayout empty = fake.Step();
   empty.n_tokens = 0;
-  EXPECT_TRUE(
-      cuda::PagedAttention(nullptr, nullptr, PagedKvLayer{}, empty, AttentionParams{}, nullptr)
-          .ok());
+  const cuda::AttentionScratch scratch;  // never reserved: needs no device
+  EXPECT_TRUE(cuda::PagedAttention(nullptr, nullptr, PagedKvLayer{}, empty, AttentionParams{},
+                                   scratch, nullptr)
+                  .ok());
 
   auto call = [&](const PagedKvLayer& kv, const StepLayout& step, const AttentionParams& p) {
-    return cuda::PagedAttention(out, q, kv, step, p, nullptr);
+    return cuda::PagedAttention(out, q, kv, step, p, scratch, nullptr);
   };
   StepLayout step = fake.Step();
   step.n_tokens = -2;
@@ -109,8 +113,9 @@ TEST(CudaPagedAttentionArgsTest, RejectsBadArgumentsWithoutLaunching) {
   step = fake.Step();
   step.block_tables = nullptr;
   ExpectInvalid(call(fake.Layer(), step, params), "null");
-  ExpectInvalid(cuda::PagedAttention(nullptr, q, fake.Layer(), fake.Step(), params, nullptr),
-                "null");
+  ExpectInvalid(
+      cuda::PagedAttention(nullptr, q, fake.Layer(), fake.Step(), params, scratch, nullptr),
+      "null");
 
   PagedKvLayer kv = fake.Layer();
   kv.dtype = DType::kQ4_0;
@@ -359,13 +364,16 @@ struct DeviceStep {
 
 // Tolerance of the attention outputs, convex combinations of values drawn from N(0, 1). Both
 // sides compute in f32 from the same cache bits, in different orders: the CPU sums a dot product
-// in 8 FMA lanes, the GPU in 32 lanes then a butterfly; the CPU's online softmax runs over tiles
-// of 8 positions with a polynomial exp, the GPU's over 4 interleaved warps merged at the end, with
-// expf (2 ulp) and tanhf. A CPU replay of the kernel's order of operations stayed within 3.1e-6
-// of cpu::PagedAttention over these cases (the largest with 513-token contexts); 3e-5 + 1e-4·|x|
-// leaves a factor of ten for the GPU's exp and tanh. In that replay a dropped position, a wrong
-// KV head or a window one position too long moved some output by more than 0.39 in every case
-// where it changed anything.
+// in 8 FMA lanes, the GPU's decode kernel over up to 32 lanes then a butterfly, its prefill kernel
+// in one running sum per score; the CPU's online softmax runs over tiles of 8 positions with a
+// polynomial exp, the GPU's per lane group (decode) or per tile of 32 positions (prefill), with
+// expf (2 ulp) and tanhf, its groups and splits merged by their maxima (one more rounding each).
+// A CPU replay of an earlier kernel's order (4 interleaved warps merged at the end) stayed within
+// 3.1e-6 of cpu::PagedAttention on contexts up to 513 positions; reordering f32 sums moves results
+// by a few ulp of the partial sums, growing as the square root of their length (×3 at 4,000
+// positions), so 3e-5 + 1e-4·|x| still leaves a factor of three or more. In that replay a dropped
+// position, a wrong KV head or a window one position too long moved some output by more than
+// 0.39 in every case where it changed anything.
 constexpr double kAttentionAtol = 3e-5;
 constexpr double kAttentionRtol = 1e-4;
 
@@ -467,14 +475,26 @@ class CudaPagedAttentionTest : public CudaDeviceFixture,
     return q;
   }
 
-  // cuda::PagedAttention's output, into a buffer poisoned with NaN first.
+  // Scratch for split decodes of this case's queries on this GPU.
+  const cuda::AttentionScratch& Scratch() {
+    if (scratch_.floats() == 0) {
+      const absl::Status s = scratch_.Reserve(GetParam().n_heads * GetParam().head_dim);
+      EXPECT_TRUE(s.ok()) << s;
+    }
+    return scratch_;
+  }
+
+  // cuda::PagedAttention's output, into a buffer poisoned with NaN first; split decodes unless
+  // `unsplit` (an empty scratch).
   std::vector<float> RunCuda(const std::vector<float>& q, const PagedKvLayer& kv,
-                             const StepLayout& step) {
+                             const StepLayout& step, bool unsplit = false) {
     const DeviceBuffer d_q = ToDevice(q);
     const std::vector<float> poison(q.size(), std::numeric_limits<float>::quiet_NaN());
     const DeviceBuffer d_out = ToDevice(poison);
-    const absl::Status s = cuda::PagedAttention(d_out.data_as<float>(), d_q.data_as<float>(), kv,
-                                                step, Params(), stream_.get());
+    const cuda::AttentionScratch no_scratch;
+    const absl::Status s =
+        cuda::PagedAttention(d_out.data_as<float>(), d_q.data_as<float>(), kv, step, Params(),
+                             unsplit ? no_scratch : Scratch(), stream_.get());
     EXPECT_TRUE(s.ok()) << s;
     return ToHost<float>(d_out);
   }
@@ -505,6 +525,7 @@ class CudaPagedAttentionTest : public CudaDeviceFixture,
 
   std::mt19937 rng_{2024};
   cpu::ThreadPool pool_{0};
+  cuda::AttentionScratch scratch_;
 };
 
 TEST_P(CudaPagedAttentionTest, MixedStepMatchesCpu) {
@@ -516,15 +537,18 @@ TEST_P(CudaPagedAttentionTest, MixedStepMatchesCpu) {
   ExpectClose(want, got, c.n_heads, c.head_dim);
 }
 
-// A decode alone gets the same bits as within the mixed step: nothing depends on the batch.
-TEST_P(CudaPagedAttentionTest, TokenResultDoesNotDependOnTheBatch) {
+// The same step gives the same bits every time (what a replayed CUDA graph relies on), and a
+// decode alone — planned with other splits, as its batch is smaller — agrees with the CPU too.
+TEST_P(CudaPagedAttentionTest, RepeatsBitForBitAndADecodeAloneMatchesCpu) {
   const AttentionCase& c = GetParam();
   const MixedStep m = PrepareMixedStep();
   ASSERT_FALSE(HasFailure());
   const std::vector<float> mixed = RunCuda(m.q, m.cache.device, m.device.layout);
+  const std::vector<float> again = RunCuda(m.q, m.cache.device, m.device.layout);
+  ASSERT_EQ(mixed.size(), again.size());
+  EXPECT_EQ(std::memcmp(mixed.data(), again.data(), mixed.size() * sizeof(float)), 0);
 
   const HostStep& step = m.host;
-  const std::vector<float>& q = m.q;
   const StepChunk decode = step.chunks[1];
   const int64_t width = c.n_heads * c.head_dim;
   HostStep alone;
@@ -534,12 +558,53 @@ TEST_P(CudaPagedAttentionTest, TokenResultDoesNotDependOnTheBatch) {
   alone.positions = {step.positions[decode.first_token]};
   alone.kv_slots = {step.kv_slots[decode.first_token]};
   const DeviceStep d_alone = UploadStep(alone);
-  const std::vector<float> q_alone(q.begin() + decode.first_token * width,
-                                   q.begin() + (decode.first_token + 1) * width);
+  const std::vector<float> q_alone(m.q.begin() + decode.first_token * width,
+                                   m.q.begin() + (decode.first_token + 1) * width);
   const std::vector<float> one = RunCuda(q_alone, m.cache.device, d_alone.layout);
-  ASSERT_EQ(one.size(), static_cast<size_t>(width));
-  EXPECT_EQ(
-      std::memcmp(one.data(), mixed.data() + decode.first_token * width, width * sizeof(float)), 0);
+  ExpectClose(RunCpu(q_alone, m.cache.host, HostLayout(alone)), one, c.n_heads, c.head_dim);
+}
+
+// Batches of decodes only, over contexts that end inside, at the end of and just past a block,
+// and long ones (4,000 positions: every split has several blocks), with shuffled blocks, partial
+// last blocks and a sequence that reuses another's first blocks. Run split (the plan for this
+// GPU, which splits a batch of one) and unsplit, and with step.decodes_only both ways (the
+// prefill kernel must leave every decode alone).
+TEST_P(CudaPagedAttentionTest, DecodeBatchesMatchCpuSplitOrNot) {
+  const AttentionCase& c = GetParam();
+  const int32_t bs = static_cast<int32_t>(c.block_size);
+  const int32_t contexts[] = {1, 15, 16, 17, 513, 4000};
+  for (int batch : {1, 8, 64}) {
+    SCOPED_TRACE(absl::StrCat(batch, " decodes"));
+    std::vector<SequenceSpec> sequences;
+    for (int i = 0; i < batch; ++i) {
+      // The batch of one takes the longest context; the others cycle through them all.
+      const int32_t context = batch == 1 ? 4000 : contexts[i % 6];
+      sequences.push_back({context - 1, 1});
+    }
+    if (batch > 5) sequences[5] = {2 * bs, 1, 4};  // reuses two blocks of the 513-position one
+    const HostStep host = LayOut(sequences, bs, rng_);
+    DeviceStep device = UploadStep(host);
+    const TwinCache cache = WriteCaches(host, device);
+    const std::vector<float> q = Queries(device.layout.n_tokens);
+    ASSERT_FALSE(HasFailure());
+    const std::vector<float> want = RunCpu(q, cache.host, HostLayout(host));
+
+    const DecodePlan plan = PlanDecode(batch, c.n_heads, c.n_kv_heads, c.head_dim,
+                                       Scratch().target_blocks(), Scratch().floats());
+    if (batch == 1) {
+      EXPECT_GT(plan.splits, 1) << "a single decode, " << Scratch().target_blocks() << " blocks";
+    }
+    const std::vector<float> split = RunCuda(q, cache.device, device.layout);
+    ExpectClose(want, split, c.n_heads, c.head_dim);
+    ExpectClose(want, RunCuda(q, cache.device, device.layout, /*unsplit=*/true), c.n_heads,
+                c.head_dim);
+
+    device.layout.decodes_only = true;
+    const std::vector<float> decode_kernel_only = RunCuda(q, cache.device, device.layout);
+    ASSERT_EQ(decode_kernel_only.size(), split.size());
+    EXPECT_EQ(std::memcmp(decode_kernel_only.data(), split.data(), split.size() * sizeof(float)),
+              0);
+  }
 }
 
 // head_dim 64/80/128/256 in every cache dtype, GQA 1, 4 and 8 (query heads per KV head),

@@ -46,6 +46,7 @@ absl::StatusOr<std::unique_ptr<ModelRunner>> Load(const ModelCase& c, Device dev
   options.max_sequences = 16;
   options.kv.block_size = 8;
   options.kv.bytes = int64_t{64} << 20;
+  options.kv.dtype = DType::kF32;  // the same cache on both backends (auto would differ)
   return LoadModelCase(c, options);
 }
 

@@ -74,6 +74,11 @@ if [[ "$mode" == all || "$mode" == bench ]]; then
   fi
 fi
 
+# Attention alone: split decode GB/s and prefill TFLOP/s.
+timeout 300 "$dir/bin/attention_bench" >"$out/attention_bench.log" 2>&1 ||
+  echo "attention_bench failed" >>"$out/attention_bench.log"
+while read -r line; do bench+=("$line"); done < <(grep -E '^attention|failed' "$out/attention_bench.log")
+
 echo
 echo "== benchmark (tok/s, see $out/bench-*.log)"
 printf '%s\n' "${bench[@]}"

@@ -51,7 +51,8 @@ const std::vector<FlagSpec>& GenerateFlags() {
             {"threads", "local: CPU threads (default: all cores)"},
             {"device", "local: auto, cpu or cuda (default auto: CUDA when a GPU is usable)"},
             {"gpu-memory-utilization", "local: share of the GPU's memory to use (default 0.9)"},
-            {"kv-cache-dtype", "local: f32, f16 or bf16 (default f32)"},
+            {"kv-cache-dtype",
+             "local: auto, f32, f16 or bf16 (default auto: bf16 on a GPU, f32 on the CPU)"},
         });
     return all;
   }();
@@ -145,7 +146,7 @@ absl::StatusOr<GenerateOptions> ReadOptions(const std::vector<std::string>& args
   ASSIGN_OR_RETURN(o.runner.backend.gpu_memory_utilization,
                    flags.GetDouble("gpu-memory-utilization", 0.9));
   ASSIGN_OR_RETURN(o.runner.kv.dtype,
-                   ParseKvCacheDType(flags.Get("kv-cache-dtype").value_or("f32")));
+                   ParseKvCacheDType(flags.Get("kv-cache-dtype").value_or("auto")));
   o.runner.max_sequences = 1;
   return o;
 }

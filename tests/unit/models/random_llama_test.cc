@@ -3,6 +3,7 @@
 #include "models/llama/random_llama.h"
 
 #include <cmath>
+#include <optional>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -77,6 +78,27 @@ TEST(RandomLlamaTest, RefusesTypesWithoutAMatmul) {
   ASSERT_TRUE(backend.ok());
   EXPECT_EQ(RandomLlama("tiny", DType::kQ8_K, 1, **backend).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST(RandomLlamaTest, KvCacheDTypeAutoIsF32OnTheCpuAndAnExplicitOneIsKept) {
+  EXPECT_EQ(*ParseKvCacheDType("auto"), std::nullopt);
+  EXPECT_EQ(*ParseKvCacheDType("bf16"), DType::kBF16);
+  EXPECT_EQ(*ParseKvCacheDType("f16"), DType::kF16);
+  EXPECT_EQ(*ParseKvCacheDType("f32"), DType::kF32);
+  EXPECT_THAT(ParseKvCacheDType("q8_0").status().message(), HasSubstr("auto, f32, f16 or bf16"));
+  for (const std::optional<DType> dtype : {std::optional<DType>(), std::optional(DType::kBF16)}) {
+    auto backend = CreateBackend({.device = Device::kCpu, .threads = 1});
+    ASSERT_TRUE(backend.ok());
+    auto model = RandomLlama("tiny", DType::kF32, 1, **backend);
+    ASSERT_TRUE(model.ok()) << model.status();
+    RunnerOptions options;
+    options.max_sequences = 2;
+    options.kv.bytes = 1 << 20;
+    options.kv.dtype = dtype;
+    auto runner = ModelRunner::Create(std::move(*backend), std::move(*model), options);
+    ASSERT_TRUE(runner.ok()) << runner.status();
+    EXPECT_EQ((*runner)->kv_cache().shape().dtype, dtype.value_or(DType::kF32));
+  }
 }
 
 }  // namespace
