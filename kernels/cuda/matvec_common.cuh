@@ -1,0 +1,82 @@
+// What the mat-vec kernels for few activation rows share (matvec.cu for block formats, gemv.cu for
+// float weights): the weights of one launch, the gated activation, and row alignment.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/cuda/matmul_launch.h"
+
+namespace llmw::cuda_launch::matvec {
+
+constexpr int kWarps = 4;  // weight rows per thread block: one per warp
+constexpr int kMaxRows = static_cast<int>(kMatVecMaxRows);
+constexpr unsigned kAllLanes = 0xffffffffu;
+
+// The weights of one launch. Thread block i works on weight k when first_block[k] <= i <
+// first_block[k + 1]; with a gate, w[0] is the gate and w[1] the up weight, both of out[0] rows.
+struct Targets {
+  const uint8_t* w[kMaxSharedWeights];
+  float* y[kMaxSharedWeights];
+  int64_t out[kMaxSharedWeights];
+  int64_t first_block[kMaxSharedWeights + 1];
+  int count;
+};
+
+// The launch's weights with their thread blocks; false when there are none or too many.
+inline bool MakeTargets(const MatVecWeight* weights, int count, Targets* targets) {
+  if (count < 1 || count > kMaxSharedWeights) return false;
+  *targets = {};
+  targets->count = count;
+  for (int k = 0; k < targets->count; ++k) {
+    if (weights[k].w == nullptr || weights[k].y == nullptr || weights[k].out < 1) return false;
+    targets->w[k] = static_cast<const uint8_t*>(weights[k].w);
+    targets->y[k] = weights[k].y;
+    targets->out[k] = weights[k].out;
+    targets->first_block[k + 1] = targets->first_block[k] + (weights[k].out + kWarps - 1) / kWarps;
+  }
+  return true;
+}
+
+// A gate and an up weight of `out` rows, as Targets: one weight's thread blocks, both rows per
+// warp.
+inline Targets GatedTargets(const void* gate, const void* up, int64_t out, float* y) {
+  Targets targets{};
+  targets.count = 1;
+  targets.w[0] = static_cast<const uint8_t*>(gate);
+  targets.w[1] = static_cast<const uint8_t*>(up);
+  targets.y[0] = y;
+  targets.out[0] = out;
+  targets.first_block[1] = (out + kWarps - 1) / kWarps;
+  return targets;
+}
+
+// Whether the weights' rows of row_bytes all start on `alignment` bytes.
+inline bool RowsAligned(const Targets& targets, bool gated, int64_t row_bytes, int alignment) {
+  if (row_bytes % alignment != 0) return false;
+  for (int k = 0; k < (gated ? 2 : targets.count); ++k) {
+    if (reinterpret_cast<uintptr_t>(targets.w[k]) % alignment != 0) return false;
+  }
+  return true;
+}
+
+// Weight k of the launch and the row o of it that warp `warp` of this thread block takes.
+__device__ inline int WeightOf(const Targets& targets, int64_t* first_row) {
+  int k = 0;
+  while (k + 1 < targets.count && blockIdx.x >= targets.first_block[k + 1]) ++k;
+  *first_row = (blockIdx.x - targets.first_block[k]) * kWarps;
+  return k;
+}
+
+// act(gate) · up with the operations of cuda::SiluMul and cuda::GeluTanhMul (silu_mul.cu,
+// activations.cu) spelled out.
+__device__ inline float Gated(GateActivation act, float gate, float up) {
+  if (act == GateActivation::kSilu) {
+    return __fmul_rn(__fdiv_rn(gate, __fadd_rn(1.0f, expf(-gate))), up);
+  }
+  constexpr float kSqrt2OverPi = 0.7978845608028654f;
+  const float cube = __fmul_rn(__fmul_rn(__fmul_rn(0.044715f, gate), gate), gate);
+  const float t = tanhf(__fmul_rn(kSqrt2OverPi, __fadd_rn(gate, cube)));
+  return __fmul_rn(__fmul_rn(__fmul_rn(0.5f, gate), __fadd_rn(1.0f, t)), up);
+}
+
+}  // namespace llmw::cuda_launch::matvec
