@@ -3,7 +3,8 @@
 // runner reads its logits.
 //
 // Memory: weights are uploaded once, at PlaceWeights, into a device arena per call (row views and
-// tied embeddings stay views of one copy); activations, the KV cache and the step's tables come
+// tied embeddings stay views of one copy), block-format rows rewritten into the kernels' layout
+// (repacked_layout.h); activations, the KV cache and the step's tables come
 // from Allocate (device memory, or page-locked host memory for what the host fills or reads each
 // step). The KV cache budget is a share of the device memory (`memory_utilization` of the total)
 // left after everything allocated so far.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU check, run on a machine with an NVIDIA GPU from the folder tests/gpu/bundle.sh made:
 # every GPU test (a skip is a failure here), llmw on the GPU against the CPU, then a short
-# benchmark. Prints "N passed, M failed" and a table last; logs go under $OUT (or ./logs).
+# benchmark and the mat-vec kernel benchmark. Prints "N passed, M failed" and a table last; logs
+# go under $OUT (or ./logs).
 set -uo pipefail
 dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="${OUT:-$dir/logs}"
@@ -58,9 +59,17 @@ for config in "smollm2-135m bf16 1,8,64" "smollm2-135m q4_0 1,8,64" "llama3.2-1b
   while read -r line; do bench+=("$shape $dtype: $line"); done < <(grep -E '^streams|failed' "$log")
 done
 
+# The mat-vec kernels against cuBLAS's bf16 GEMV and the copy bandwidth (a benchmark: whatever
+# it prints, it never fails the check).
+timeout 300 "$dir/bin/cuda_matvec_bench" >"$out/cuda_matvec_bench.log" 2>&1 ||
+  echo "cuda_matvec_bench did not finish (exit $?)" >>"$out/cuda_matvec_bench.log"
+
 echo
 echo "== benchmark (tok/s, see $out/bench-*.log)"
 printf '%s\n' "${bench[@]}"
+echo
+echo "== mat-vec (see $out/cuda_matvec_bench.log)"
+cat "$out/cuda_matvec_bench.log"
 echo
 echo "== checks"
 printf '%s\n' "${lines[@]}"
