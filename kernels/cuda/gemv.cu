@@ -96,6 +96,7 @@ __device__ void RowDot(const uint8_t* row, const float* x, int64_t in, int n, in
   }
 #pragma unroll
   for (int r = 0; r < kMaxRows; ++r) {
+    if (r >= n) break;  // the same n on every lane
     for (int offset = 16; offset > 0; offset /= 2) {
       acc[r] += __shfl_xor_sync(kAllLanes, acc[r], offset);
     }
@@ -105,10 +106,9 @@ __device__ void RowDot(const uint8_t* row, const float* x, int64_t in, int n, in
 template <DType T, bool kVector>
 __global__ void __launch_bounds__(kWarps * 32)
     GemvKernel(Targets targets, const float* x, int64_t in, int n, bool gated, GateActivation act) {
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  int64_t first_row = 0;
-  const int k = WeightOf(targets, &first_row);
-  const int64_t o = first_row + warp;
+  const int lane = threadIdx.x % 32;
+  int64_t o = 0;
+  const int k = WarpRow(targets, &o);
   const int64_t out = targets.out[k];
   if (o >= out) return;  // the whole warp: only warp-level synchronization follows
   const int64_t row_bytes = in * static_cast<int64_t>(sizeof(typename Float<T>::Elem));

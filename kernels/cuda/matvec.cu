@@ -126,18 +126,19 @@ __global__ void __launch_bounds__(kWarps * 32)
     MatVecKernel(Targets targets, Activations x, int64_t nb, int64_t row_bytes, bool gated,
                  GateActivation act) {
   __shared__ StepSums<T> sums[kWarps];
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  int64_t first_row = 0;
-  const int k = WeightOf(targets, &first_row);
-  const int64_t o = first_row + warp;
+  const int lane = threadIdx.x % 32;
+  int64_t o = 0;
+  const int k = WarpRow(targets, &o);
   const int64_t out = targets.out[k];
   if (o >= out) return;  // the whole warp: only warp-level synchronization follows
-  const float acc = RowDot<T, kAlign>(targets.w[k] + o * row_bytes, nb, x, lane, sums[warp]);
+  const float acc =
+      RowDot<T, kAlign>(targets.w[k] + o * row_bytes, nb, x, lane, sums[threadIdx.x / 32]);
   if (!gated) {
     if (lane < x.n) targets.y[k][lane * out + o] = acc;
     return;
   }
-  const float up = RowDot<T, kAlign>(targets.w[1] + o * row_bytes, nb, x, lane, sums[warp]);
+  const float up =
+      RowDot<T, kAlign>(targets.w[1] + o * row_bytes, nb, x, lane, sums[threadIdx.x / 32]);
   if (lane < x.n) targets.y[0][lane * out + o] = Gated(act, acc, up);
 }
 

@@ -59,11 +59,11 @@ inline bool RowsAligned(const Targets& targets, bool gated, int64_t row_bytes, i
   return true;
 }
 
-// Weight k of the launch and the row o of it that warp `warp` of this thread block takes.
-__device__ inline int WeightOf(const Targets& targets, int64_t* first_row) {
+// The weight k of the launch this thread's warp works on (returned) and the row of it (*row).
+__device__ inline int WarpRow(const Targets& targets, int64_t* row) {
   int k = 0;
   while (k + 1 < targets.count && blockIdx.x >= targets.first_block[k + 1]) ++k;
-  *first_row = (blockIdx.x - targets.first_block[k]) * kWarps;
+  *row = (blockIdx.x - targets.first_block[k]) * kWarps + threadIdx.x / 32;
   return k;
 }
 

@@ -1,8 +1,10 @@
-// cuda::Matmul, MatmulShared and MatvecGated for every weight dtype over the edge shapes (1, 2, 8,
-// 9, 64 and 513 activation rows; outputs not a multiple of 16 or 32; one and several rounds of the
-// mat-vec; weights dequantized in several tiles and in one), against three references:
-//   (a) the double-precision product of the operands the GPU path multiplies (x rounded to 16
-//       bits, weights rounded to bf16, or x quantized to 8 bits), within f32 summation error;
+// cuda::Matmul, MatmulShared and MatvecGated for every weight dtype over the edge shapes (1 to 9,
+// 64 and 513 activation rows; outputs not a multiple of 4, 16 or 32; one and several steps of the
+// mat-vec; rows not 16-byte aligned; weights dequantized in several tiles and in one), against
+// three references:
+//   (a) the double-precision product of the operands the GPU path multiplies (x as it is, x
+//       rounded to 16 bits, weights rounded to bf16, or x quantized to 8 bits), within f32
+//       summation error;
 //   (b) cpu::Matmul: bit for bit on the integer mat-vec path, elsewhere within the two
 //       summation errors plus the exact difference of the two paths' operands;
 //   (c) the exact product of the dequantized weights with x, within the error matmul.h states.
@@ -38,12 +40,12 @@ using testing_util::BlockWeights;
 using testing_util::IsBlockFormat;
 
 constexpr int64_t kMatVecMaxRows = 8;  // cuda::Matmul's integer path takes up to this many rows
-const int64_t kRowCounts[] = {1, 2, 8, 9, 64, 513};
+const int64_t kRowCounts[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 64, 513};
 struct Shape {
   int64_t out, in;
 };
-// in = 512: one partial mat-vec round (16 of 32 blocks, 2 of 4 super-blocks); in = 2304: three
-// rounds, the last partial (72 blocks, 9 super-blocks).
+// in = 512: one partial mat-vec step (16 of 64 blocks, 2 of 8 super-blocks); in = 2304: a whole
+// step and a partial one (72 blocks, 9 super-blocks).
 const Shape kShapes[] = {{77, 512}, {45, 2304}};
 
 std::string Name(DType t) { return std::string(DTypeName(t)); }
