@@ -1,8 +1,8 @@
 // The mat-vec of float weights (f32, f16, bf16) for few activation rows (n <= kMatVecMaxRows):
 // one warp per weight row, four rows per thread block, each lane reading 16 bytes of weights at a
-// time (a warp's loads cover 512 contiguous bytes) and using them for every activation row. Up to
-// four weights per launch, or a gate and an up weight whose products meet in the gated
-// activation. cuBLAS (matmul.cc) takes more rows.
+// time (a warp's loads cover 512 contiguous bytes, its whole row asked of L2 first) and using them
+// for every activation row. Up to four weights per launch, or a gate and an up weight whose
+// products meet in the gated activation. cuBLAS (matmul.cc) takes more rows.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -112,6 +112,8 @@ __global__ void __launch_bounds__(kWarps * 32)
   const int64_t out = targets.out[k];
   if (o >= out) return;  // the whole warp: only warp-level synchronization follows
   const int64_t row_bytes = in * static_cast<int64_t>(sizeof(typename Float<T>::Elem));
+  PrefetchRow(targets.w[k] + o * row_bytes, row_bytes, lane);
+  if (gated) PrefetchRow(targets.w[1] + o * row_bytes, row_bytes, lane);
   float acc[kMaxRows];
   RowDot<T, kVector>(targets.w[k] + o * row_bytes, x, in, n, lane, acc);
   if (gated) {

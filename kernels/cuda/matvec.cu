@@ -4,11 +4,12 @@
 // up to four weights that share the activations (q/k/v, gate/up), or a gate and an up weight
 // whose products meet in the gated activation.
 //
-// The warp walks its row in steps of kUnroll · 32 chunks (32-element blocks, or eighths of a
-// K-quant super-block): each lane first loads and decodes its kUnroll chunks (the quants with
-// 16-byte loads when the row is 16-byte aligned; a warp's loads cover contiguous 512 bytes), so
-// that several loads per lane are in flight, then takes their exact integer dot products with
-// every activation row (dp4a); the eight lanes of a K-quant super-block add theirs (integers:
+// A warp first asks L2 for its whole row (PrefetchRow), so that all of the row's bytes are on
+// their way from memory at once, then walks it in steps of kUnroll · 32 chunks (32-element blocks,
+// or eighths of a K-quant super-block): each lane first loads and decodes its kUnroll chunks (the
+// quants with 16-byte loads when the row is 16-byte aligned; a warp's loads cover contiguous 512
+// bytes), so that several loads per lane are in flight, then takes their exact integer dot products
+// with every activation row (dp4a); the eight lanes of a K-quant super-block add theirs (integers:
 // any order is exact). The block sums go to shared memory, and lane c runs activation row c's
 // f32 chain over the step's blocks in order, as the CPU does (fma per block, AccumulateBlock).
 // So every result equals cpu::Matmul's bit for bit.
@@ -131,6 +132,8 @@ __global__ void __launch_bounds__(kWarps * 32)
   const int k = WarpRow(targets, &o);
   const int64_t out = targets.out[k];
   if (o >= out) return;  // the whole warp: only warp-level synchronization follows
+  PrefetchRow(targets.w[k] + o * row_bytes, row_bytes, lane);
+  if (gated) PrefetchRow(targets.w[1] + o * row_bytes, row_bytes, lane);
   const float acc =
       RowDot<T, kAlign>(targets.w[k] + o * row_bytes, nb, x, lane, sums[threadIdx.x / 32]);
   if (!gated) {

@@ -67,6 +67,18 @@ __device__ inline int WarpRow(const Targets& targets, int64_t* row) {
   return k;
 }
 
+// Asks L2 for all `bytes` of a weight row (lines of 128 bytes, one request per lane at a time)
+// before the warp reads it step by step, so that the whole row is on its way from memory at once
+// rather than a step's loads at a time. Only a hint: the results do not depend on it. The line
+// holding the row's first byte starts at or after its allocation's start (256-byte aligned).
+__device__ inline void PrefetchRow(const uint8_t* row, int64_t bytes, int lane) {
+  const uintptr_t end = reinterpret_cast<uintptr_t>(row) + bytes;
+  for (uintptr_t line = (reinterpret_cast<uintptr_t>(row) & ~uintptr_t{127}) + 128 * lane;
+       line < end; line += 32 * 128) {
+    asm volatile("prefetch.global.L2 [%0];" ::"l"(line));
+  }
+}
+
 // act(gate) · up with the operations of cuda::SiluMul and cuda::GeluTanhMul (silu_mul.cu,
 // activations.cu) spelled out.
 __device__ inline float Gated(GateActivation act, float gate, float up) {
