@@ -1,7 +1,9 @@
 // The decode mat-vec on the GPU against the memory ceiling: cuda::Matmul (activation quantization
 // plus mat-vec) on the weight shapes of SmolLM2-135M, Llama-3.2-1B and Llama-3.1-8B in bf16, q8_0,
 // q4_0, q4_k and q6_k, at 1 and 8 activation rows, beside cuBLAS's bf16 GEMV (cublasGemmEx, one
-// column) on the same shape and the device-to-device copy bandwidth of the same run.
+// column) on the same shape and the device-to-device copy bandwidth of the same run; then
+// Llama-3.1-8B's gate/up and q/k/v products as separate calls, one shared launch and the gated
+// launch.
 //
 // Each figure is the median of 60 calls timed with CUDA events after warm-up, the calls rotating
 // over copies of the weight whose total exceeds the 60 MB L2, so weights come from memory. GB/s
@@ -15,6 +17,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -140,6 +143,77 @@ absl::StatusOr<double> CopyGBs(cudaStream_t stream) {
   return 2.0 * kBytes / (*us * 1e3);
 }
 
+// Llama-3.1-8B's gate/up (2 × 14336×4096) and q/k/v (4096, 1024, 1024 × 4096) products: separate
+// Matmul calls, one MatmulShared launch and, for gate/up, MatvecGated. True on failure.
+bool FusedLaunches(cudaStream_t s, cublasHandle_t cublas, MatmulScratch& scratch, const float* x,
+                   float* y, double copy_gbs) {
+  std::printf("\n%-26s %-5s %2s %10s %9s %6s\n", "Llama-3.1-8B launch", "type", "n", "us", "GB/s",
+              "copy%");
+  for (DType type : kTypes) {
+    const int64_t mlp_bytes = RowBytes(type, 4096) * 14336;
+    const int64_t q_bytes = RowBytes(type, 4096) * 4096, kv_bytes = RowBytes(type, 4096) * 1024;
+    absl::StatusOr<Weights> mlp = RandomWeights(mlp_bytes, s);
+    absl::StatusOr<Weights> q = RandomWeights(q_bytes, s);
+    absl::StatusOr<Weights> kv = RandomWeights(kv_bytes, s);
+    if (Fail(mlp.status(), "weights") || Fail(q.status(), "weights") ||
+        Fail(kv.status(), "weights")) {
+      return true;
+    }
+    auto at = [&](const Weights& w, int copy, int64_t out) {
+      return Tensor(type, {out, 4096}, w.buffer.data_as<uint8_t>() + copy % w.copies * w.stride,
+                    Device::kCuda);
+    };
+    for (int64_t n : {1, 8}) {
+      struct Case {
+        const char* name;
+        int64_t bytes;
+        std::function<absl::Status(int)> call;
+      };
+      const std::vector<Case> cases = {
+          {"gate/up, 2 Matmul", 2 * mlp_bytes,
+           [&](int c) {
+             absl::Status st = Matmul(at(*mlp, c, 14336), x, n, y, scratch, cublas, s);
+             if (!st.ok()) return st;
+             return Matmul(at(*mlp, c + 1, 14336), x, n, y + 8 * 14336, scratch, cublas, s);
+           }},
+          {"gate/up, MatmulShared", 2 * mlp_bytes,
+           [&](int c) {
+             const Tensor gate = at(*mlp, c, 14336), up = at(*mlp, c + 1, 14336);
+             const SharedProduct p[] = {{&gate, y}, {&up, y + 8 * 14336}};
+             return MatmulShared(p, x, n, scratch, cublas, s);
+           }},
+          {"gate/up, MatvecGated", 2 * mlp_bytes,
+           [&](int c) {
+             return MatvecGated(at(*mlp, c, 14336), at(*mlp, c + 1, 14336), x, n,
+                                GateActivation::kSilu, y, scratch, s);
+           }},
+          {"q/k/v, 3 Matmul", q_bytes + 2 * kv_bytes,
+           [&](int c) {
+             absl::Status st = Matmul(at(*q, c, 4096), x, n, y, scratch, cublas, s);
+             if (st.ok()) st = Matmul(at(*kv, c, 1024), x, n, y + 8 * 4096, scratch, cublas, s);
+             if (st.ok()) st = Matmul(at(*kv, c + 1, 1024), x, n, y + 8 * 5120, scratch, cublas, s);
+             return st;
+           }},
+          {"q/k/v, MatmulShared", q_bytes + 2 * kv_bytes,
+           [&](int c) {
+             const Tensor wq = at(*q, c, 4096), wk = at(*kv, c, 1024), wv = at(*kv, c + 1, 1024);
+             const SharedProduct p[] = {{&wq, y}, {&wk, y + 8 * 4096}, {&wv, y + 8 * 5120}};
+             return MatmulShared(p, x, n, scratch, cublas, s);
+           }},
+      };
+      for (const Case& c : cases) {
+        absl::StatusOr<double> us = MedianUs(std::max(mlp->copies, q->copies), s, c.call);
+        if (Fail(us.status(), c.name)) return true;
+        const double gbs = c.bytes / (*us * 1e3);
+        std::printf("%-26s %-5s %2lld %10.1f %9.0f %5.0f%%\n", c.name,
+                    std::string(DTypeName(type)).c_str(), static_cast<long long>(n), *us, gbs,
+                    100.0 * gbs / copy_gbs);
+      }
+    }
+  }
+  return false;
+}
+
 int Run(bool quick) {
   absl::StatusOr<CudaStream> stream = CudaStream::Create();
   if (Fail(stream.status(), "stream")) return 1;
@@ -214,6 +288,9 @@ int Run(bool quick) {
                     bf16_bytes / (cublas_us * 1e3));
       }
     }
+  }
+  if (FusedLaunches(s, cublas->get(), scratch, x->data_as<float>(), y->data_as<float>(), *copy)) {
+    return 1;
   }
   std::printf(
       "\ncopy%%: the mat-vec's weight bytes per second against the copy's bytes moved per\n"
