@@ -243,7 +243,8 @@ void CudaBackend::Matmul(const Tensor& y, const Tensor& x, const Tensor& w, cons
 }
 
 void CudaBackend::MatmulShared(std::span<const MatmulOutput> outputs, const Tensor& x) {
-  bool ok = IsF32(x) && !outputs.empty() && outputs.size() <= 4;
+  if (outputs.empty()) return;
+  bool ok = IsF32(x) && outputs.size() <= 4;
   for (const MatmulOutput& o : outputs) {
     ok = ok && IsF32(o.y) && o.w.device() == Device::kCuda && o.w.row_elems() == x.row_elems() &&
          o.y.rows() == x.rows() && o.y.row_elems() == o.w.dim(0) &&
