@@ -124,20 +124,26 @@ int64_t MatmulScratch::bytes() const {
 
 namespace {
 
-// n > kMatVecMaxRows, or f32 weights: cuBLAS (block formats over tiles of dequantized rows).
+// The 16-bit type x is rounded to for the GEMM of `type` weights (kF32: none).
+DType GemmInputType(DType type) {
+  if (type == DType::kF32 || type == DType::kF16) return type;
+  return DType::kBF16;  // bf16 weights, and block formats dequantized to bf16
+}
+
+// n > kMatVecMaxRows: cuBLAS (block formats over tiles of dequantized rows), with x16 holding x
+// rounded to GemmInputType(w.dtype()).
 absl::Status GemmPath(const Tensor& w, const float* x, int64_t n, float* y, cublasHandle_t cublas,
-                      cudaStream_t stream, uint16_t* x16, uint16_t* tile, int64_t tile_bytes) {
+                      cudaStream_t stream, const uint16_t* x16, uint16_t* tile,
+                      int64_t tile_bytes) {
   const DType type = w.dtype();
   const int64_t out = w.dim(0), in = w.row_elems();
   if (type == DType::kF32) return Gemm(cublas, stream, CUDA_R_32F, w.data(), out, in, x, n, y, out);
   if (IsFloat(type)) {
-    LLMW_CUDA_RETURN_IF_ERROR(cuda_launch::ConvertF32(x, n * in, type, x16, stream));
     return Gemm(cublas, stream, type == DType::kF16 ? CUDA_R_16F : CUDA_R_16BF, w.data(), out, in,
                 x16, n, y, out);
   }
   // bf16 GEMMs over tiles of dequantized weight rows. The tile is reused in stream order, so a
   // tile is rewritten only after the GEMM reading it has run.
-  LLMW_CUDA_RETURN_IF_ERROR(cuda_launch::ConvertF32(x, n * in, DType::kBF16, x16, stream));
   const int64_t tile_rows = tile_bytes / (2 * in);
   for (int64_t o0 = 0; o0 < out; o0 += tile_rows) {
     const int64_t rows = std::min(tile_rows, out - o0);
@@ -229,11 +235,19 @@ absl::Status MatmulScratch::Products(absl::string_view fn, std::span<const Share
   if (!any_work) return absl::OkStatus();
 
   if (n > cuda_launch::kMatVecMaxRows) {
+    // x is rounded once per 16-bit type the weights need (stream order keeps a rounding from
+    // overwriting what an earlier GEMM still reads).
+    uint16_t* x16 = activations16_.data_as<uint16_t>();
+    DType rounded = DType::kF32;  // none yet
     for (const SharedProduct& p : products) {
       if (p.w->dim(0) == 0) continue;
-      if (absl::Status s =
-              GemmPath(*p.w, x, n, p.y, cublas, stream, activations16_.data_as<uint16_t>(),
-                       weight_tile_.data_as<uint16_t>(), tile_bytes_);
+      const DType input = GemmInputType(p.w->dtype());
+      if (input != DType::kF32 && input != rounded) {
+        LLMW_CUDA_RETURN_IF_ERROR(cuda_launch::ConvertF32(x, n * in, input, x16, stream));
+        rounded = input;
+      }
+      if (absl::Status s = GemmPath(*p.w, x, n, p.y, cublas, stream, x16,
+                                    weight_tile_.data_as<uint16_t>(), tile_bytes_);
           !s.ok()) {
         return s;
       }
