@@ -1,4 +1,5 @@
-// Decoding of the GGUF block formats (layouts in kernels/block_formats.h) for the CUDA kernels.
+// Decoding of the GGUF block formats (layouts in kernels/block_formats.h) for the CUDA kernels,
+// from the device layout of their rows (repacked_layout.h: each row's quants, then its scales).
 //
 // A row is read 32 weights at a time as a Chunk: the integer weights packed four to a word, the
 // integer scales and minimums of the chunk's two groups of 16 (K-quants) and the block's f32
@@ -23,13 +24,8 @@
 #include <cstring>
 
 #include "kernels/block_formats.h"
+#include "kernels/cuda/repacked_layout.h"
 #include "kernels/dtype.h"
-
-#if defined(__CUDACC__)
-#define LLMW_HOST_DEVICE __host__ __device__ __forceinline__
-#else
-#define LLMW_HOST_DEVICE inline
-#endif
 
 namespace llmw::cuda_blocks {
 
@@ -213,13 +209,40 @@ LLMW_HOST_DEVICE int32_t Q3KScale(const uint8_t* scales, int s) {
   return (low | high << 4) - 32;
 }
 
-// Nibbles of a Q4/Q5 block's qs: words 0..3 hold weights 0..15 (low nibbles), 4..7 weights
-// 16..31 (high nibbles of the same bytes).
-LLMW_HOST_DEVICE void LoadNibbles(const uint8_t* qs, uint32_t w[8]) {
+// Loads of a repacked row's quants (repacked_layout.h): `kAlign` is the alignment the row's start
+// is known to have (16, 4 or 2 bytes). The quants a chunk reads always start at a multiple of 16
+// from the row's start, so with kAlign 16 they are read with 16-byte loads.
+template <int kAlign>
+LLMW_HOST_DEVICE void LoadQuants16(const uint8_t* p, uint32_t w[4]) {
+#if defined(__CUDA_ARCH__)
+  if constexpr (kAlign >= 16) {
+    const uint4 v = __ldg(reinterpret_cast<const uint4*>(p));
+    w[0] = v.x;
+    w[1] = v.y;
+    w[2] = v.z;
+    w[3] = v.w;
+  } else if constexpr (kAlign >= 4) {
+    for (int k = 0; k < 4; ++k) w[k] = __ldg(reinterpret_cast<const uint32_t*>(p) + k);
+  } else {
+    for (int k = 0; k < 4; ++k) w[k] = Load32(p + 4 * k);
+  }
+#else
+  std::memcpy(w, p, 16);
+#endif
+}
+
+template <int kAlign>
+LLMW_HOST_DEVICE void LoadQuants32(const uint8_t* p, uint32_t w[8]) {
+  LoadQuants16<kAlign>(p, w);
+  LoadQuants16<kAlign>(p + 16, w + 4);
+}
+
+// Nibbles of a Q4/Q5 block's 16 bytes of qs: words 0..3 hold weights 0..15 (low nibbles), 4..7
+// weights 16..31 (high nibbles of the same bytes).
+LLMW_HOST_DEVICE void SplitNibbles(const uint32_t q[4], uint32_t w[8]) {
   for (int k = 0; k < 4; ++k) {
-    const uint32_t q = Load32(qs + 4 * k);
-    w[k] = q & 0x0f0f0f0fu;
-    w[k + 4] = (q >> 4) & 0x0f0f0f0fu;
+    w[k] = q[k] & 0x0f0f0f0fu;
+    w[k + 4] = (q[k] >> 4) & 0x0f0f0f0fu;
   }
 }
 
@@ -228,75 +251,94 @@ LLMW_HOST_DEVICE void AddHighBits(uint32_t qh, uint32_t w[8]) {
   for (int k = 0; k < 8; ++k) w[k] |= SpreadToBit4((qh >> (4 * k)) & 0x0fu);
 }
 
-template <DType T>
-LLMW_HOST_DEVICE void DecodeChunk(const uint8_t* row, int64_t c, Chunk* out) {
+// Chunk c of a repacked row (repacked_layout.h) of nb blocks of T, whose start is kAlign-aligned.
+template <DType T, int kAlign = 2>
+LLMW_HOST_DEVICE void DecodeChunk(const uint8_t* row, int64_t nb, int64_t c, Chunk* out) {
   using F = Format<T>;
-  const typename F::Block& blk = reinterpret_cast<const typename F::Block*>(row)[c / F::kChunks];
+  constexpr BlockSplit split = SplitOf(T);
+  static_assert(split.block_bytes == sizeof(typename F::Block));
+  const int64_t b = c / F::kChunks;
+  const uint8_t* quants = row + QuantsOffset(split, b);
+  const uint8_t* meta = row + MetaOffset(split, nb, b);
   const int p = static_cast<int>(c % F::kChunks);  // K-quants: weights 32 p .. 32 p + 31
   out->m = 0.0f;
   out->scale[0] = out->scale[1] = 1;
   out->min[0] = out->min[1] = 0;
-  if constexpr (T == DType::kQ4_0 || T == DType::kQ5_0) {
-    out->d = HalfToFloat(blk.d);
-    LoadNibbles(blk.qs, out->w);
-    if constexpr (T == DType::kQ5_0) AddHighBits(Load32(blk.qh), out->w);
-    for (uint32_t& w : out->w) w = SubtractFromBytes(w, T == DType::kQ4_0 ? 8 : 16);
-  } else if constexpr (T == DType::kQ4_1 || T == DType::kQ5_1) {
-    out->d = HalfToFloat(blk.d);
-    out->m = HalfToFloat(blk.m);
-    LoadNibbles(blk.qs, out->w);
-    if constexpr (T == DType::kQ5_1) AddHighBits(Load32(blk.qh), out->w);
+  if constexpr (T == DType::kQ4_0 || T == DType::kQ5_0 || T == DType::kQ4_1 || T == DType::kQ5_1) {
+    // meta: d, then m (Q4_1, Q5_1), then qh (Q5_0, Q5_1).
+    constexpr bool kMin = T == DType::kQ4_1 || T == DType::kQ5_1;
+    uint32_t q[4];
+    LoadQuants16<kAlign>(quants, q);
+    SplitNibbles(q, out->w);
+    out->d = HalfToFloat(Load16(meta));
+    if constexpr (kMin) out->m = HalfToFloat(Load16(meta + 2));
+    if constexpr (T == DType::kQ5_0 || T == DType::kQ5_1) {
+      AddHighBits(Load32(meta + (kMin ? 4 : 2)), out->w);
+    }
+    if constexpr (!kMin) {
+      for (uint32_t& w : out->w) w = SubtractFromBytes(w, T == DType::kQ4_0 ? 8 : 16);
+    }
   } else if constexpr (T == DType::kQ8_0) {
-    out->d = HalfToFloat(blk.d);
-    for (int k = 0; k < 8; ++k)
-      out->w[k] = Load32(reinterpret_cast<const uint8_t*>(blk.qs) + 4 * k);
+    out->d = HalfToFloat(Load16(meta));
+    LoadQuants32<kAlign>(quants, out->w);
   } else if constexpr (T == DType::kQ2_K || T == DType::kQ3_K) {
     // Weight e = 32 p + l of the super-block: bits 2 (p % 4) of qs[32 (p / 4) + l].
-    const uint8_t* qs = blk.qs + 32 * (p / 4);
+    // Quants: Q2_K scales[16] qs[64], Q3_K hmask[32] qs[64]; meta: Q2_K d dmin, Q3_K scales[12] d.
+    constexpr int kQs = T == DType::kQ2_K ? 16 : 32;
     const int shift = 2 * (p % 4);
-    for (int k = 0; k < 8; ++k) out->w[k] = (Load32(qs + 4 * k) >> shift) & 0x03030303u;
-    out->d = HalfToFloat(blk.d);
+    LoadQuants32<kAlign>(quants + kQs + 32 * (p / 4), out->w);
+    for (int k = 0; k < 8; ++k) out->w[k] = (out->w[k] >> shift) & 0x03030303u;
     if constexpr (T == DType::kQ2_K) {
-      out->m = HalfToFloat(blk.dmin);
+      out->d = HalfToFloat(Load16(meta));
+      out->m = HalfToFloat(Load16(meta + 2));
       for (int g = 0; g < 2; ++g) {
-        out->scale[g] = blk.scales[2 * p + g] & 0x0f;
-        out->min[g] = blk.scales[2 * p + g] >> 4;
+        out->scale[g] = quants[2 * p + g] & 0x0f;
+        out->min[g] = quants[2 * p + g] >> 4;
       }
     } else {
       // Bit p of hmask[l] set: code = low bits + 4; the weight is code - 4.
+      uint32_t hmask[8];
+      LoadQuants32<kAlign>(quants, hmask);
       for (int k = 0; k < 8; ++k) {
-        const uint32_t high = (Load32(blk.hmask + 4 * k) >> p) & 0x01010101u;
+        const uint32_t high = (hmask[k] >> p) & 0x01010101u;
         out->w[k] = SubtractFromBytes(out->w[k] | high << 2, 4);
       }
-      for (int g = 0; g < 2; ++g) out->scale[g] = Q3KScale(blk.scales, 2 * p + g);
+      for (int g = 0; g < 2; ++g) out->scale[g] = Q3KScale(meta, 2 * p + g);
+      out->d = HalfToFloat(Load16(meta + 12));
     }
   } else if constexpr (T == DType::kQ4_K || T == DType::kQ5_K) {
     // Sub-block p: nibble p % 2 of qs[32 (p / 2) + l], Q5_K's bit 4 from bit p of qh[l].
-    const uint8_t* qs = blk.qs + 32 * (p / 2);
+    // Quants: Q4_K qs[128], Q5_K qh[32] qs[128]; meta: d dmin scales[12].
+    constexpr int kQs = T == DType::kQ5_K ? 32 : 0;
     const int shift = 4 * (p % 2);
-    for (int k = 0; k < 8; ++k) out->w[k] = (Load32(qs + 4 * k) >> shift) & 0x0f0f0f0fu;
+    LoadQuants32<kAlign>(quants + kQs + 32 * (p / 2), out->w);
+    for (int k = 0; k < 8; ++k) out->w[k] = (out->w[k] >> shift) & 0x0f0f0f0fu;
     if constexpr (T == DType::kQ5_K) {
-      for (int k = 0; k < 8; ++k) out->w[k] |= ((Load32(blk.qh + 4 * k) >> p) & 0x01010101u) << 4;
+      uint32_t qh[8];
+      LoadQuants32<kAlign>(quants, qh);
+      for (int k = 0; k < 8; ++k) out->w[k] |= ((qh[k] >> p) & 0x01010101u) << 4;
     }
-    ScaleMinK4(blk.scales, p, &out->scale[0], &out->min[0]);
+    ScaleMinK4(meta + 4, p, &out->scale[0], &out->min[0]);
     out->scale[1] = out->scale[0];
     out->min[1] = out->min[0];
-    out->d = HalfToFloat(blk.d);
-    out->m = HalfToFloat(blk.dmin);
+    out->d = HalfToFloat(Load16(meta));
+    out->m = HalfToFloat(Load16(meta + 2));
   } else {
     static_assert(T == DType::kQ6_K);
     // In half h = p / 4, with k = p % 4: low nibble k / 2 of ql[64 h + 32 (k % 2) + l], high
     // bits 2 k of qh[32 h + l]; the weight is that 6-bit code - 32.
+    // Quants: ql[128] qh[64]; meta: scales[16] d.
     const int h = p / 4, k4 = p % 4;
-    const uint8_t* ql = blk.ql + 64 * h + 32 * (k4 % 2);
-    const uint8_t* qh = blk.qh + 32 * h;
+    uint32_t ql[8], qh[8];
+    LoadQuants32<kAlign>(quants + 64 * h + 32 * (k4 % 2), ql);
+    LoadQuants32<kAlign>(quants + 128 + 32 * h, qh);
     for (int k = 0; k < 8; ++k) {
-      const uint32_t low = (Load32(ql + 4 * k) >> (4 * (k4 / 2))) & 0x0f0f0f0fu;
-      const uint32_t high = (Load32(qh + 4 * k) >> (2 * k4)) & 0x03030303u;
+      const uint32_t low = (ql[k] >> (4 * (k4 / 2))) & 0x0f0f0f0fu;
+      const uint32_t high = (qh[k] >> (2 * k4)) & 0x03030303u;
       out->w[k] = SubtractFromBytes(low | high << 4, 32);
     }
-    for (int g = 0; g < 2; ++g) out->scale[g] = blk.scales[2 * p + g];
-    out->d = HalfToFloat(blk.d);
+    for (int g = 0; g < 2; ++g) out->scale[g] = static_cast<int8_t>(meta[2 * p + g]);
+    out->d = HalfToFloat(Load16(meta + 16));
   }
 }
 

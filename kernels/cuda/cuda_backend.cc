@@ -11,6 +11,7 @@
 #include "kernels/cuda/device.h"
 #include "kernels/cuda/matmul_gated.h"
 #include "kernels/cuda/ops.h"
+#include "kernels/cuda/repack_plan.h"
 #include "kernels/cuda/silu_mul.h"
 #include "kernels/status_macros.h"
 
@@ -196,6 +197,7 @@ absl::Status CudaBackend::PlaceWeights(std::span<const WeightSlot> slots) {
                                          static_cast<size_t>(r.end - r.begin),
                                          cudaMemcpyHostToDevice));
   }
+  std::vector<RowRun> runs;
   for (const WeightSlot& slot : slots) {
     Tensor& t = *slot.tensor;
     if (t.empty() || t.device() == Device::kCuda) continue;  // the same tensor in two slots
@@ -204,8 +206,17 @@ absl::Status CudaBackend::PlaceWeights(std::span<const WeightSlot> slots) {
                                      [](const uint8_t* p, const Range& r) { return p < r.begin; });
     const Range& r = *(it - 1);
     t = t.WithData(base + r.device_offset + (host - r.begin), Device::kCuda);
+    runs.push_back({t.dtype(), t.row_elems(), t.row(0) - base, t.rows()});
   }
-  return absl::OkStatus();
+  // Block-format rows into the kernels' layout, each row once however many views share it.
+  LLMW_CUDA_RETURN_IF_ERROR(cudaDeviceSynchronize());  // the pageable uploads have landed
+  ASSIGN_OR_RETURN(const std::vector<RowRun> repack, RowsToRepack(std::move(runs)));
+  for (const RowRun& run : repack) {
+    RETURN_IF_ERROR(RepackWeights(
+        Tensor(run.dtype, {run.rows, run.row_elems}, base + run.offset, Device::kCuda),
+        stream_.get()));
+  }
+  return stream_.Synchronize();
 }
 
 void CudaBackend::Embed(const Tensor& out, const Tensor& table, const StepLayout& step,
@@ -245,6 +256,7 @@ void CudaBackend::Matmul(const Tensor& y, const Tensor& x, const Tensor& w, cons
 }
 
 void CudaBackend::MatmulShared(std::span<const MatmulOutput> outputs, const Tensor& x) {
+  if (outputs.empty()) return;
   bool ok = IsF32(x) && outputs.size() <= 4;
   for (const MatmulOutput& o : outputs) {
     ok = ok && IsF32(o.y) && o.w.device() == Device::kCuda && o.w.row_elems() == x.row_elems() &&
@@ -253,10 +265,13 @@ void CudaBackend::MatmulShared(std::span<const MatmulOutput> outputs, const Tens
   }
   if (!Check(ok, "Matmul", "shapes, dtypes or output count do not fit")) return;
   const int64_t n = x.rows();
+  SharedProduct products[cuda_launch::kMaxSharedWeights];
+  for (size_t k = 0; k < outputs.size(); ++k) products[k] = {&outputs[k].w, F32(outputs[k].y)};
+  if (!Record(cuda::MatmulShared(std::span<const SharedProduct>(products, outputs.size()), F32(x),
+                                 n, scratch_, cublas_.get(), stream_.get()))) {
+    return;
+  }
   for (const MatmulOutput& o : outputs) {
-    if (!Record(cuda::Matmul(o.w, F32(x), n, F32(o.y), scratch_, cublas_.get(), stream_.get()))) {
-      return;
-    }
     if (!o.bias.empty()) {
       Record(cuda::AddRowBias(F32(o.y), F32(o.bias), n, o.w.dim(0), stream_.get()));
     }

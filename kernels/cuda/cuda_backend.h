@@ -3,10 +3,12 @@
 // runner reads its logits.
 //
 // Memory: weights are uploaded once, at PlaceWeights, into a device arena per call (row views and
-// tied embeddings stay views of one copy); activations, the KV cache and the step's tables come
-// from Allocate (device memory, or page-locked host memory for what the host fills or reads each
-// step). The KV cache budget is a share of the device memory (`memory_utilization` of the total)
-// left after everything allocated so far.
+// tied embeddings stay views of one copy). The rows of every block-format tensor, tables as well
+// as matmul weights, are rewritten there into the layout all the CUDA kernels read
+// (repacked_layout.h). Activations, the KV cache and the step's tables come from Allocate (device
+// memory, or page-locked host memory for what the host fills or reads each step). The KV cache
+// budget is a share of the device memory (`memory_utilization` of the total) left after
+// everything allocated so far.
 //
 // Errors: a failed argument check, kernel launch, copy or cuBLAS call is recorded with the name of
 // the call and returned by the next Synchronize (Backend's convention); nothing aborts.

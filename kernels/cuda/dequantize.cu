@@ -30,7 +30,7 @@ __global__ void DequantizeToBf16Kernel(const uint8_t* w, int64_t row_bytes, int6
        task += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int64_t r = task / chunks_per_row, c = task % chunks_per_row;
     cb::Chunk chunk;
-    cb::DecodeChunk<T>(w + r * row_bytes, c, &chunk);
+    cb::DecodeChunk<T>(w + r * row_bytes, chunks_per_row / cb::Format<T>::kChunks, c, &chunk);
     uint32_t packed[16];
     for (int i = 0; i < 16; ++i) {
       packed[i] = cb::FloatToBFloat(cb::ChunkValue<T>(chunk, 2 * i)) |

@@ -42,7 +42,7 @@ __global__ void EmbedBlocksKernel(float* out, const uint8_t* table, int64_t row_
       continue;
     }
     cb::Chunk chunk;
-    cb::DecodeChunk<T>(table + token * row_bytes, c, &chunk);
+    cb::DecodeChunk<T>(table + token * row_bytes, chunks / cb::Format<T>::kChunks, c, &chunk);
     for (int i = 0; i < 32; ++i) o[i] = Scaled(cb::ChunkValue<T>(chunk, i), scale);
   }
 }

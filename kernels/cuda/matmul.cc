@@ -13,6 +13,7 @@
 #include "kernels/block_formats.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/matmul_launch.h"
+#include "kernels/cuda/repacked_layout.h"
 
 namespace llmw::cuda {
 namespace {
@@ -121,57 +122,29 @@ int64_t MatmulScratch::bytes() const {
                               sums_.size() + group_sums_.size() + weight_tile_.size());
 }
 
-absl::Status Matmul(const Tensor& w, const float* x, int64_t n, float* y, MatmulScratch& scratch,
-                    cublasHandle_t cublas, cudaStream_t stream) {
-  constexpr absl::string_view kFn = "cuda::Matmul";
-  if (absl::Status s = CheckWeight(kFn, "w", w); !s.ok()) return s;
-  if (n < 0) return Invalid(kFn, "n", absl::StrCat("= ", n, " < 0"));
+namespace {
+
+// The 16-bit type x is rounded to for the GEMM of `type` weights (kF32: none).
+DType GemmInputType(DType type) {
+  if (type == DType::kF32 || type == DType::kF16) return type;
+  return DType::kBF16;  // bf16 weights, and block formats dequantized to bf16
+}
+
+// n > kMatVecMaxRows: cuBLAS (block formats over tiles of dequantized rows), with x16 holding x
+// rounded to GemmInputType(w.dtype()).
+absl::Status GemmPath(const Tensor& w, const float* x, int64_t n, float* y, cublasHandle_t cublas,
+                      cudaStream_t stream, const uint16_t* x16, uint16_t* tile,
+                      int64_t tile_bytes) {
   const DType type = w.dtype();
   const int64_t out = w.dim(0), in = w.row_elems();
-  if (!FitsInt(n) || !FitsInt(out) || !FitsInt(in)) {
-    return Invalid(kFn, "w or n",
-                   absl::StrCat("too large for cuBLAS: ", w.DebugString(), ", n ", n));
-  }
-  if (n == 0 || out == 0 || in == 0) return absl::OkStatus();
-  if (x == nullptr) return Invalid(kFn, "x", "is null");
-  if (y == nullptr) return Invalid(kFn, "y", "is null");
-  const bool matvec = !IsFloat(type) && n <= cuda_launch::kMatVecMaxRows;
-  if (!matvec && cublas == nullptr) return Invalid(kFn, "cublas", "is null");
-  if (type != DType::kF32 && (n > scratch.max_n_ || in > scratch.max_in_)) {
-    return Invalid(kFn, "scratch",
-                   absl::StrCat("is reserved for ", scratch.max_n_, " rows of ", scratch.max_in_,
-                                " elements, not ", n, " of ", in, " (MatmulScratch::Reserve)"));
-  }
-
   if (type == DType::kF32) return Gemm(cublas, stream, CUDA_R_32F, w.data(), out, in, x, n, y, out);
-
-  uint16_t* x16 = scratch.activations16_.data_as<uint16_t>();
   if (IsFloat(type)) {
-    LLMW_CUDA_RETURN_IF_ERROR(cuda_launch::ConvertF32(x, n * in, type, x16, stream));
     return Gemm(cublas, stream, type == DType::kF16 ? CUDA_R_16F : CUDA_R_16BF, w.data(), out, in,
                 x16, n, y, out);
   }
-
-  if (matvec) {
-    int8_t* q = scratch.quants_.data_as<int8_t>();
-    float* d = scratch.scales_.data_as<float>();
-    float* s = scratch.sums_.data_as<float>();
-    int16_t* bsums = scratch.group_sums_.data_as<int16_t>();
-    if (IsKQuant(type)) {
-      LLMW_CUDA_RETURN_IF_ERROR(cuda_launch::QuantizeQ8K(x, n, in, q, bsums, d, stream));
-    } else {
-      LLMW_CUDA_RETURN_IF_ERROR(cuda_launch::QuantizeQ8(x, n, in, q, d, s, stream));
-    }
-    LLMW_CUDA_RETURN_IF_ERROR(
-        cuda_launch::MatVec(type, w.data(), out, in, q, d, s, bsums, n, y, stream));
-    return absl::OkStatus();
-  }
-
-  // Many rows: bf16 GEMMs over tiles of dequantized weight rows. The tile is reused in stream
-  // order, so a tile is rewritten only after the GEMM reading it has run.
-  LLMW_CUDA_RETURN_IF_ERROR(cuda_launch::ConvertF32(x, n * in, DType::kBF16, x16, stream));
-  uint16_t* tile = scratch.weight_tile_.data_as<uint16_t>();
-  const int64_t tile_rows = scratch.tile_bytes_ / (2 * in);
+  // bf16 GEMMs over tiles of dequantized weight rows. The tile is reused in stream order, so a
+  // tile is rewritten only after the GEMM reading it has run.
+  const int64_t tile_rows = tile_bytes / (2 * in);
   for (int64_t o0 = 0; o0 < out; o0 += tile_rows) {
     const int64_t rows = std::min(tile_rows, out - o0);
     LLMW_CUDA_RETURN_IF_ERROR(
@@ -181,6 +154,176 @@ absl::Status Matmul(const Tensor& w, const float* x, int64_t n, float* y, Matmul
       return s;
     }
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status MatmulScratch::Check(absl::string_view function, DType type, int64_t n,
+                                  int64_t in) const {
+  // f32 weights need no scratch, nor float weights on the mat-vec path.
+  if (type == DType::kF32 || (IsFloat(type) && n <= cuda_launch::kMatVecMaxRows)) {
+    return absl::OkStatus();
+  }
+  if (n > max_n_ || in > max_in_) {
+    return Invalid(function, "scratch",
+                   absl::StrCat("is reserved for ", max_n_, " rows of ", max_in_, " elements, not ",
+                                n, " of ", in, " (MatmulScratch::Reserve)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MatmulScratch::QuantizeFor(DType type, const float* x, int64_t n, int64_t in,
+                                        cudaStream_t stream) {
+  if (IsKQuant(type)) {
+    LLMW_CUDA_RETURN_IF_ERROR(
+        cuda_launch::QuantizeQ8K(x, n, in, quants(), group_sums(), scales(), stream));
+  } else {
+    LLMW_CUDA_RETURN_IF_ERROR(
+        cuda_launch::QuantizeQ8(x, n, in, quants(), scales(), sums(), stream));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MatmulShared(std::span<const SharedProduct> products, const float* x, int64_t n,
+                          MatmulScratch& scratch, cublasHandle_t cublas, cudaStream_t stream) {
+  return scratch.Products("cuda::MatmulShared", products, x, n, cublas, stream);
+}
+
+absl::Status Matmul(const Tensor& w, const float* x, int64_t n, float* y, MatmulScratch& scratch,
+                    cublasHandle_t cublas, cudaStream_t stream) {
+  const SharedProduct product{&w, y};
+  return scratch.Products("cuda::Matmul", std::span<const SharedProduct>(&product, 1), x, n, cublas,
+                          stream);
+}
+
+absl::Status MatmulScratch::Products(absl::string_view fn, std::span<const SharedProduct> products,
+                                     const float* x, int64_t n, cublasHandle_t cublas,
+                                     cudaStream_t stream) {
+  if (products.empty() || products.size() > static_cast<size_t>(cuda_launch::kMaxSharedWeights)) {
+    return Invalid(
+        fn, "products",
+        absl::StrCat("number ", products.size(), " is not 1 to ", cuda_launch::kMaxSharedWeights));
+  }
+  if (n < 0) return Invalid(fn, "n", absl::StrCat("= ", n, " < 0"));
+  const int64_t in = products[0].w == nullptr ? 0 : products[0].w->row_elems();
+  bool any_work = false;
+  for (const SharedProduct& p : products) {
+    if (p.w == nullptr) return Invalid(fn, "w", "is null");
+    const Tensor& w = *p.w;
+    if (absl::Status s = CheckWeight(fn, "w", w); !s.ok()) return s;
+    if (w.row_elems() != in) {
+      return Invalid(fn, "w",
+                     absl::StrCat(w.DebugString(), " rows differ in length from ",
+                                  products[0].w->DebugString(), "'s"));
+    }
+    if (!FitsInt(n) || !FitsInt(w.dim(0)) || !FitsInt(in)) {
+      return Invalid(fn, "w or n",
+                     absl::StrCat("too large for cuBLAS: ", w.DebugString(), ", n ", n));
+    }
+    const bool work = n > 0 && w.dim(0) > 0 && in > 0;
+    if (!work) continue;
+    any_work = true;
+    if (x == nullptr) return Invalid(fn, "x", "is null");
+    if (p.y == nullptr) return Invalid(fn, "y", "is null");
+    if (n > cuda_launch::kMatVecMaxRows && cublas == nullptr) {
+      return Invalid(fn, "cublas", "is null");
+    }
+    if (w.dtype() == DType::kF32 && n > cuda_launch::kMatVecMaxRows) continue;
+    if (absl::Status s = Check(fn, w.dtype(), n, in); !s.ok()) return s;
+  }
+  if (!any_work) return absl::OkStatus();
+
+  if (n > cuda_launch::kMatVecMaxRows) {
+    // x is rounded once per 16-bit type the weights need (stream order keeps a rounding from
+    // overwriting what an earlier GEMM still reads).
+    uint16_t* x16 = activations16_.data_as<uint16_t>();
+    DType rounded = DType::kF32;  // none yet
+    for (const SharedProduct& p : products) {
+      if (p.w->dim(0) == 0) continue;
+      const DType input = GemmInputType(p.w->dtype());
+      if (input != DType::kF32 && input != rounded) {
+        LLMW_CUDA_RETURN_IF_ERROR(cuda_launch::ConvertF32(x, n * in, input, x16, stream));
+        rounded = input;
+      }
+      if (absl::Status s = GemmPath(*p.w, x, n, p.y, cublas, stream, x16,
+                                    weight_tile_.data_as<uint16_t>(), tile_bytes_);
+          !s.ok()) {
+        return s;
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Few rows: one launch per weight dtype; the block formats' activations quantized once per
+  // rule (Q8 for the 32-element formats, Q8_K for the K-quants).
+  bool done[cuda_launch::kMaxSharedWeights] = {};
+  for (int quantized = -1, k = 0; k < static_cast<int>(products.size()); ++k) {
+    const DType type = products[k].w->dtype();
+    if (done[k] || products[k].w->dim(0) == 0) continue;
+    cuda_launch::MatVecWeight group[cuda_launch::kMaxSharedWeights];
+    int count = 0;
+    for (int j = k; j < static_cast<int>(products.size()); ++j) {
+      if (done[j] || products[j].w->dtype() != type || products[j].w->dim(0) == 0) continue;
+      group[count++] = {products[j].w->data(), products[j].w->dim(0), products[j].y};
+      done[j] = true;
+    }
+    if (IsFloat(type)) {
+      LLMW_CUDA_RETURN_IF_ERROR(cuda_launch::Gemv(type, group, count, in, x, n, stream));
+      continue;
+    }
+    const int rule = IsKQuant(type) ? 1 : 0;
+    if (quantized != rule) {
+      if (absl::Status s = QuantizeFor(type, x, n, in, stream); !s.ok()) return s;
+      quantized = rule;
+    }
+    LLMW_CUDA_RETURN_IF_ERROR(cuda_launch::MatVec(type, group, count, in, quants(), scales(),
+                                                  sums(), group_sums(), n, stream));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MatvecGated(const Tensor& gate, const Tensor& up, const float* x, int64_t n,
+                         GateActivation act, float* out, MatmulScratch& scratch,
+                         cudaStream_t stream) {
+  constexpr absl::string_view kFn = "cuda::MatvecGated";
+  if (absl::Status s = CheckWeight(kFn, "gate", gate); !s.ok()) return s;
+  if (absl::Status s = CheckWeight(kFn, "up", up); !s.ok()) return s;
+  if (gate.dtype() != up.dtype() || gate.dim(0) != up.dim(0) ||
+      gate.row_elems() != up.row_elems()) {
+    return Invalid(
+        kFn, "up",
+        absl::StrCat(up.DebugString(), " differs in dtype or shape from ", gate.DebugString()));
+  }
+  if (n < 0 || n > cuda_launch::kMatVecMaxRows) {
+    return Invalid(kFn, "n",
+                   absl::StrCat("= ", n, " is not 0 to ", cuda_launch::kMatVecMaxRows,
+                                " (more rows: MatmulShared, then the activation)"));
+  }
+  const DType type = gate.dtype();
+  const int64_t rows = gate.dim(0), in = gate.row_elems();
+  if (n == 0 || rows == 0 || in == 0) return absl::OkStatus();
+  if (x == nullptr) return Invalid(kFn, "x", "is null");
+  if (out == nullptr) return Invalid(kFn, "out", "is null");
+  if (absl::Status s = scratch.Check(kFn, type, n, in); !s.ok()) return s;
+  if (IsFloat(type)) {
+    LLMW_CUDA_RETURN_IF_ERROR(
+        cuda_launch::GemvGated(type, gate.data(), up.data(), rows, in, x, n, act, out, stream));
+    return absl::OkStatus();
+  }
+  if (absl::Status s = scratch.QuantizeFor(type, x, n, in, stream); !s.ok()) return s;
+  LLMW_CUDA_RETURN_IF_ERROR(cuda_launch::MatVecGated(
+      type, gate.data(), up.data(), rows, in, scratch.quants(), scratch.scales(), scratch.sums(),
+      scratch.group_sums(), n, act, out, stream));
+  return absl::OkStatus();
+}
+
+absl::Status RepackWeights(const Tensor& w, cudaStream_t stream) {
+  if (cuda_blocks::SplitOf(w.dtype()).quants_bytes == 0) return absl::OkStatus();  // not blocks
+  if (absl::Status s = CheckWeight("cuda::RepackWeights", "w", w); !s.ok()) return s;
+  if (w.rows() == 0 || w.row_elems() == 0) return absl::OkStatus();
+  LLMW_CUDA_RETURN_IF_ERROR(
+      cuda_launch::RepackRows(w.dtype(), w.data(), w.rows(), w.row_elems(), stream));
   return absl::OkStatus();
 }
 

@@ -1,10 +1,13 @@
 // The CUDA twins of cpu::Matmul (kernels/cpu/matmul.h) and cpu::Embed (kernels/cpu/ops.h):
-// products with, and rows of, weights kept on the device in their stored GGUF layout.
+// products with, and rows of, weights kept on the device: float dtypes as stored, block formats
+// in the repacked layout of repacked_layout.h (RepackWeights; CudaBackend::PlaceWeights repacks).
 //
 // Matmul: y = x · Wᵀ, W a device Tensor [out, in]; x [n, in] and y [n, out] f32 device arrays.
-// - F32 weights: cublasGemmEx in f32 throughout (CUBLAS_COMPUTE_32F; the handle must be in the
-//   default math mode, so no TF32). Differs from cpu::Matmul only in summation order.
-// - F16 / BF16 weights: x is rounded to the weight's type (nearest even, in scratch), then
+// - Float weights (F32, F16, BF16), n <= 8: a mat-vec kernel multiplies the exact weights with
+//   the f32 x and sums in f32: differs from cpu::Matmul only in summation order.
+// - F32 weights, n > 8: cublasGemmEx in f32 throughout (CUBLAS_COMPUTE_32F; the handle must be in
+//   the default math mode, so no TF32). Differs from cpu::Matmul only in summation order.
+// - F16 / BF16 weights, n > 8: x is rounded to the weight's type (nearest even, in scratch), then
 //   cublasGemmEx with f32 accumulation. The rounding adds a relative error of at most 2^-11 (F16)
 //   or 2^-8 (BF16) per element of x, so |Δy| <= 2^-11 (2^-8) · Σ|w x| on top of f32 summation.
 //   F16 has less range: below 2^-14 the error is absolute (at most 2^-25) and |x| >= 65520
@@ -26,12 +29,23 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+#include <span>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "kernels/cuda/device_buffer.h"
+#include "kernels/cuda/matmul_launch.h"
 #include "kernels/tensor.h"
 
 namespace llmw::cuda {
+
+// One product of MatmulShared: y [n, w->dim(0)] = x · wᵀ.
+struct SharedProduct {
+  const Tensor* w;
+  float* y;
+};
+
+using cuda_launch::GateActivation;
 
 // Device workspace of Matmul: activations rounded to 16 bits, quantized activations and a tile
 // of dequantized weights. Reserve once at load; Matmul never allocates.
@@ -54,6 +68,23 @@ class MatmulScratch {
  private:
   friend absl::Status Matmul(const Tensor& w, const float* x, int64_t n, float* y,
                              MatmulScratch& scratch, cublasHandle_t cublas, cudaStream_t stream);
+  friend absl::Status MatmulShared(std::span<const SharedProduct> products, const float* x,
+                                   int64_t n, MatmulScratch& scratch, cublasHandle_t cublas,
+                                   cudaStream_t stream);
+  friend absl::Status MatvecGated(const Tensor& gate, const Tensor& up, const float* x, int64_t n,
+                                  GateActivation act, float* out, MatmulScratch& scratch,
+                                  cudaStream_t stream);
+
+  // OK when a product with `type` weights of rows of `in` and n activation rows fits.
+  absl::Status Check(absl::string_view function, DType type, int64_t n, int64_t in) const;
+  // Queues the quantization of x [n, in] by the rule of block format `type`.
+  absl::Status QuantizeFor(DType type, const float* x, int64_t n, int64_t in, cudaStream_t stream);
+  absl::Status Products(absl::string_view function, std::span<const SharedProduct> products,
+                        const float* x, int64_t n, cublasHandle_t cublas, cudaStream_t stream);
+  int8_t* quants() { return quants_.data_as<int8_t>(); }
+  float* scales() { return scales_.data_as<float>(); }
+  float* sums() { return sums_.data_as<float>(); }
+  int16_t* group_sums() { return group_sums_.data_as<int16_t>(); }
 
   int64_t max_n_ = 0, max_in_ = 0, max_out_ = 0;
   int64_t tile_bytes_ = 0;
@@ -66,11 +97,34 @@ class MatmulScratch {
 };
 
 // y = x · Wᵀ (above). `w` is a rank-2 device tensor of a dtype DequantizeRow takes, with rows of
-// whole blocks; `cublas` may be null when w is a block format and n <= 8. The scratch must be
+// whole blocks; `cublas` may be null when n <= 8. The scratch must be
 // reserved for n rows of w's row length. n == 0 queues nothing. kInvalidArgument, naming the
 // argument, for anything else; launch errors as returned by CUDA or cuBLAS.
 absl::Status Matmul(const Tensor& w, const float* x, int64_t n, float* y, MatmulScratch& scratch,
                     cublasHandle_t cublas, cudaStream_t stream);
+
+// Matmul for 1 to 4 weights with rows of the same length and one x (q/k/v, gate/up): y_k = x ·
+// W_kᵀ, each result what Matmul gives. With n <= 8, the activations are quantized once per rule
+// (Q8, Q8_K) for all block-format weights, and the weights of one dtype go in one launch.
+absl::Status MatmulShared(std::span<const SharedProduct> products, const float* x, int64_t n,
+                          MatmulScratch& scratch, cublasHandle_t cublas, cudaStream_t stream);
+
+// The gated product of llama- and gemma-style MLPs for n <= 8 activation rows, in one launch (after
+// the activation quantization for block formats): out [n, gate.dim(0)] = act(x · gateᵀ) ⊙ (x ·
+// upᵀ), act silu or gelu_tanh; gate and up of one dtype and shape. Its twin is the sequence
+// MatmulShared({gate, up}) then SiluMul / GeluTanhMul (here and as cpu:: functions): the two
+// products are Matmul's bit for bit (so cpu::Matmul's for block formats), and the activation
+// repeats cuda::SiluMul's and cuda::GeluTanhMul's operations, within their few ulp of the CPU's
+// (tests/gpu/ops_test.cc states the bounds). kInvalidArgument for n > 8: use MatmulShared and the
+// activation then.
+absl::Status MatvecGated(const Tensor& gate, const Tensor& up, const float* x, int64_t n,
+                         GateActivation act, float* out, MatmulScratch& scratch,
+                         cudaStream_t stream);
+
+// Rewrites the rows of a device weight or table of a block format, uploaded in its GGUF layout,
+// into the layout every kernel here reads (repacked_layout.h), in stream order; float dtypes are
+// left as they are. Run once per row: a second run scrambles it.
+absl::Status RepackWeights(const Tensor& w, cudaStream_t stream);
 
 // out[t] = row tokens[t] of `table` ([vocab, width], a device tensor in any dtype DequantizeRow
 // takes) as f32, times `scale` when it is not 1: cpu::Embed's results bit for bit (NaN payloads

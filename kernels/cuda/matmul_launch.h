@@ -1,9 +1,11 @@
-// Raw launchers of the weight kernels (quantize.cu, matvec.cu, dequantize.cu, embed.cu): no
+// Raw launchers of the weight kernels (quantize.cu, matvec.cu, gemv.cu, dequantize.cu, embed.cu,
+// repack.cu): no
 // argument checks beyond what a launch needs, the launch error returned. matmul.h has the checked
 // functions the rest of the project calls. Free of Abseil so that nvcc never parses it.
 //
 // All pointers are device pointers. `in` is a row's element count; activation rows are f32 and
-// contiguous ([n, in]); weights and tables are in their stored GGUF layout ([rows, in]).
+// contiguous ([n, in]); weights and tables ([rows, in]) of float dtypes are stored as in GGUF,
+// those of block formats in the repacked layout of repacked_layout.h (RepackRows).
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -27,16 +29,46 @@ cudaError_t QuantizeQ8(const float* x, int64_t n, int64_t in, int8_t* q, float* 
 cudaError_t QuantizeQ8K(const float* x, int64_t n, int64_t in, int8_t* q, int16_t* bsums, float* d,
                         cudaStream_t stream);
 
-// Most activation rows MatVec takes.
+// Most activation rows MatVec and Gemv take, and most weights one launch serves.
 inline constexpr int64_t kMatVecMaxRows = 8;
+inline constexpr int kMaxSharedWeights = 4;
 
-// y[c · out + o] = row o of w · row c of the activations, for n <= kMatVecMaxRows rows quantized
-// by QuantizeQ8 (xd, xs; xbsums unused) or, for K-quants, by QuantizeQ8K (xd, xbsums; xs
-// unused): exact integer block dot products, then the CPU's f32 chain in block order.
-// `type` is a block format.
-cudaError_t MatVec(DType type, const void* w, int64_t out, int64_t in, const int8_t* xq,
-                   const float* xd, const float* xs, const int16_t* xbsums, int64_t n, float* y,
+// One weight of a launch: y[c · out + o] = row o of w · activation row c.
+struct MatVecWeight {
+  const void* w;
+  int64_t out;
+  float* y;
+};
+
+// The activation of a gated product act(x · gateᵀ) · (x · upᵀ).
+enum class GateActivation { kSilu, kGeluTanh };
+
+// For each of `count` (1..kMaxSharedWeights) weights of block format `type`, all with rows of
+// `in` in the repacked layout (repacked_layout.h): y = the products with n <= kMatVecMaxRows
+// activation rows quantized by QuantizeQ8 (xd, xs; xbsums unused) or, for K-quants, by
+// QuantizeQ8K (xd, xbsums; xs unused): exact integer block dot products, then the CPU's f32
+// chain in block order. One launch.
+cudaError_t MatVec(DType type, const MatVecWeight* weights, int count, int64_t in, const int8_t* xq,
+                   const float* xd, const float* xs, const int16_t* xbsums, int64_t n,
                    cudaStream_t stream);
+
+// y[c · out + o] = act(g) · u with g and u MatVec's products of activation row c with row o of
+// `gate` and of `up` (both [out, in] of `type`), in one launch.
+cudaError_t MatVecGated(DType type, const void* gate, const void* up, int64_t out, int64_t in,
+                        const int8_t* xq, const float* xd, const float* xs, const int16_t* xbsums,
+                        int64_t n, GateActivation act, float* y, cudaStream_t stream);
+
+// MatVec and MatVecGated for float weights (kF32, kF16, kBF16) and f32 activations x [n, in],
+// n <= kMatVecMaxRows: f32 products of the exact weights and x, summed in f32 per lane, then
+// across the warp.
+cudaError_t Gemv(DType type, const MatVecWeight* weights, int count, int64_t in, const float* x,
+                 int64_t n, cudaStream_t stream);
+cudaError_t GemvGated(DType type, const void* gate, const void* up, int64_t out, int64_t in,
+                      const float* x, int64_t n, GateActivation act, float* y, cudaStream_t stream);
+
+// Rewrites `rows` GGUF rows of `in` elements of block format `type` at w, in place, into the
+// repacked layout (repacked_layout.h). Rows must be 2-byte aligned.
+cudaError_t RepackRows(DType type, void* w, int64_t rows, int64_t in, cudaStream_t stream);
 
 // dst[r · in + i] = bf16 of weight i of row r of w, for `rows` rows of a block format.
 cudaError_t DequantizeToBf16(DType type, const void* w, int64_t rows, int64_t in, uint16_t* dst,

@@ -1,122 +1,191 @@
-// The block-format mat-vec for few activation rows (n <= kMatVecMaxRows): one warp per weight
-// row, all activation rows at once, with exactly the CPU matmul's arithmetic.
+// The block-format mat-vec for few activation rows (n <= kMatVecMaxRows), over repacked weight
+// rows (repacked_layout.h): one warp per weight row, four rows per thread block, every weight
+// load used for all activation rows, with exactly the CPU matmul's arithmetic. One launch serves
+// up to four weights that share the activations (q/k/v, gate/up), or a gate and an up weight
+// whose products meet in the gated activation.
 //
-// The warp walks the weight row in rounds of 32 chunks (32 blocks of a 32-element format, four
-// super-blocks of a K-quant). Each lane decodes one chunk and takes its exact integer dot
-// products with every activation row (dp4a); the eight lanes of a K-quant super-block add theirs
-// (integers: any order is exact). The block sums go to shared memory, and lane c then runs
-// activation row c's f32 chain over the round's blocks in order, as the CPU does (fma per
-// block, AccumulateBlock). So every result equals cpu::Matmul's bit for bit.
+// A warp first asks L2 for its whole row (PrefetchRow), so that all of the row's bytes are on
+// their way from memory at once, then walks it in steps of kUnroll · 32 chunks (32-element blocks,
+// or eighths of a K-quant super-block): each lane first loads and decodes its kUnroll chunks (the
+// quants with 16-byte loads when the row is 16-byte aligned; a warp's loads cover contiguous 512
+// bytes), so that several loads per lane are in flight, then takes their exact integer dot products
+// with every activation row (dp4a); the eight lanes of a K-quant super-block add theirs (integers:
+// any order is exact). The block sums go to shared memory, and lane c runs activation row c's
+// f32 chain over the step's blocks in order, as the CPU does (fma per block, AccumulateBlock).
+// So every result equals cpu::Matmul's bit for bit.
 #include <cstdint>
 
 #include "kernels/cuda/block_formats.cuh"
 #include "kernels/cuda/matmul_launch.h"
+#include "kernels/cuda/matvec_common.cuh"
 
 namespace llmw::cuda_launch {
 namespace {
 
 namespace cb = cuda_blocks;
+using namespace matvec;  // NOLINT: the shared pieces of the mat-vec kernels
 
-constexpr int kWarps = 4;  // weight rows per thread block
+constexpr int kUnroll = 2;  // rounds of 32 chunks each lane loads before using any
 constexpr int kMaxRows = static_cast<int>(kMatVecMaxRows);
-constexpr unsigned kAllLanes = 0xffffffffu;
 
+// The quantized activation rows (QuantizeQ8 or QuantizeQ8K).
+struct Activations {
+  const int8_t* q;
+  const float* d;
+  const float* s;
+  const int16_t* bsums;
+  int64_t in;
+  int n;
+};
+
+// One warp's block sums and factors of a step.
 template <DType T>
-__global__ void __launch_bounds__(kWarps * 32)
-    MatVecKernel(const uint8_t* w, int64_t row_bytes, int64_t out, int64_t in, const int8_t* xq,
-                 const float* xd, const float* xs, const int16_t* xbsums, int n, float* y) {
+struct StepSums {
+  static constexpr int kBlocks = kUnroll * 32 / cb::Format<T>::kChunks;
+  int32_t s[kMaxRows][kBlocks];
+  int32_t m[kMaxRows][kBlocks];
+  float d[kBlocks];
+  float min[kBlocks];
+};
+
+// The dot products of one weight row with every activation row: lane c < n returns row c's.
+template <DType T, int kAlign>
+__device__ float RowDot(const uint8_t* row, int64_t nb, const Activations& x, int lane,
+                        StepSums<T>& sums) {
   using F = cb::Format<T>;
   constexpr int kLanesPerBlock = F::kChunks;
-  constexpr int kBlocksPerRound = 32 / kLanesPerBlock;
-  __shared__ int32_t block_s[kWarps][kMaxRows][kBlocksPerRound];
-  __shared__ int32_t block_m[kWarps][kMaxRows][kBlocksPerRound];
-  __shared__ float block_d[kWarps][kBlocksPerRound];
-  __shared__ float block_min[kWarps][kBlocksPerRound];
-
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int64_t o = static_cast<int64_t>(blockIdx.x) * kWarps + warp;
-  if (o >= out) return;  // the whole warp: only warp-level synchronization follows
-  const uint8_t* row = w + o * row_bytes;
-  const int64_t nb = in / F::kElems;
-  const int64_t x_blocks = in / (F::kKQuant ? 256 : 32);  // activation scales per row
+  const int64_t chunks = nb * kLanesPerBlock;
+  const int64_t x_blocks = x.in / (F::kKQuant ? 256 : 32);  // activation scales per row
   float acc = 0.0f;
-
-  for (int64_t b0 = 0; b0 < nb; b0 += kBlocksPerRound) {
-    const int j = lane / kLanesPerBlock;  // block b0 + j of this round
-    const bool valid = b0 + j < nb;
-    const int64_t chunk_index = b0 * kLanesPerBlock + lane;
-    cb::Chunk chunk{};
-    int32_t s[kMaxRows], m[kMaxRows];
+  for (int64_t c0 = 0; c0 < chunks; c0 += 32 * kUnroll) {
+    cb::Chunk chunk[kUnroll];
 #pragma unroll
-    for (int c = 0; c < kMaxRows; ++c) s[c] = m[c] = 0;
-    if (valid) {
-      cb::DecodeChunk<T>(row, chunk_index, &chunk);
+    for (int u = 0; u < kUnroll; ++u) {
+      const int64_t c = c0 + 32 * u + lane;
+      if (c < chunks) cb::DecodeChunk<T, kAlign>(row, nb, c, &chunk[u]);
+    }
 #pragma unroll
-      for (int c = 0; c < kMaxRows; ++c) {
-        if (c < n) {
-          // 16-byte aligned: the quantized rows start at multiples of 32 bytes.
-          const uint4* xr = reinterpret_cast<const uint4*>(xq + c * in + chunk_index * 32);
-          const uint4 lo = xr[0], hi = xr[1];
-          const uint32_t words[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
-          const int16_t* bsum = F::kKQuant ? xbsums + c * (in / 16) + 2 * chunk_index : nullptr;
-          const cb::ChunkSums sums = cb::ChunkDot<T>(chunk, words, bsum);
-          s[c] = sums.s;
-          m[c] = sums.m;
+    for (int u = 0; u < kUnroll; ++u) {
+      const int64_t c = c0 + 32 * u + lane;
+      const bool valid = c < chunks;
+      int32_t s[kMaxRows], m[kMaxRows];
+#pragma unroll
+      for (int r = 0; r < kMaxRows; ++r) s[r] = m[r] = 0;
+      if (valid) {
+#pragma unroll
+        for (int r = 0; r < kMaxRows; ++r) {
+          if (r < x.n) {
+            // 16-byte aligned: the quantized rows start at multiples of 32 bytes.
+            const uint4* xr = reinterpret_cast<const uint4*>(x.q + r * x.in + c * 32);
+            const uint4 lo = xr[0], hi = xr[1];
+            const uint32_t words[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
+            const int16_t* bsum = F::kKQuant ? x.bsums + r * (x.in / 16) + 2 * c : nullptr;
+            const cb::ChunkSums dot = cb::ChunkDot<T>(chunk[u], words, bsum);
+            s[r] = dot.s;
+            m[r] = dot.m;
+          }
         }
       }
-    }
 #pragma unroll
-    for (int offset = kLanesPerBlock / 2; offset > 0; offset /= 2) {
+      for (int offset = kLanesPerBlock / 2; offset > 0; offset /= 2) {
 #pragma unroll
-      for (int c = 0; c < kMaxRows; ++c) {
-        s[c] += __shfl_xor_sync(kAllLanes, s[c], offset);
-        m[c] += __shfl_xor_sync(kAllLanes, m[c], offset);
+        for (int r = 0; r < kMaxRows; ++r) {
+          s[r] += __shfl_xor_sync(kAllLanes, s[r], offset);
+          if constexpr (F::kHasMin && F::kKQuant) m[r] += __shfl_xor_sync(kAllLanes, m[r], offset);
+        }
       }
-    }
-    if (valid && lane % kLanesPerBlock == 0) {
+      if (valid && lane % kLanesPerBlock == 0) {
+        const int j = (32 * u + lane) / kLanesPerBlock;
 #pragma unroll
-      for (int c = 0; c < kMaxRows; ++c) {
-        block_s[warp][c][j] = s[c];
-        block_m[warp][c][j] = m[c];
+        for (int r = 0; r < kMaxRows; ++r) {
+          sums.s[r][j] = s[r];
+          sums.m[r][j] = m[r];
+        }
+        sums.d[j] = chunk[u].d;
+        sums.min[j] = chunk[u].m;
       }
-      block_d[warp][j] = chunk.d;
-      block_min[warp][j] = chunk.m;
     }
     __syncwarp();
-    if (lane < n) {
-      const int c = lane;
-      const int64_t count = nb - b0 < kBlocksPerRound ? nb - b0 : kBlocksPerRound;
-      for (int jj = 0; jj < count; ++jj) {
-        const int64_t b = c * x_blocks + b0 + jj;
-        const float x_sum = F::kHasMin && !F::kKQuant ? xs[b] : 0.0f;
-        acc = cb::AccumulateBlock<T>(acc, cb::ChunkSums{block_s[warp][c][jj], block_m[warp][c][jj]},
-                                     block_d[warp][jj], block_min[warp][jj], xd[b], x_sum);
+    if (lane < x.n) {
+      const int64_t b0 = c0 / kLanesPerBlock;
+      const int count =
+          nb - b0 < StepSums<T>::kBlocks ? static_cast<int>(nb - b0) : StepSums<T>::kBlocks;
+      for (int j = 0; j < count; ++j) {
+        const int64_t b = lane * x_blocks + b0 + j;
+        const float x_sum = F::kHasMin && !F::kKQuant ? x.s[b] : 0.0f;
+        acc = cb::AccumulateBlock<T>(acc, cb::ChunkSums{sums.s[lane][j], sums.m[lane][j]},
+                                     sums.d[j], sums.min[j], x.d[b], x_sum);
       }
     }
-    __syncwarp();  // the next round overwrites the shared sums
+    __syncwarp();  // the next step overwrites the sums
   }
-  if (lane < n) y[lane * out + o] = acc;
+  return acc;
+}
+
+template <DType T, int kAlign>
+__global__ void __launch_bounds__(kWarps * 32)
+    MatVecKernel(Targets targets, Activations x, int64_t nb, int64_t row_bytes, bool gated,
+                 GateActivation act) {
+  __shared__ StepSums<T> sums[kWarps];
+  const int lane = threadIdx.x % 32;
+  int64_t o = 0;
+  const int k = WarpRow(targets, &o);
+  const int64_t out = targets.out[k];
+  if (o >= out) return;  // the whole warp: only warp-level synchronization follows
+  PrefetchRow(targets.w[k] + o * row_bytes, row_bytes, lane);
+  if (gated) PrefetchRow(targets.w[1] + o * row_bytes, row_bytes, lane);
+  const float acc =
+      RowDot<T, kAlign>(targets.w[k] + o * row_bytes, nb, x, lane, sums[threadIdx.x / 32]);
+  if (!gated) {
+    if (lane < x.n) targets.y[k][lane * out + o] = acc;
+    return;
+  }
+  const float up =
+      RowDot<T, kAlign>(targets.w[1] + o * row_bytes, nb, x, lane, sums[threadIdx.x / 32]);
+  if (lane < x.n) targets.y[0][lane * out + o] = Gated(act, acc, up);
 }
 
 template <DType T>
 struct LaunchMatVec {
-  static void Run(const void* w, int64_t out, int64_t in, const int8_t* xq, const float* xd,
-                  const float* xs, const int16_t* xbsums, int64_t n, float* y,
+  static void Run(Targets targets, Activations x, bool gated, GateActivation act,
                   cudaStream_t stream) {
-    const unsigned grid = static_cast<unsigned>((out + kWarps - 1) / kWarps);
-    MatVecKernel<T><<<grid, kWarps * 32, 0, stream>>>(static_cast<const uint8_t*>(w),
-                                                      RowBytes(T, in), out, in, xq, xd, xs, xbsums,
-                                                      static_cast<int>(n), y);
+    const int64_t row_bytes = RowBytes(T, x.in);
+    const bool aligned = RowsAligned(targets, gated, row_bytes, 16);
+    const unsigned grid = static_cast<unsigned>(targets.first_block[targets.count]);
+    const int64_t nb = x.in / cb::Format<T>::kElems;
+    if (aligned) {
+      MatVecKernel<T, 16><<<grid, kWarps * 32, 0, stream>>>(targets, x, nb, row_bytes, gated, act);
+    } else {
+      MatVecKernel<T, 2><<<grid, kWarps * 32, 0, stream>>>(targets, x, nb, row_bytes, gated, act);
+    }
   }
 };
 
 }  // namespace
 
-cudaError_t MatVec(DType type, const void* w, int64_t out, int64_t in, const int8_t* xq,
-                   const float* xd, const float* xs, const int16_t* xbsums, int64_t n, float* y,
+cudaError_t MatVec(DType type, const MatVecWeight* weights, int count, int64_t in, const int8_t* xq,
+                   const float* xd, const float* xs, const int16_t* xbsums, int64_t n,
                    cudaStream_t stream) {
-  if (n < 1 || n > kMatVecMaxRows || out < 1) return cudaErrorInvalidValue;
-  if (!cb::ForBlockFormat<LaunchMatVec>(type, w, out, in, xq, xd, xs, xbsums, n, y, stream)) {
+  Targets targets;
+  if (n < 1 || n > kMatVecMaxRows || !MakeTargets(weights, count, &targets)) {
+    return cudaErrorInvalidValue;
+  }
+  const Activations x{xq, xd, xs, xbsums, in, static_cast<int>(n)};
+  if (!cb::ForBlockFormat<LaunchMatVec>(type, targets, x, false, GateActivation::kSilu, stream)) {
+    return cudaErrorInvalidValue;
+  }
+  return cudaGetLastError();
+}
+
+cudaError_t MatVecGated(DType type, const void* gate, const void* up, int64_t out, int64_t in,
+                        const int8_t* xq, const float* xd, const float* xs, const int16_t* xbsums,
+                        int64_t n, GateActivation act, float* y, cudaStream_t stream) {
+  if (n < 1 || n > kMatVecMaxRows || out < 1 || gate == nullptr || up == nullptr) {
+    return cudaErrorInvalidValue;
+  }
+  const Targets targets = GatedTargets(gate, up, out, y);
+  const Activations x{xq, xd, xs, xbsums, in, static_cast<int>(n)};
+  if (!cb::ForBlockFormat<LaunchMatVec>(type, targets, x, true, act, stream)) {
     return cudaErrorInvalidValue;
   }
   return cudaGetLastError();

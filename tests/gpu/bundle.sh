@@ -2,10 +2,11 @@
 # Builds the GPU check here, without a GPU, into one folder that runs on a GPU machine:
 #   tests/gpu/bundle.sh DIR
 # DIR gets the GPU test binaries (and the backend conformance test), llmw, llm-worker,
-# engine_bench and attention_bench built for sm_90 (Hopper), the fixtures they read, the shared libraries they need
-# that are not the system's or CUDA's own (the GPU machine has CUDA but not gRPC, protobuf or
-# Abseil), the PyTorch peer (../shared/gpu/torch_peer.py) and run.sh. On the GPU machine:
-# `DIR/run.sh [all|tests|bench]` (logs under $OUT when set, else DIR/logs).
+# engine_bench, attention_bench and cuda_matvec_bench built for sm_90 (Hopper), the fixtures they
+# read, the shared libraries they need that are not the system's or CUDA's own (the GPU machine has
+# CUDA but not gRPC, protobuf or Abseil), the PyTorch peer (../shared/gpu/torch_peer.py) and
+# run.sh. On the GPU machine: `DIR/run.sh [all|tests|bench]` (logs under $OUT when set, else
+# DIR/logs).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -15,13 +16,13 @@ build="${LLMW_GPU_BUILD_DIR:-$root/build-gpu}"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLLMW_CUDA=ON \
   -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null
 cmake --build "$build" --parallel "$(nproc)" --target llmw_gpu_tests backend_conformance_test \
-  llmw llm-worker engine_bench attention_bench
+  llmw llm-worker engine_bench attention_bench cuda_matvec_bench
 
 rm -rf "$dir"
 mkdir -p "$dir/bin" "$dir/lib" "$dir/tests/fixtures"
 binaries=("$build"/tests/gpu/*_test "$build/tests/unit/kernels/backend_conformance_test"
   "$build/tools/llmw" "$build/worker/llm-worker" "$build/bench/engine_bench"
-  "$build/bench/attention_bench")
+  "$build/bench/attention_bench" "$build/bench/cuda_matvec_bench")
 for b in "${binaries[@]}"; do [[ -x "$b" && -f "$b" ]] && cp "$b" "$dir/bin/"; done
 
 # Shared libraries beside the binaries, but never the C/C++ runtime or CUDA's own (the GPU

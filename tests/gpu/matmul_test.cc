@@ -1,8 +1,10 @@
-// cuda::Matmul for every weight dtype over the edge shapes (1, 2, 8, 9, 64 and 513 activation
-// rows; outputs not a multiple of 16 or 32; one and several rounds of the mat-vec; weights
-// dequantized in several tiles and in one), against three references:
-//   (a) the double-precision product of the operands the GPU path multiplies (x rounded to 16
-//       bits, weights rounded to bf16, or x quantized to 8 bits), within f32 summation error;
+// cuda::Matmul, MatmulShared and MatvecGated for every weight dtype over the edge shapes (1 to 9,
+// 64 and 513 activation rows; outputs not a multiple of 4, 16 or 32; one and several steps of the
+// mat-vec; rows not 16-byte aligned; weights dequantized in several tiles and in one), against
+// three references:
+//   (a) the double-precision product of the operands the GPU path multiplies (x as it is, x
+//       rounded to 16 bits, weights rounded to bf16, or x quantized to 8 bits), within f32
+//       summation error;
 //   (b) cpu::Matmul: bit for bit on the integer mat-vec path, elsewhere within the two
 //       summation errors plus the exact difference of the two paths' operands;
 //   (c) the exact product of the dequantized weights with x, within the error matmul.h states.
@@ -10,15 +12,18 @@
 #include "kernels/cpu/matmul.h"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
 #include "kernels/block_formats.h"
 #include "kernels/cpu/matmul_internal.h"
+#include "kernels/cpu/ops.h"
 #include "kernels/cpu/thread_pool.h"
 #include "kernels/cuda/block_formats.cuh"
 #include "kernels/cuda/matmul.h"
@@ -26,6 +31,7 @@
 #include "tests/gpu/weights_test_util.h"
 #include "tests/unit/kernels/block_weights_test_util.h"
 #include "tests/unit/kernels/matmul_test_util.h"
+#include "tests/unit/kernels/repacked_weights_test_util.h"
 
 namespace llmw {
 namespace {
@@ -34,26 +40,26 @@ using testing_util::BlockWeights;
 using testing_util::IsBlockFormat;
 
 constexpr int64_t kMatVecMaxRows = 8;  // cuda::Matmul's integer path takes up to this many rows
-const int64_t kRowCounts[] = {1, 2, 8, 9, 64, 513};
+const int64_t kRowCounts[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 64, 513};
 struct Shape {
   int64_t out, in;
 };
-// in = 512: one partial mat-vec round (16 of 32 blocks, 2 of 4 super-blocks); in = 2304: three
-// rounds, the last partial (72 blocks, 9 super-blocks).
+// in = 512: one partial mat-vec step (16 of 64 blocks, 2 of 8 super-blocks); in = 2304: a whole
+// step and a partial one (72 blocks, 9 super-blocks).
 const Shape kShapes[] = {{77, 512}, {45, 2304}};
 
 std::string Name(DType t) { return std::string(DTypeName(t)); }
 
 // The part of each weight that is a block minimum (Q4_1, Q5_1: m; Q2_K, Q4_K, Q5_K: dmin · min
-// of its group), 0 elsewhere: it enters the integer path through the activation sums, so its
-// size counts in the summation error bound.
+// of its group), 0 elsewhere, from `w` in the kernels' row layout: it enters the integer path
+// through the activation sums, so its size counts in the summation error bound.
 template <DType T>
 struct MinTerms {
   static void Run(const Tensor& w, int64_t o, std::vector<float>* out) {
     using F = cuda_blocks::Format<T>;
     for (int64_t c = 0; c < w.row_elems() / 32; ++c) {
       cuda_blocks::Chunk chunk;
-      cuda_blocks::DecodeChunk<T>(w.row(o), c, &chunk);
+      cuda_blocks::DecodeChunk<T>(w.row(o), w.row_elems() / F::kElems, c, &chunk);
       for (int i = 0; i < 32; ++i) {
         float m = 0.0f;
         if constexpr (F::kHasMin && !F::kKQuant) m = chunk.m;
@@ -117,7 +123,8 @@ struct OperandError {
 };
 
 OperandError StatedError(DType type, int64_t n) {
-  if (type == DType::kF32) return {0.0, 0.0};
+  // f32 weights, and float weights on the mat-vec path, multiply the exact x.
+  if (type == DType::kF32 || (!IsBlockFormat(type) && n <= kMatVecMaxRows)) return {0.0, 0.0};
   if (type == DType::kF16) return {std::ldexp(1.0, -11), std::ldexp(1.0, -25)};
   if (type == DType::kBF16) return {std::ldexp(1.0, -8), 0.0};
   if (n > kMatVecMaxRows) return {std::ldexp(1.0, -7) + std::ldexp(1.0, -16), 0.0};
@@ -144,17 +151,18 @@ struct Case {
     std::vector<float> x_gpu = x, x_cpu = x;
     if (IsBlockFormat(type)) x_cpu = QuantizedRows(type, x, n, in);
     if (integer_path) x_gpu = x_cpu;
-    if (type == DType::kF16 || type == DType::kBF16) {
+    if ((type == DType::kF16 || type == DType::kBF16) && n > kMatVecMaxRows) {
       for (float& v : x_gpu) v = RoundTo16(type, v);
     } else if (IsBlockFormat(type) && !integer_path) {
       for (float& v : x_gpu) v = RoundTo16(DType::kBF16, v);
     }
     std::vector<float> mins(static_cast<size_t>(in), 0.0f);
+    const testing_util::RepackedCopy repacked(w.tensor);
     for (int64_t o = 0; o < out; ++o) {
       const std::vector<float> row = w.Row(o);
       std::vector<float> row_gpu = row;
       if (IsBlockFormat(type)) {
-        cuda_blocks::ForBlockFormat<MinTerms>(type, w.tensor, o, &mins);
+        cuda_blocks::ForBlockFormat<MinTerms>(type, repacked.tensor, o, &mins);
         if (!integer_path) {
           for (float& v : row_gpu) v = RoundTo16(DType::kBF16, v);
         }
@@ -303,6 +311,138 @@ TEST_F(MatmulTest, RejectsCallsLargerThanTheScratch) {
   EXPECT_TRUE(stream_.Synchronize().ok());
 }
 
+// Rows that do not start on 16 bytes (in 576: Q4_0 rows of 324 bytes) and float rows that are not
+// whole 16-byte loads (in 572), so the kernels take their narrow-load paths.
+TEST_F(MatmulTest, RowsNotSixteenByteAligned) {
+  cuda::MatmulScratch scratch;
+  ASSERT_TRUE(scratch.Reserve(8, 576, 64).ok());
+  for (DType type : {DType::kQ4_0, DType::kQ4_1, DType::kQ5_0, DType::kQ5_1, DType::kQ8_0}) {
+    for (int64_t n : {1, 3, 8}) Check(type, {33, 576}, n, /*raw=*/true, scratch);
+  }
+  for (DType type : {DType::kF32, DType::kF16, DType::kBF16}) {
+    for (int64_t n : {1, 8}) Check(type, {33, 572}, n, /*raw=*/false, scratch);
+  }
+}
+
+// Weights of one launch, as MatmulShared takes them, with their device copies.
+struct SharedCase {
+  SharedCase(const std::vector<DType>& types, int64_t in, uint32_t seed) {
+    const int64_t outs[] = {77, 45, 8, 131};
+    for (size_t k = 0; k < types.size(); ++k) {
+      weights.emplace_back(types[k], outs[k], in, static_cast<uint32_t>(seed + k));
+    }
+  }
+  std::deque<BlockWeights> weights;  // not movable
+};
+
+class SharedMatmulTest : public gpu_testing::CudaWeightsTest {};
+
+// Each product of a shared launch is what a Matmul of its own gives, bit for bit (and, for block
+// formats on the mat-vec path, cpu::Matmul's), with 2, 3 and 4 weights of one or mixed dtypes.
+TEST_F(SharedMatmulTest, ProductsEqualSeparateMatmuls) {
+  constexpr int64_t kIn = 2304;
+  cuda::MatmulScratch scratch;
+  ASSERT_TRUE(scratch.Reserve(9, kIn, 131).ok());
+  cpu::ThreadPool pool(2);
+  cpu::MatmulScratch cpu_scratch;
+  const std::vector<std::vector<DType>> groups = {
+      {DType::kQ4_K, DType::kQ4_K},
+      {DType::kQ8_0, DType::kQ8_0, DType::kQ8_0},
+      {DType::kQ4_K, DType::kQ6_K, DType::kQ4_K, DType::kQ6_K},
+      {DType::kQ4_0, DType::kQ6_K, DType::kBF16},
+      {DType::kF16, DType::kF16, DType::kF32, DType::kQ5_1},
+  };
+  for (const std::vector<DType>& types : groups) {
+    const SharedCase c(types, kIn, 300);
+    for (int64_t n : {1, 3, 8, 9}) {
+      const std::vector<float> x = cpu::testing_util::RandomActivations(n, kIn, 40);
+      const float* x_device = ToDevice(x);
+      std::vector<Tensor> w_device;
+      for (const BlockWeights& w : c.weights) w_device.push_back(ToDevice(w.tensor));
+      std::vector<cuda::SharedProduct> products;
+      for (const Tensor& w : w_device) {
+        products.push_back({&w, Poisoned<float>(static_cast<size_t>(n * w.dim(0)))});
+      }
+      ASSERT_TRUE(
+          cuda::MatmulShared(products, x_device, n, scratch, cublas_.get(), stream_.get()).ok());
+      for (size_t k = 0; k < products.size(); ++k) {
+        const int64_t out = w_device[k].dim(0);
+        SCOPED_TRACE(std::string(DTypeName(w_device[k].dtype())) + " weight " + std::to_string(k) +
+                     " of " + std::to_string(products.size()) + ", n " + std::to_string(n));
+        float* alone = Poisoned<float>(static_cast<size_t>(n * out));
+        ASSERT_TRUE(
+            cuda::Matmul(w_device[k], x_device, n, alone, scratch, cublas_.get(), stream_.get())
+                .ok());
+        const std::vector<float> shared = ToHost(products[k].y, static_cast<size_t>(n * out));
+        const std::vector<float> want = ToHost(alone, static_cast<size_t>(n * out));
+        EXPECT_EQ(std::memcmp(shared.data(), want.data(), shared.size() * sizeof(float)), 0);
+        if (IsBlockFormat(w_device[k].dtype()) && n <= kMatVecMaxRows) {
+          std::vector<float> y_cpu(shared.size());
+          cpu::Matmul(c.weights[k].tensor, x.data(), n, y_cpu.data(), pool, cpu_scratch);
+          EXPECT_EQ(std::memcmp(shared.data(), y_cpu.data(), shared.size() * sizeof(float)), 0)
+              << "not cpu::Matmul's bit for bit";
+        }
+      }
+    }
+  }
+}
+
+// MatvecGated against its twin, the products (MatmulShared, cpu::Matmul's bit for bit for block
+// formats) followed by the CPU's activation: within the bounds tests/gpu/ops_test.cc derives for
+// CUDA's SiluMul and GeluTanhMul against the CPU's (expf and tanhf within 2 ulp on each side).
+TEST_F(SharedMatmulTest, GatedEqualsProductsThenActivation) {
+  cuda::MatmulScratch scratch;
+  ASSERT_TRUE(scratch.Reserve(8, 2304, 77).ok());
+  int mismatches = 0;
+  for (DType type : testing_util::AllWeightTypes()) {
+    for (const Shape& shape : kShapes) {
+      const BlockWeights gate(type, shape.out, shape.in, 501), up(type, shape.out, shape.in, 502);
+      const Tensor gate_device = ToDevice(gate.tensor), up_device = ToDevice(up.tensor);
+      for (int64_t n : {1, 5, 8}) {
+        const std::vector<float> x = cpu::testing_util::RandomActivations(n, shape.in, 60);
+        const float* x_device = ToDevice(x);
+        const size_t count = static_cast<size_t>(n * shape.out);
+        float* g = Poisoned<float>(count);
+        float* u = Poisoned<float>(count);
+        const cuda::SharedProduct products[] = {{&gate_device, g}, {&up_device, u}};
+        ASSERT_TRUE(
+            cuda::MatmulShared(products, x_device, n, scratch, cublas_.get(), stream_.get()).ok());
+        const std::vector<float> g_host = ToHost(g, count), u_host = ToHost(u, count);
+        for (cuda::GateActivation act :
+             {cuda::GateActivation::kSilu, cuda::GateActivation::kGeluTanh}) {
+          const bool silu = act == cuda::GateActivation::kSilu;
+          SCOPED_TRACE(Name(type) + " out " + std::to_string(shape.out) + " in " +
+                       std::to_string(shape.in) + " n " + std::to_string(n) +
+                       (silu ? " silu" : " gelu_tanh"));
+          float* got_device = Poisoned<float>(count);
+          ASSERT_TRUE(cuda::MatvecGated(gate_device, up_device, x_device, n, act, got_device,
+                                        scratch, stream_.get())
+                          .ok());
+          const std::vector<float> got = ToHost(got_device, count);
+          std::vector<float> want(count);
+          if (silu) {
+            cpu::SiluMul(want.data(), g_host.data(), u_host.data(), static_cast<int64_t>(count));
+          } else {
+            cpu::GeluTanhMul(want.data(), g_host.data(), u_host.data(),
+                             static_cast<int64_t>(count));
+          }
+          for (size_t i = 0; i < count; ++i) {
+            const double gu = std::fabs(static_cast<double>(g_host[i]) * u_host[i]);
+            const double bound = silu ? 2e-6 * std::fabs(want[i]) + 1e-38 * gu + FLT_MIN
+                                      : std::ldexp(1.0, -21) * std::fabs(want[i]) +
+                                            std::ldexp(1.0, -22) * gu + FLT_MIN;
+            if (!(std::fabs(static_cast<double>(got[i]) - want[i]) <= bound) && mismatches++ < 10) {
+              ADD_FAILURE() << "out[" << i << "] = " << got[i] << ", products then activation "
+                            << want[i] << ", bound " << bound;
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(mismatches, 0);
+}
+
 // ---- Host-only checks of the test itself and of the arguments: no device is touched. ----
 
 // The bounds pass what the GPU computes, emulated (the integer path's result is cpu::Matmul's;
@@ -375,7 +515,7 @@ TEST(MatmulArgsTest, RejectsBadCallsAndAcceptsEmptyOnes) {
   const Tensor f32(DType::kF32, {4, 64}, p, Device::kCuda);
   EXPECT_EQ(MatmulCode(q4, -1), invalid);
   EXPECT_EQ(MatmulCode(q4, 1), invalid);   // scratch not reserved
-  EXPECT_EQ(MatmulCode(f32, 1), invalid);  // no cuBLAS handle
+  EXPECT_EQ(MatmulCode(f32, 9), invalid);  // no cuBLAS handle
   EXPECT_EQ(MatmulCode(q4, 9), invalid);   // no cuBLAS handle for the GEMM path
   EXPECT_EQ(MatmulCode(q4, 0), absl::StatusCode::kOk);
   EXPECT_EQ(MatmulCode(Tensor(DType::kQ4_0, {0, 64}, nullptr, Device::kCuda), 3),
@@ -385,9 +525,33 @@ TEST(MatmulArgsTest, RejectsBadCallsAndAcceptsEmptyOnes) {
             invalid);
   EXPECT_EQ(cuda::Matmul(q4, static_cast<float*>(p), 1, nullptr, scratch, nullptr, nullptr).code(),
             invalid);
-  const absl::Status named = cuda::Matmul(f32, static_cast<float*>(p), 1, static_cast<float*>(p),
+  const absl::Status named = cuda::Matmul(f32, static_cast<float*>(p), 9, static_cast<float*>(p),
                                           scratch, nullptr, nullptr);
   EXPECT_NE(std::string(named.message()).find("cuda::Matmul: cublas"), std::string::npos) << named;
+}
+
+TEST(MatmulArgsTest, SharedAndGatedRejectBadCalls) {
+  void* p = FakeDevicePointer();
+  float* f = static_cast<float*>(p);
+  const absl::StatusCode invalid = absl::StatusCode::kInvalidArgument;
+  const Tensor q4(DType::kQ4_0, {4, 64}, p, Device::kCuda);
+  const Tensor q4_wide(DType::kQ4_0, {4, 128}, p, Device::kCuda);
+  const Tensor q8(DType::kQ8_0, {4, 64}, p, Device::kCuda);
+  cuda::MatmulScratch scratch;  // never reserved
+  const cuda::SharedProduct five[] = {{&q4, f}, {&q4, f}, {&q4, f}, {&q4, f}, {&q4, f}};
+  EXPECT_EQ(cuda::MatmulShared(five, f, 1, scratch, nullptr, nullptr).code(), invalid);
+  EXPECT_EQ(cuda::MatmulShared({}, f, 1, scratch, nullptr, nullptr).code(), invalid);
+  const cuda::SharedProduct mixed_rows[] = {{&q4, f}, {&q4_wide, f}};
+  EXPECT_EQ(cuda::MatmulShared(mixed_rows, f, 1, scratch, nullptr, nullptr).code(), invalid);
+  const cuda::SharedProduct null_y[] = {{&q4, f}, {&q8, nullptr}};
+  EXPECT_EQ(cuda::MatmulShared(null_y, f, 1, scratch, nullptr, nullptr).code(), invalid);
+  const cuda::GateActivation silu = cuda::GateActivation::kSilu;
+  EXPECT_EQ(cuda::MatvecGated(q4, q8, f, 1, silu, f, scratch, nullptr).code(), invalid);
+  EXPECT_EQ(cuda::MatvecGated(q4, q4_wide, f, 1, silu, f, scratch, nullptr).code(), invalid);
+  EXPECT_EQ(cuda::MatvecGated(q4, q4, f, 9, silu, f, scratch, nullptr).code(), invalid);
+  EXPECT_EQ(cuda::MatvecGated(q4, q4, f, 1, silu, f, scratch, nullptr).code(), invalid);  // scratch
+  EXPECT_EQ(cuda::MatvecGated(q4, q4, nullptr, 1, silu, f, scratch, nullptr).code(), invalid);
+  EXPECT_TRUE(cuda::MatvecGated(q4, q4, f, 0, silu, f, scratch, nullptr).ok());
 }
 
 TEST(MatmulArgsTest, ReserveRejectsEmptySizes) {

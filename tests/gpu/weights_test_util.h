@@ -17,6 +17,7 @@
 #include "kernels/cuda/cublas_handle.h"
 #include "kernels/cuda/device.h"
 #include "kernels/cuda/device_buffer.h"
+#include "kernels/cuda/matmul.h"
 #include "kernels/cuda/stream.h"
 #include "kernels/tensor.h"
 
@@ -81,12 +82,18 @@ class CudaWeightsTest : public ::testing::Test {
     return static_cast<T*>(ToDevice(host.data(), host.size() * sizeof(T)));
   }
 
-  // A device copy of a host tensor, same dtype and shape.
+  // A device copy of a host tensor, same dtype and shape; block formats in the kernels' row layout
+  // (cuda::RepackWeights, as CudaBackend::PlaceWeights does).
   Tensor ToDevice(const Tensor& host) {
     std::vector<int64_t> shape;
     for (int i = 0; i < host.rank(); ++i) shape.push_back(host.dim(i));
-    return Tensor(host.dtype(), shape, ToDevice(host.data(), static_cast<size_t>(host.bytes())),
-                  Device::kCuda);
+    const Tensor device(host.dtype(), shape,
+                        ToDevice(host.data(), static_cast<size_t>(host.bytes())), Device::kCuda);
+    if (device.data() != nullptr) {
+      const absl::Status repacked = cuda::RepackWeights(device, stream_.get());
+      if (!repacked.ok()) ADD_FAILURE() << repacked;
+    }
+    return device;
   }
 
   // `count` elements at `device`, after everything queued so far has run.

@@ -1,5 +1,6 @@
 // The block decoding of the CUDA kernels (kernels/cuda/block_formats.cuh), run as plain C++ on
-// the host: every chunk's weights equal DequantizeRow bit for bit, and chunk dot products plus
+// the host over rows in the kernels' layout (repacked_layout.h): every chunk's weights equal
+// DequantizeRow of the original row bit for bit, and chunk dot products plus
 // the block chain, fed with the CPU's own quantized activations, give cpu::Matmul's results bit
 // for bit. The GPU kernels run this same code; tests/gpu checks them on a device.
 #include <gtest/gtest.h>
@@ -17,6 +18,7 @@
 #include "kernels/cuda/block_formats.cuh"
 #include "tests/unit/kernels/block_weights_test_util.h"
 #include "tests/unit/kernels/matmul_test_util.h"
+#include "tests/unit/kernels/repacked_weights_test_util.h"
 
 namespace llmw {
 namespace {
@@ -33,13 +35,14 @@ std::string Name(DType t) { return std::string(DTypeName(t)); }
 template <DType T>
 struct ExpectValuesMatch {
   static void Run(const Tensor& w, int* mismatches) {
-    const int64_t in = w.row_elems();
+    const int64_t in = w.row_elems(), nb = in / cb::Format<T>::kElems;
+    const testing_util::RepackedCopy repacked(w);
     std::vector<float> want(static_cast<size_t>(in));
     for (int64_t o = 0; o < w.dim(0); ++o) {
       DequantizeRow(T, w.row(o), want.data(), in);
       for (int64_t c = 0; c < in / 32; ++c) {
         cb::Chunk chunk;
-        cb::DecodeChunk<T>(w.row(o), c, &chunk);
+        cb::DecodeChunk<T>(repacked.tensor.row(o), nb, c, &chunk);
         for (int i = 0; i < 32; ++i) {
           const float got = cb::ChunkValue<T>(chunk, i), expected = want[c * 32 + i];
           if (std::memcmp(&got, &expected, sizeof(got)) != 0 && (*mismatches)++ < 5) {
@@ -72,6 +75,7 @@ struct EmulateMatVec {
   static void Run(const Tensor& w, const std::vector<float>& x, int64_t n, std::vector<float>* y) {
     using F = cb::Format<T>;
     const int64_t in = w.row_elems(), out = w.dim(0), nb = in / F::kElems;
+    const testing_util::RepackedCopy repacked(w);
     std::vector<int8_t> q(static_cast<size_t>(in));
     std::vector<float> d(static_cast<size_t>(in / 32)), s(d.size());
     std::vector<int16_t> bsums(static_cast<size_t>(in / 16));
@@ -96,7 +100,7 @@ struct EmulateMatVec {
           cb::Chunk chunk;
           for (int p = 0; p < F::kChunks; ++p) {
             const int64_t chunk_index = b * F::kChunks + p;
-            cb::DecodeChunk<T>(w.row(o), chunk_index, &chunk);
+            cb::DecodeChunk<T>(repacked.tensor.row(o), nb, chunk_index, &chunk);
             uint32_t words[8];
             Words(q.data() + chunk_index * 32, words);
             const cb::ChunkSums part =
