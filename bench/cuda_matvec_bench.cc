@@ -185,7 +185,7 @@ bool FusedLaunches(cudaStream_t s, cublasHandle_t cublas, MatmulScratch& scratch
           {"gate/up, MatvecGated", 2 * mlp_bytes,
            [&](int c) {
              return MatvecGated(at(*mlp, c, 14336), at(*mlp, c + 1, 14336), x, n,
-                                GateActivation::kSilu, y, scratch, s);
+                                GatedActivation::kSilu, y, scratch, s);
            }},
           {"q/k/v, 3 Matmul", q_bytes + 2 * kv_bytes,
            [&](int c) {

@@ -105,7 +105,7 @@ __device__ void RowDot(const uint8_t* row, const float* x, int64_t in, int n, in
 
 template <DType T, bool kVector>
 __global__ void __launch_bounds__(kWarps * 32)
-    GemvKernel(Targets targets, const float* x, int64_t in, int n, bool gated, GateActivation act) {
+    GemvKernel(Targets targets, const float* x, int64_t in, int n, bool gated, GatedActivation act) {
   const int lane = threadIdx.x % 32;
   int64_t o = 0;
   const int k = WarpRow(targets, &o);
@@ -132,7 +132,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 
 template <DType T>
 cudaError_t Launch(const Targets& targets, const float* x, int64_t in, int64_t n, bool gated,
-                   GateActivation act, cudaStream_t stream) {
+                   GatedActivation act, cudaStream_t stream) {
   const int64_t row_bytes = in * static_cast<int64_t>(sizeof(typename Float<T>::Elem));
   // 16-byte loads of weights and of activation rows (in % 4 == 0 follows from row_bytes % 16).
   const bool vector = RowsAligned(targets, gated, row_bytes, 16) && in % 4 == 0 &&
@@ -148,7 +148,7 @@ cudaError_t Launch(const Targets& targets, const float* x, int64_t in, int64_t n
 }
 
 cudaError_t Dispatch(DType type, const Targets& targets, const float* x, int64_t in, int64_t n,
-                     bool gated, GateActivation act, cudaStream_t stream) {
+                     bool gated, GatedActivation act, cudaStream_t stream) {
   if (n < 1 || n > kMatVecMaxRows || in < 1 || x == nullptr) return cudaErrorInvalidValue;
   switch (type) {
     case DType::kF32:
@@ -168,11 +168,11 @@ cudaError_t Gemv(DType type, const MatVecWeight* weights, int count, int64_t in,
                  int64_t n, cudaStream_t stream) {
   Targets targets;
   if (!MakeTargets(weights, count, &targets)) return cudaErrorInvalidValue;
-  return Dispatch(type, targets, x, in, n, false, GateActivation::kSilu, stream);
+  return Dispatch(type, targets, x, in, n, false, GatedActivation::kSilu, stream);
 }
 
 cudaError_t GemvGated(DType type, const void* gate, const void* up, int64_t out, int64_t in,
-                      const float* x, int64_t n, GateActivation act, float* y,
+                      const float* x, int64_t n, GatedActivation act, float* y,
                       cudaStream_t stream) {
   if (gate == nullptr || up == nullptr || y == nullptr || out < 1) return cudaErrorInvalidValue;
   return Dispatch(type, GatedTargets(gate, up, out, y), x, in, n, true, act, stream);

@@ -284,7 +284,7 @@ absl::Status MatmulScratch::Products(absl::string_view fn, std::span<const Share
 }
 
 absl::Status MatvecGated(const Tensor& gate, const Tensor& up, const float* x, int64_t n,
-                         GateActivation act, float* out, MatmulScratch& scratch,
+                         GatedActivation act, float* out, MatmulScratch& scratch,
                          cudaStream_t stream) {
   constexpr absl::string_view kFn = "cuda::MatvecGated";
   if (absl::Status s = CheckWeight(kFn, "gate", gate); !s.ok()) return s;

@@ -45,8 +45,6 @@ struct SharedProduct {
   float* y;
 };
 
-using cuda_launch::GateActivation;
-
 // Device workspace of Matmul: activations rounded to 16 bits, quantized activations and a tile
 // of dequantized weights. Reserve once at load; Matmul never allocates.
 class MatmulScratch {
@@ -72,7 +70,7 @@ class MatmulScratch {
                                    int64_t n, MatmulScratch& scratch, cublasHandle_t cublas,
                                    cudaStream_t stream);
   friend absl::Status MatvecGated(const Tensor& gate, const Tensor& up, const float* x, int64_t n,
-                                  GateActivation act, float* out, MatmulScratch& scratch,
+                                  GatedActivation act, float* out, MatmulScratch& scratch,
                                   cudaStream_t stream);
 
   // OK when a product with `type` weights of rows of `in` and n activation rows fits.
@@ -118,7 +116,7 @@ absl::Status MatmulShared(std::span<const SharedProduct> products, const float* 
 // (tests/gpu/ops_test.cc states the bounds). kInvalidArgument for n > 8: use MatmulShared and the
 // activation then.
 absl::Status MatvecGated(const Tensor& gate, const Tensor& up, const float* x, int64_t n,
-                         GateActivation act, float* out, MatmulScratch& scratch,
+                         GatedActivation act, float* out, MatmulScratch& scratch,
                          cudaStream_t stream);
 
 // Rewrites the rows of a device weight or table of a block format, uploaded in its GGUF layout,

@@ -1,4 +1,5 @@
-// cuda::MatmulGated as the two matmuls and the activation it equals.
+// cuda::MatmulGated: one fused launch for the few rows of a decode step, else the two matmuls and
+// the activation it equals.
 #include "kernels/cuda/matmul_gated.h"
 
 #include "absl/strings/str_cat.h"
@@ -14,6 +15,9 @@ absl::Status MatmulGated(const Tensor& w_gate, const Tensor& w_up, GatedActivati
     return absl::InvalidArgumentError(absl::StrCat("cuda::MatmulGated: gate ", w_gate.DebugString(),
                                                    " and up ", w_up.DebugString(),
                                                    " differ in shape"));
+  }
+  if (n <= cuda_launch::kMatVecMaxRows && w_gate.dtype() == w_up.dtype()) {
+    return MatvecGated(w_gate, w_up, x, n, act, out, scratch, stream);
   }
   RETURN_IF_ERROR(Matmul(w_gate, x, n, out, scratch, cublas, stream));
   RETURN_IF_ERROR(Matmul(w_up, x, n, up, scratch, cublas, stream));

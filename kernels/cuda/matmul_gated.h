@@ -1,7 +1,8 @@
 // cuda::MatmulGated: a gated MLP's first half, out = act(x · W_gateᵀ) · (x · W_upᵀ), on the GPU.
-// The op Backend::MatmulGated runs on CUDA; its results are those of two cuda::Matmul calls
-// followed by cuda::SiluMul or cuda::GeluTanhMul (kernels/cuda/matmul.h, ops.h), since that is
-// the sequence it queues.
+// The op Backend::MatmulGated runs on CUDA. Up to kMatVecMaxRows rows it is one launch
+// (cuda::MatvecGated, whose products are cuda::Matmul's bit for bit); beyond, the two cuda::Matmul
+// calls followed by cuda::SiluMul or cuda::GeluTanhMul (kernels/cuda/matmul.h, ops.h). Either way
+// its twin is that sequence.
 #pragma once
 
 #include <cublas_v2.h>

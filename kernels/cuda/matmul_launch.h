@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "kernels/dtype.h"
+#include "kernels/op_params.h"
 
 namespace llmw::cuda_launch {
 
@@ -40,9 +41,6 @@ struct MatVecWeight {
   float* y;
 };
 
-// The activation of a gated product act(x · gateᵀ) · (x · upᵀ).
-enum class GateActivation { kSilu, kGeluTanh };
-
 // For each of `count` (1..kMaxSharedWeights) weights of block format `type`, all with rows of
 // `in` in the repacked layout (repacked_layout.h): y = the products with n <= kMatVecMaxRows
 // activation rows quantized by QuantizeQ8 (xd, xs; xbsums unused) or, for K-quants, by
@@ -56,7 +54,7 @@ cudaError_t MatVec(DType type, const MatVecWeight* weights, int count, int64_t i
 // `gate` and of `up` (both [out, in] of `type`), in one launch.
 cudaError_t MatVecGated(DType type, const void* gate, const void* up, int64_t out, int64_t in,
                         const int8_t* xq, const float* xd, const float* xs, const int16_t* xbsums,
-                        int64_t n, GateActivation act, float* y, cudaStream_t stream);
+                        int64_t n, GatedActivation act, float* y, cudaStream_t stream);
 
 // MatVec and MatVecGated for float weights (kF32, kF16, kBF16) and f32 activations x [n, in],
 // n <= kMatVecMaxRows: f32 products of the exact weights and x, summed in f32 per lane, then
@@ -64,7 +62,8 @@ cudaError_t MatVecGated(DType type, const void* gate, const void* up, int64_t ou
 cudaError_t Gemv(DType type, const MatVecWeight* weights, int count, int64_t in, const float* x,
                  int64_t n, cudaStream_t stream);
 cudaError_t GemvGated(DType type, const void* gate, const void* up, int64_t out, int64_t in,
-                      const float* x, int64_t n, GateActivation act, float* y, cudaStream_t stream);
+                      const float* x, int64_t n, GatedActivation act, float* y,
+                      cudaStream_t stream);
 
 // Rewrites `rows` GGUF rows of `in` elements of block format `type` at w, in place, into the
 // repacked layout (repacked_layout.h). Rows must be 2-byte aligned.

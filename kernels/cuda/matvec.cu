@@ -125,7 +125,7 @@ __device__ float RowDot(const uint8_t* row, int64_t nb, const Activations& x, in
 template <DType T, int kAlign>
 __global__ void __launch_bounds__(kWarps * 32)
     MatVecKernel(Targets targets, Activations x, int64_t nb, int64_t row_bytes, bool gated,
-                 GateActivation act) {
+                 GatedActivation act) {
   __shared__ StepSums<T> sums[kWarps];
   const int lane = threadIdx.x % 32;
   int64_t o = 0;
@@ -147,7 +147,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 
 template <DType T>
 struct LaunchMatVec {
-  static void Run(Targets targets, Activations x, bool gated, GateActivation act,
+  static void Run(Targets targets, Activations x, bool gated, GatedActivation act,
                   cudaStream_t stream) {
     const int64_t row_bytes = RowBytes(T, x.in);
     const bool aligned = RowsAligned(targets, gated, row_bytes, 16);
@@ -171,7 +171,7 @@ cudaError_t MatVec(DType type, const MatVecWeight* weights, int count, int64_t i
     return cudaErrorInvalidValue;
   }
   const Activations x{xq, xd, xs, xbsums, in, static_cast<int>(n)};
-  if (!cb::ForBlockFormat<LaunchMatVec>(type, targets, x, false, GateActivation::kSilu, stream)) {
+  if (!cb::ForBlockFormat<LaunchMatVec>(type, targets, x, false, GatedActivation::kSilu, stream)) {
     return cudaErrorInvalidValue;
   }
   return cudaGetLastError();
@@ -179,7 +179,7 @@ cudaError_t MatVec(DType type, const MatVecWeight* weights, int count, int64_t i
 
 cudaError_t MatVecGated(DType type, const void* gate, const void* up, int64_t out, int64_t in,
                         const int8_t* xq, const float* xd, const float* xs, const int16_t* xbsums,
-                        int64_t n, GateActivation act, float* y, cudaStream_t stream) {
+                        int64_t n, GatedActivation act, float* y, cudaStream_t stream) {
   if (n < 1 || n > kMatVecMaxRows || out < 1 || gate == nullptr || up == nullptr) {
     return cudaErrorInvalidValue;
   }

@@ -81,8 +81,8 @@ __device__ inline void PrefetchRow(const uint8_t* row, int64_t bytes, int lane) 
 
 // act(gate) · up with the operations of cuda::SiluMul and cuda::GeluTanhMul (silu_mul.cu,
 // activations.cu) spelled out.
-__device__ inline float Gated(GateActivation act, float gate, float up) {
-  if (act == GateActivation::kSilu) {
+__device__ inline float Gated(GatedActivation act, float gate, float up) {
+  if (act == GatedActivation::kSilu) {
     return __fmul_rn(__fdiv_rn(gate, __fadd_rn(1.0f, expf(-gate))), up);
   }
   constexpr float kSqrt2OverPi = 0.7978845608028654f;

@@ -408,9 +408,8 @@ TEST_F(SharedMatmulTest, GatedEqualsProductsThenActivation) {
         ASSERT_TRUE(
             cuda::MatmulShared(products, x_device, n, scratch, cublas_.get(), stream_.get()).ok());
         const std::vector<float> g_host = ToHost(g, count), u_host = ToHost(u, count);
-        for (cuda::GateActivation act :
-             {cuda::GateActivation::kSilu, cuda::GateActivation::kGeluTanh}) {
-          const bool silu = act == cuda::GateActivation::kSilu;
+        for (GatedActivation act : {GatedActivation::kSilu, GatedActivation::kGeluTanh}) {
+          const bool silu = act == GatedActivation::kSilu;
           SCOPED_TRACE(Name(type) + " out " + std::to_string(shape.out) + " in " +
                        std::to_string(shape.in) + " n " + std::to_string(n) +
                        (silu ? " silu" : " gelu_tanh"));
@@ -545,7 +544,7 @@ TEST(MatmulArgsTest, SharedAndGatedRejectBadCalls) {
   EXPECT_EQ(cuda::MatmulShared(mixed_rows, f, 1, scratch, nullptr, nullptr).code(), invalid);
   const cuda::SharedProduct null_y[] = {{&q4, f}, {&q8, nullptr}};
   EXPECT_EQ(cuda::MatmulShared(null_y, f, 1, scratch, nullptr, nullptr).code(), invalid);
-  const cuda::GateActivation silu = cuda::GateActivation::kSilu;
+  const GatedActivation silu = GatedActivation::kSilu;
   EXPECT_EQ(cuda::MatvecGated(q4, q8, f, 1, silu, f, scratch, nullptr).code(), invalid);
   EXPECT_EQ(cuda::MatvecGated(q4, q4_wide, f, 1, silu, f, scratch, nullptr).code(), invalid);
   EXPECT_EQ(cuda::MatvecGated(q4, q4, f, 9, silu, f, scratch, nullptr).code(), invalid);
