@@ -71,18 +71,34 @@ class ModelRunner {
   };
   MemoryUse memory_use() const;
 
+  // The most candidates (top_n, and extra ids) a logit row may be read back as.
+  static constexpr int64_t kMaxLogitCandidates = 1024;
+
   // Runs one step: checks the batch against the limits above, the model's context and
   // vocabulary and the KV cache (INVALID_ARGUMENT naming what does not fit), lays it out for the
   // backend, runs the forward pass and waits for it. A backend failure fails the step with that
-  // status. Afterwards LogitRow(i) is the i-th logit row the batch asked for, in chunk order.
+  // status. Afterwards LogitRow(i) is the i-th logit row the batch asked for, in chunk order, or
+  // Candidates(i) for a row that batch.readback asks to read as candidates.
   absl::Status Forward(const ForwardBatch& batch);
-  // [vocab_size] logits of the last Forward; valid until the next one.
+  // [vocab_size] logits of the last Forward, for a row read whole; valid until the next one.
   std::span<const float> LogitRow(int64_t i) const;
   int64_t num_logit_rows() const { return n_logit_rows_; }
+
+  // A logit row read as candidates: the top_n largest logits at least (the largest top_n of the
+  // step, in ascending id order) and the logits at the row's extra ids, in their order.
+  struct LogitCandidates {
+    std::span<const int32_t> top_ids;
+    std::span<const float> top_values;
+    std::span<const float> extra_values;
+  };
+  // Valid until the next Forward.
+  LogitCandidates Candidates(int64_t i) const;
 
  private:
   // Host staging and backend copies of a step's tables (StepLayout's arrays).
   struct StepTables;
+  // Host and backend arrays of the candidates read back instead of whole rows.
+  struct CandidateTables;
 
   ModelRunner(std::unique_ptr<Backend> backend, std::unique_ptr<Model> model,
               const RunnerOptions& options);
@@ -90,6 +106,9 @@ class ModelRunner {
   absl::Status Validate(const ForwardBatch& batch) const;
   // Fills the staging tables from `batch` and uploads them: the step as the ops see it.
   StepLayout LayOut(const ForwardBatch& batch);
+  // Queues the copies of what the host reads of `logits` after the forward pass: the candidates
+  // of the rows that batch.readback asks for, and the other rows whole (from a GPU).
+  void ReadBack(const ForwardBatch& batch, const Tensor& logits);
 
   std::unique_ptr<Backend> backend_;  // declared first: destroyed last
   std::unique_ptr<Model> model_;
@@ -101,6 +120,7 @@ class ModelRunner {
   Buffer host_logits_memory_;  // the same on the host, unless the backend's memory is the host's
   const float* host_logits_ = nullptr;
   int64_t n_logit_rows_ = 0;
+  std::unique_ptr<CandidateTables> candidates_;
 };
 
 }  // namespace llmw

@@ -9,6 +9,7 @@
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/matmul_internal.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/top_candidates.h"
 
 namespace llmw::cpu {
 namespace {
@@ -273,6 +274,20 @@ void CpuBackend::GatherRows(const Tensor& out, const Tensor& x, const StepLayout
     return;
   }
   cpu::GatherRows(F32(out), F32(x), step.logit_rows, step.n_logit_rows, x.row_elems());
+}
+
+void CpuBackend::TopCandidates(int32_t* top_ids, float* top_values, float* extra_values,
+                               const Tensor& logits, int64_t top_n, const int32_t* extra_ids,
+                               const int32_t* extra_offsets) {
+  if (!Check(IsF32(logits) && top_n >= 1 && top_n <= logits.row_elems(), "TopCandidates",
+             "logits must be f32 with at least top_n >= 1 columns") ||
+      !Check(top_ids != nullptr && top_values != nullptr && extra_values != nullptr &&
+                 extra_ids != nullptr && extra_offsets != nullptr,
+             "TopCandidates", "null array")) {
+    return;
+  }
+  cpu::TopCandidates(top_ids, top_values, extra_values, F32(logits), logits.rows(),
+                     logits.row_elems(), top_n, extra_ids, extra_offsets);
 }
 
 }  // namespace llmw::cpu

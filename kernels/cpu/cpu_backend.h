@@ -68,6 +68,9 @@ class CpuBackend final : public Backend {
   void PagedAttention(const Tensor& out, const Tensor& q, const PagedKvLayer& kv,
                       const StepLayout& step, const AttentionParams& params) override;
   void GatherRows(const Tensor& out, const Tensor& x, const StepLayout& step) override;
+  void TopCandidates(int32_t* top_ids, float* top_values, float* extra_values, const Tensor& logits,
+                     int64_t top_n, const int32_t* extra_ids,
+                     const int32_t* extra_offsets) override;
 
   int num_threads() const { return pool_.num_threads(); }
 

@@ -11,6 +11,7 @@
 #include "kernels/cuda/device.h"
 #include "kernels/cuda/ops.h"
 #include "kernels/cuda/silu_mul.h"
+#include "kernels/cuda/top_candidates.h"
 #include "kernels/status_macros.h"
 
 namespace llmw::cuda {
@@ -342,6 +343,14 @@ void CudaBackend::GatherRows(const Tensor& out, const Tensor& x, const StepLayou
   }
   Record(cuda::GatherRows(F32(out), F32(x), step.logit_rows, step.n_logit_rows, x.row_elems(),
                           stream_.get()));
+}
+
+void CudaBackend::TopCandidates(int32_t* top_ids, float* top_values, float* extra_values,
+                                const Tensor& logits, int64_t top_n, const int32_t* extra_ids,
+                                const int32_t* extra_offsets) {
+  if (!Check(IsF32(logits), "TopCandidates", "logits must be f32 on the GPU")) return;
+  Record(cuda::TopCandidates(top_ids, top_values, extra_values, F32(logits), logits.rows(),
+                             logits.row_elems(), top_n, extra_ids, extra_offsets, stream_.get()));
 }
 
 }  // namespace llmw::cuda

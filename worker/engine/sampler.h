@@ -100,7 +100,7 @@ class Sampler {
   // The token Sample would return for the whole row (the same draw from the
   // generator included), from the candidates that the last PlanCandidates
   // asked for, which must have returned top_n > 0: `top_ids`/`top_values` the
-  // plan's top_n largest raw logits (in any order; a tie goes to the lower id,
+  // m >= top_n largest raw logits (in any order; a tie goes to the lower id,
   // NaN ranks below every number), `extra_values[i]` the raw logit of
   // extra_ids[i].
   int32_t SampleCandidates(std::span<const int32_t> top_ids, std::span<const float> top_values,

@@ -1,0 +1,140 @@
+// The largest logits of each row on the GPU, for sampling from candidates: one block per row. A
+// radix select over the values' order-preserving keys (8 bits a pass, most significant first)
+// finds the top_n-th largest key T and how many entries equal to T are in; one pass in id order
+// then writes the entries above T and the first of those equal to T, in ascending id order. Exact
+// (no arithmetic on the values), so it equals cpu::TopCandidates bit for bit.
+#include <cstdint>
+
+#include "kernels/cuda/top_candidates_launch.h"
+
+namespace llmw::cuda_launch {
+namespace {
+
+constexpr int kThreads = 1024;
+constexpr int kWarps = kThreads / 32;
+constexpr int kRadixBits = 8;
+constexpr int kBins = 1 << kRadixBits;
+constexpr unsigned kFullWarp = 0xffffffffu;
+
+// cpu::CandidateKey (kernels/cpu/top_candidates.h): an unsigned integer that orders like the
+// value, -0 as +0 and every NaN below -inf.
+__device__ uint32_t CandidateKey(float value) {
+  uint32_t bits = __float_as_uint(value);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return 0;
+  if (bits == 0x80000000u) bits = 0;
+  return (bits & 0x80000000u) != 0 ? ~bits : bits | 0x80000000u;
+}
+
+// How many threads before this one (in thread order) have `flag` set, and the block's total.
+// Every thread of the block must call it.
+__device__ int BlockRank(bool flag, int* warp_counts, int* total) {
+  const int lane = threadIdx.x & 31;
+  const int warp = threadIdx.x >> 5;
+  const unsigned ballot = __ballot_sync(kFullWarp, flag);
+  __syncthreads();  // the previous call's readers are done with warp_counts
+  if (lane == 0) warp_counts[warp] = __popc(ballot);
+  __syncthreads();
+  int before = 0, sum = 0;
+  for (int w = 0; w < kWarps; ++w) {
+    before += w < warp ? warp_counts[w] : 0;
+    sum += warp_counts[w];
+  }
+  *total = sum;
+  return before + __popc(ballot & ((1u << lane) - 1u));
+}
+
+// Loops run the same number of times on every thread (indices past the row are idle), so the
+// warp-wide intrinsics always see full warps.
+__global__ void __launch_bounds__(kThreads)
+    TopCandidatesKernel(int32_t* top_ids, float* top_values, float* extra_values,
+                        const float* logits, int64_t vocab, int top_n, const int32_t* extra_ids,
+                        const int32_t* extra_offsets) {
+  __shared__ int histogram[kBins];
+  __shared__ int warp_counts[kWarps];
+  __shared__ uint32_t chosen_prefix;
+  __shared__ int chosen_remaining;
+  const int64_t row = blockIdx.x;
+  const float* x = logits + row * vocab;
+  const int lane = threadIdx.x & 31;
+
+  for (int j = extra_offsets[row] + threadIdx.x; j < extra_offsets[row + 1]; j += kThreads) {
+    const int32_t id = extra_ids[j];
+    extra_values[j] = id >= 0 && id < vocab ? x[id] : __uint_as_float(0x7fc00000u);
+  }
+
+  // After the pass at `shift`, `prefix` holds the digits of T down to `shift` and `remaining` how
+  // many of the entries whose keys start with them are among the top_n.
+  uint32_t prefix = 0, mask = 0;
+  int remaining = top_n;
+  for (int shift = 32 - kRadixBits; shift >= 0; shift -= kRadixBits) {
+    for (int b = threadIdx.x; b < kBins; b += kThreads) histogram[b] = 0;
+    __syncthreads();
+    for (int64_t base = 0; base < vocab; base += kThreads) {
+      const int64_t i = base + threadIdx.x;
+      int digit = -1;
+      if (i < vocab) {
+        const uint32_t key = CandidateKey(x[i]);
+        if ((key & mask) == prefix) digit = static_cast<int>((key >> shift) & (kBins - 1));
+      }
+      // Logits crowd into a few digits (the exponent's): one atomic per digit per warp.
+      const unsigned peers = __match_any_sync(kFullWarp, digit);
+      if (digit >= 0 && lane == __ffs(peers) - 1) atomicAdd(&histogram[digit], __popc(peers));
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      int above = 0;
+      int digit = kBins - 1;
+      for (; digit > 0 && above + histogram[digit] < remaining; --digit) above += histogram[digit];
+      chosen_prefix = prefix | (static_cast<uint32_t>(digit) << shift);
+      chosen_remaining = remaining - above;
+    }
+    __syncthreads();
+    prefix = chosen_prefix;
+    remaining = chosen_remaining;
+    mask |= static_cast<uint32_t>(kBins - 1) << shift;
+    __syncthreads();  // everyone has read chosen_* before the next pass writes them
+  }
+
+  // Entries above T are in; of those equal to T, the first `remaining` in id order.
+  const uint32_t threshold = prefix;
+  int32_t* const ids_out = top_ids + row * top_n;
+  float* const values_out = top_values + row * top_n;
+  int written = 0, equal_seen = 0;
+  for (int64_t base = 0; base < vocab && written < top_n; base += kThreads) {
+    const int64_t i = base + threadIdx.x;
+    const float value = i < vocab ? x[i] : 0.0f;
+    const uint32_t key = CandidateKey(value);
+    const bool above = i < vocab && key > threshold;
+    const bool equal = i < vocab && key == threshold;
+    if (__syncthreads_count(above || equal) == 0) continue;
+    int equal_here = 0;
+    const int equal_rank = BlockRank(equal, warp_counts, &equal_here);
+    const bool take = above || (equal && equal_seen + equal_rank < remaining);
+    int taken = 0;
+    const int slot = BlockRank(take, warp_counts, &taken);
+    if (take) {
+      ids_out[written + slot] = static_cast<int32_t>(i);
+      values_out[written + slot] = value;
+    }
+    written += taken;
+    equal_seen += equal_here;
+  }
+}
+
+}  // namespace
+
+cudaError_t TopCandidates(int32_t* top_ids, float* top_values, float* extra_values,
+                          const float* logits, int64_t rows, int64_t vocab, int64_t top_n,
+                          const int32_t* extra_ids, const int32_t* extra_offsets,
+                          cudaStream_t stream) {
+  if (rows <= 0 || rows > INT32_MAX || vocab <= 0 || vocab > INT32_MAX || top_n < 1 ||
+      top_n > vocab) {
+    return cudaErrorInvalidValue;
+  }
+  TopCandidatesKernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(
+      top_ids, top_values, extra_values, logits, vocab, static_cast<int>(top_n), extra_ids,
+      extra_offsets);
+  return cudaGetLastError();
+}
+
+}  // namespace llmw::cuda_launch
