@@ -34,7 +34,8 @@ std::vector<int32_t> ReferenceTop(const float* row, int64_t vocab, int64_t top_n
 
 bool SameBits(float a, float b) { return std::memcmp(&a, &b, sizeof(float)) == 0; }
 
-// Rows of one of several kinds: spread, few distinct values (ties), with -inf, special values.
+// Rows of one of several kinds: spread, few distinct values (ties), with -inf, nearly all NaN,
+// special values.
 std::vector<float> MakeRows(int64_t rows, int64_t vocab, int kind, std::mt19937& rng) {
   std::normal_distribution<float> normal(0.0f, 3.0f);
   std::uniform_int_distribution<int> small(-3, 3);
@@ -50,6 +51,9 @@ std::vector<float> MakeRows(int64_t rows, int64_t vocab, int kind, std::mt19937&
         break;
       case 2:
         v = unit(rng) < 0.7f ? -kInf : normal(rng);
+        break;
+      case 3:  // almost all NaN: fewer numbers than some top_n
+        v = unit(rng) < 0.99f ? std::nanf("") : normal(rng);
         break;
       default: {
         const float u = unit(rng);
@@ -69,7 +73,7 @@ std::vector<float> MakeRows(int64_t rows, int64_t vocab, int kind, std::mt19937&
 TEST(TopCandidatesTest, MatchesSortingTheWholeRow) {
   std::mt19937 rng(7);
   for (const int64_t vocab : {1, 5, 64, 1000, 4099}) {
-    for (int kind = 0; kind < 4; ++kind) {
+    for (int kind = 0; kind < 5; ++kind) {
       const int64_t rows = 3;
       const std::vector<float> x = MakeRows(rows, vocab, kind, rng);
       for (const int64_t top_n :
