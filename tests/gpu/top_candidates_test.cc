@@ -23,6 +23,7 @@
 #include "kernels/cpu/top_candidates.h"
 #include "kernels/cuda/device_buffer.h"
 #include "tests/gpu/cuda_device_test.h"
+#include "tests/unit/kernels/logit_rows_test_util.h"
 
 namespace llmw {
 namespace {
@@ -55,39 +56,6 @@ TEST(CudaTopCandidatesArgsTest, RejectsBadArgumentsNamingThem) {
   EXPECT_TRUE(
       cuda::TopCandidates(nullptr, nullptr, nullptr, nullptr, 0, 8, 2, nullptr, nullptr, nullptr)
           .ok());
-}
-
-std::vector<float> MakeRows(int64_t rows, int64_t vocab, int kind, std::mt19937& rng) {
-  std::normal_distribution<float> normal(0.0f, 3.0f);
-  std::uniform_int_distribution<int> small(-3, 3);
-  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
-  std::vector<float> x(rows * vocab);
-  for (float& v : x) {
-    const float u = unit(rng);
-    switch (kind) {
-      case 0:  // spread, as logits are
-        v = normal(rng);
-        break;
-      case 1:  // few distinct values: ties at the cut
-        v = static_cast<float>(small(rng)) * 0.5f;
-        break;
-      case 2:  // mostly -inf (suppressed, masked)
-        v = u < 0.9f ? -kInf : normal(rng);
-        break;
-      case 3:  // every special value
-        v = u < 0.1f    ? std::nanf("")
-            : u < 0.2f  ? -std::nanf("")
-            : u < 0.3f  ? -0.0f
-            : u < 0.4f  ? 0.0f
-            : u < 0.45f ? kInf
-            : u < 0.6f  ? -kInf
-                        : static_cast<float>(small(rng));
-        break;
-      default:  // one value everywhere
-        v = 1.5f;
-    }
-  }
-  return x;
 }
 
 bool SameBits(float a, float b) { return std::memcmp(&a, &b, sizeof(float)) == 0; }
@@ -124,7 +92,7 @@ class CudaTopCandidatesTest : public CudaDeviceTest {
   void Check(int64_t rows, int64_t vocab, int kind, int64_t top_n, std::mt19937& rng) {
     SCOPED_TRACE(::testing::Message() << "rows " << rows << " vocab " << vocab << " kind " << kind
                                       << " top_n " << top_n);
-    const std::vector<float> x = MakeRows(rows, vocab, kind, rng);
+    const std::vector<float> x = testing::LogitRows(rows, vocab, kind, rng);
     std::vector<int32_t> offsets = {0}, extra_ids;
     for (int64_t r = 0; r < rows; ++r) {
       for (int64_t j = 0; j < 3 * r; ++j) {
@@ -169,7 +137,7 @@ class CudaTopCandidatesTest : public CudaDeviceTest {
 TEST_F(CudaTopCandidatesTest, MatchesTheCpuTwin) {
   std::mt19937 rng(3);
   for (const int64_t vocab : {1, 31, 1024, 1025, 4099, 49152, 151936, 262144}) {
-    for (int kind = 0; kind < 5; ++kind) {
+    for (int kind = 0; kind < testing::kLogitRowKinds; ++kind) {
       for (const int64_t top_n : {int64_t{1}, int64_t{2}, int64_t{41}, int64_t{1024}, vocab}) {
         if (top_n > vocab || (top_n == vocab && vocab > 4099)) continue;
         Check(3, vocab, kind, top_n, rng);
@@ -189,7 +157,7 @@ TEST_F(CudaTopCandidatesTest, ManyRows) {
 TEST_F(CudaTopCandidatesTest, ReportsTime) {
   constexpr int64_t kRows = 64, kVocab = 262144, kTopN = 64;
   std::mt19937 rng(5);
-  const std::vector<float> x = MakeRows(kRows, kVocab, 0, rng);
+  const std::vector<float> x = testing::LogitRows(kRows, kVocab, 0, rng);
   const DeviceBuffer logits = Upload(x);
   const DeviceBuffer offsets = Upload(std::vector<int32_t>(kRows + 1, 0));
   const DeviceBuffer ids = Upload(std::vector<int32_t>(), kRows * kTopN + kGuard);

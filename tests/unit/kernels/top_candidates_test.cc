@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/unit/kernels/logit_rows_test_util.h"
 
 namespace llmw::cpu {
 namespace {
@@ -34,48 +35,12 @@ std::vector<int32_t> ReferenceTop(const float* row, int64_t vocab, int64_t top_n
 
 bool SameBits(float a, float b) { return std::memcmp(&a, &b, sizeof(float)) == 0; }
 
-// Rows of one of several kinds: spread, few distinct values (ties), with -inf, nearly all NaN,
-// special values.
-std::vector<float> MakeRows(int64_t rows, int64_t vocab, int kind, std::mt19937& rng) {
-  std::normal_distribution<float> normal(0.0f, 3.0f);
-  std::uniform_int_distribution<int> small(-3, 3);
-  std::uniform_real_distribution<float> unit(0.0f, 1.0f);
-  std::vector<float> x(rows * vocab);
-  for (float& v : x) {
-    switch (kind) {
-      case 0:
-        v = normal(rng);
-        break;
-      case 1:
-        v = static_cast<float>(small(rng)) * 0.5f;
-        break;
-      case 2:
-        v = unit(rng) < 0.7f ? -kInf : normal(rng);
-        break;
-      case 3:  // almost all NaN: fewer numbers than some top_n
-        v = unit(rng) < 0.99f ? std::nanf("") : normal(rng);
-        break;
-      default: {
-        const float u = unit(rng);
-        v = u < 0.1f    ? std::nanf("")
-            : u < 0.2f  ? -std::nanf("")
-            : u < 0.3f  ? -0.0f
-            : u < 0.4f  ? 0.0f
-            : u < 0.45f ? kInf
-            : u < 0.6f  ? -kInf
-                        : static_cast<float>(small(rng));
-      }
-    }
-  }
-  return x;
-}
-
 TEST(TopCandidatesTest, MatchesSortingTheWholeRow) {
   std::mt19937 rng(7);
   for (const int64_t vocab : {1, 5, 64, 1000, 4099}) {
-    for (int kind = 0; kind < 5; ++kind) {
+    for (int kind = 0; kind < testing::kLogitRowKinds; ++kind) {
       const int64_t rows = 3;
-      const std::vector<float> x = MakeRows(rows, vocab, kind, rng);
+      const std::vector<float> x = testing::LogitRows(rows, vocab, kind, rng);
       for (const int64_t top_n :
            {int64_t{1}, int64_t{2}, int64_t{7}, int64_t{64}, int64_t{600}, vocab - 1, vocab}) {
         if (top_n < 1 || top_n > vocab) continue;
