@@ -280,7 +280,7 @@ void CpuBackend::TopCandidates(int32_t* top_ids, float* top_values, float* extra
                                const Tensor& logits, int64_t top_n, const int32_t* extra_ids,
                                const int32_t* extra_offsets) {
   if (!Check(IsF32(logits) && top_n >= 1 && top_n <= logits.row_elems(), "TopCandidates",
-             "logits must be f32 with at least top_n >= 1 columns") ||
+             "logits must be f32 rows of at least top_n >= 1 values") ||
       !Check(top_ids != nullptr && top_values != nullptr && extra_values != nullptr &&
                  extra_ids != nullptr && extra_offsets != nullptr,
              "TopCandidates", "null array")) {

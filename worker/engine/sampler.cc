@@ -317,8 +317,11 @@ Sampler::CandidatePlan Sampler::PlanCandidates() {
   plan_ids_.clear();
   const bool greedy = params_.temperature == 0.0f;
   if (!greedy && !(params_.top_k > 0 && params_.top_k < vocab_size_)) return {};
-  const auto add = [this](int32_t id) {
-    if (id < 0 || id >= vocab_size_ || plan_slot_[id] >= 0) return;
+  const auto add = [this](int32_t id) {  // stops at the capacity: too many for a plan anyway
+    if (id < 0 || id >= vocab_size_ || plan_slot_[id] >= 0 ||
+        static_cast<int64_t>(plan_ids_.size()) == kMaxSamplingCandidates) {
+      return;
+    }
     plan_slot_[id] = static_cast<int32_t>(plan_ids_.size());
     plan_ids_.push_back(id);
   };
