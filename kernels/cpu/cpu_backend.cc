@@ -287,7 +287,7 @@ void CpuBackend::TopCandidates(int32_t* top_ids, float* top_values, float* extra
     return;
   }
   cpu::TopCandidates(top_ids, top_values, extra_values, F32(logits), logits.rows(),
-                     logits.row_elems(), top_n, extra_ids, extra_offsets);
+                     logits.row_elems(), top_n, extra_ids, extra_offsets, &top_candidates_scratch_);
 }
 
 }  // namespace llmw::cpu

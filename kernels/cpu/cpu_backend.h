@@ -19,6 +19,7 @@
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/packed_weights.h"
 #include "kernels/cpu/thread_pool.h"
+#include "kernels/cpu/top_candidates.h"
 
 namespace llmw::cpu {
 
@@ -84,6 +85,7 @@ class CpuBackend final : public Backend {
   ThreadPool pool_;
   const bool reference_matmul_;
   MatmulScratch scratch_;
+  TopCandidatesScratch top_candidates_scratch_;  // TopCandidates' memory, kept across steps
   // A weight is its memory, row count and type (row views of one tensor differ in the first
   // two).
   using WeightKey = std::tuple<const void*, int64_t, DType>;

@@ -10,10 +10,7 @@
 namespace llmw::cpu {
 namespace {
 
-struct Entry {
-  uint32_t key;
-  int32_t id;
-};
+using Entry = TopCandidatesScratch::Entry;
 
 // Higher key first, then lower id: a strict total order on a row's entries.
 bool Ranks(const Entry& a, const Entry& b) {
@@ -104,17 +101,18 @@ void SelectRow(const float* row, int64_t vocab, int64_t top_n, std::vector<Entry
 
 void TopCandidates(int32_t* top_ids, float* top_values, float* extra_values, const float* logits,
                    int64_t rows, int64_t vocab, int64_t top_n, const int32_t* extra_ids,
-                   const int32_t* extra_offsets) {
-  std::vector<Entry> buffer(static_cast<size_t>(std::min(vocab, 2 * top_n + 512)));
-  std::vector<float> maxima;
+                   const int32_t* extra_offsets, TopCandidatesScratch* scratch) {
+  TopCandidatesScratch temporary;
+  TopCandidatesScratch& s = scratch != nullptr ? *scratch : temporary;
+  s.entries.resize(static_cast<size_t>(std::min(vocab, 2 * top_n + 512)));
   for (int64_t r = 0; r < rows; ++r) {
     const float* row = logits + r * vocab;
-    SelectRow(row, vocab, top_n, buffer, maxima);
-    std::sort(buffer.begin(), buffer.begin() + top_n,
+    SelectRow(row, vocab, top_n, s.entries, s.block_maxima);
+    std::sort(s.entries.begin(), s.entries.begin() + top_n,
               [](const Entry& a, const Entry& b) { return a.id < b.id; });
     for (int64_t i = 0; i < top_n; ++i) {
-      top_ids[r * top_n + i] = buffer[i].id;
-      top_values[r * top_n + i] = row[buffer[i].id];
+      top_ids[r * top_n + i] = s.entries[i].id;
+      top_values[r * top_n + i] = row[s.entries[i].id];
     }
     for (int32_t j = extra_offsets[r]; j < extra_offsets[r + 1]; ++j) {
       const int32_t id = extra_ids[j];

@@ -35,8 +35,9 @@ std::vector<int32_t> ReferenceTop(const float* row, int64_t vocab, int64_t top_n
 
 bool SameBits(float a, float b) { return std::memcmp(&a, &b, sizeof(float)) == 0; }
 
-TEST(TopCandidatesTest, MatchesSortingTheWholeRow) {
+TEST(TopCandidatesTest, MatchesSortingTheWholeRowWithScratchReused) {
   std::mt19937 rng(7);
+  TopCandidatesScratch scratch;  // one for every call, as a backend keeps it
   for (const int64_t vocab : {1, 5, 64, 1000, 4099}) {
     for (int kind = 0; kind < testing::kLogitRowKinds; ++kind) {
       const int64_t rows = 3;
@@ -56,7 +57,7 @@ TEST(TopCandidatesTest, MatchesSortingTheWholeRow) {
         std::vector<int32_t> ids(rows * top_n, -7);
         std::vector<float> values(rows * top_n, 1234.0f), extra_values(extra.size(), 1234.0f);
         TopCandidates(ids.data(), values.data(), extra_values.data(), x.data(), rows, vocab, top_n,
-                      extra.data(), offsets.data());
+                      extra.data(), offsets.data(), &scratch);
         for (int64_t r = 0; r < rows; ++r) {
           const float* row = x.data() + r * vocab;
           const std::vector<int32_t> want = ReferenceTop(row, vocab, top_n);
