@@ -1,8 +1,9 @@
 // The largest logits of each row on the GPU, for sampling from candidates: one block per row. A
-// radix select over the values' order-preserving keys (8 bits a pass, most significant first)
-// finds the top_n-th largest key T and how many entries equal to T are in; one pass in id order
-// then writes the entries above T and the first of those equal to T, in ascending id order. Exact
-// (no arithmetic on the values), so it equals cpu::TopCandidates bit for bit.
+// radix select over the values' order-preserving keys (8 bits a pass, most significant first,
+// stopping once a pass settles the set) finds the top_n-th largest key T and how many entries
+// equal to T are in; one pass in id order then writes the entries above T and the first of those
+// equal to T, in ascending id order. Exact (no arithmetic on the values), so it equals
+// cpu::TopCandidates bit for bit.
 #include <cstdint>
 
 #include "kernels/cuda/top_candidates_launch.h"
@@ -15,6 +16,8 @@ constexpr int kWarps = kThreads / 32;
 constexpr int kRadixBits = 8;
 constexpr int kBins = 1 << kRadixBits;
 constexpr unsigned kFullWarp = 0xffffffffu;
+constexpr int kUnroll = 4;                     // loads in flight per thread
+constexpr int64_t kTile = kThreads * kUnroll;  // entries a pass over the row takes at a time
 
 // cpu::CandidateKey (kernels/cpu/top_candidates.h): an unsigned integer that orders like the
 // value, -0 as +0 and every NaN below -inf.
@@ -43,6 +46,16 @@ __device__ int BlockRank(bool flag, int* warp_counts, int* total) {
   return before + __popc(ballot & ((1u << lane) - 1u));
 }
 
+// values[k] = x[base + k · kThreads + thread] (0 past the row): the loads of a tile are issued
+// together, so that each thread has kUnroll of them in flight.
+__device__ void LoadTile(float (&values)[kUnroll], const float* x, int64_t base, int64_t vocab) {
+#pragma unroll
+  for (int k = 0; k < kUnroll; ++k) {
+    const int64_t i = base + k * kThreads + threadIdx.x;
+    values[k] = i < vocab ? x[i] : 0.0f;
+  }
+}
+
 // Loops run the same number of times on every thread (indices past the row are idle), so the
 // warp-wide intrinsics always see full warps.
 __global__ void __launch_bounds__(kThreads)
@@ -53,6 +66,7 @@ __global__ void __launch_bounds__(kThreads)
   __shared__ int warp_counts[kWarps];
   __shared__ uint32_t chosen_prefix;
   __shared__ int chosen_remaining;
+  __shared__ bool chosen_whole;
   const int64_t row = blockIdx.x;
   const float* x = logits + row * vocab;
   const int lane = threadIdx.x & 31;
@@ -63,22 +77,28 @@ __global__ void __launch_bounds__(kThreads)
   }
 
   // After the pass at `shift`, `prefix` holds the digits of T down to `shift` and `remaining` how
-  // many of the entries whose keys start with them are among the top_n.
+  // many of the entries whose keys start with them are among the top_n. When that is all of them,
+  // the entries in are exactly those with keys >= prefix: T = prefix - 1 and none equal to it.
   uint32_t prefix = 0, mask = 0;
   int remaining = top_n;
+  uint32_t threshold = 0;
   for (int shift = 32 - kRadixBits; shift >= 0; shift -= kRadixBits) {
     for (int b = threadIdx.x; b < kBins; b += kThreads) histogram[b] = 0;
     __syncthreads();
-    for (int64_t base = 0; base < vocab; base += kThreads) {
-      const int64_t i = base + threadIdx.x;
-      int digit = -1;
-      if (i < vocab) {
-        const uint32_t key = CandidateKey(x[i]);
-        if ((key & mask) == prefix) digit = static_cast<int>((key >> shift) & (kBins - 1));
+    for (int64_t base = 0; base < vocab; base += kTile) {
+      float values[kUnroll];
+      LoadTile(values, x, base, vocab);
+#pragma unroll
+      for (int k = 0; k < kUnroll; ++k) {
+        int digit = -1;
+        if (base + k * kThreads + threadIdx.x < vocab) {
+          const uint32_t key = CandidateKey(values[k]);
+          if ((key & mask) == prefix) digit = static_cast<int>((key >> shift) & (kBins - 1));
+        }
+        // Logits crowd into a few digits (the exponent's): one atomic per digit per warp.
+        const unsigned peers = __match_any_sync(kFullWarp, digit);
+        if (digit >= 0 && lane == __ffs(peers) - 1) atomicAdd(&histogram[digit], __popc(peers));
       }
-      // Logits crowd into a few digits (the exponent's): one atomic per digit per warp.
-      const unsigned peers = __match_any_sync(kFullWarp, digit);
-      if (digit >= 0 && lane == __ffs(peers) - 1) atomicAdd(&histogram[digit], __popc(peers));
     }
     __syncthreads();
     if (threadIdx.x == 0) {
@@ -87,37 +107,47 @@ __global__ void __launch_bounds__(kThreads)
       for (; digit > 0 && above + histogram[digit] < remaining; --digit) above += histogram[digit];
       chosen_prefix = prefix | (static_cast<uint32_t>(digit) << shift);
       chosen_remaining = remaining - above;
+      chosen_whole = chosen_remaining == histogram[digit];
     }
     __syncthreads();
     prefix = chosen_prefix;
     remaining = chosen_remaining;
     mask |= static_cast<uint32_t>(kBins - 1) << shift;
+    threshold = prefix;
+    const bool whole = chosen_whole && prefix > 0;
     __syncthreads();  // everyone has read chosen_* before the next pass writes them
+    if (whole) {
+      threshold = prefix - 1;
+      remaining = 0;
+      break;
+    }
   }
 
   // Entries above T are in; of those equal to T, the first `remaining` in id order.
-  const uint32_t threshold = prefix;
   int32_t* const ids_out = top_ids + row * top_n;
   float* const values_out = top_values + row * top_n;
   int written = 0, equal_seen = 0;
-  for (int64_t base = 0; base < vocab && written < top_n; base += kThreads) {
-    const int64_t i = base + threadIdx.x;
-    const float value = i < vocab ? x[i] : 0.0f;
-    const uint32_t key = CandidateKey(value);
-    const bool above = i < vocab && key > threshold;
-    const bool equal = i < vocab && key == threshold;
-    if (__syncthreads_count(above || equal) == 0) continue;
-    int equal_here = 0;
-    const int equal_rank = BlockRank(equal, warp_counts, &equal_here);
-    const bool take = above || (equal && equal_seen + equal_rank < remaining);
-    int taken = 0;
-    const int slot = BlockRank(take, warp_counts, &taken);
-    if (take) {
-      ids_out[written + slot] = static_cast<int32_t>(i);
-      values_out[written + slot] = value;
+  for (int64_t base = 0; base < vocab && written < top_n; base += kTile) {
+    float values[kUnroll];
+    LoadTile(values, x, base, vocab);
+    for (int k = 0; k < kUnroll; ++k) {  // in id order: k * kThreads + thread
+      const int64_t i = base + k * kThreads + threadIdx.x;
+      const uint32_t key = CandidateKey(values[k]);
+      const bool above = i < vocab && key > threshold;
+      const bool equal = i < vocab && key == threshold;
+      if (__syncthreads_count(above || equal) == 0) continue;
+      int equal_here = 0;
+      const int equal_rank = BlockRank(equal, warp_counts, &equal_here);
+      const bool take = above || (equal && equal_seen + equal_rank < remaining);
+      int taken = 0;
+      const int slot = BlockRank(take, warp_counts, &taken);
+      if (take) {
+        ids_out[written + slot] = static_cast<int32_t>(i);
+        values_out[written + slot] = values[k];
+      }
+      written += taken;
+      equal_seen += equal_here;
     }
-    written += taken;
-    equal_seen += equal_here;
   }
 }
 
