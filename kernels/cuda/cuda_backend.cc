@@ -127,6 +127,10 @@ absl::Status CudaBackend::ReserveScratch(int64_t max_rows, int64_t max_width) {
     return absl::InvalidArgumentError(
         absl::StrCat("scratch for ", max_rows, " rows of ", max_width, " elements"));
   }
+  if (top_candidates_scratch_.empty()) {
+    ASSIGN_OR_RETURN(top_candidates_scratch_,
+                     DeviceBuffer::Allocate(cuda::kTopCandidatesScratchBytes));
+  }
   return scratch_.Reserve(max_rows, max_width, std::max<int64_t>(max_weight_rows_, 1));
 }
 
@@ -350,7 +354,9 @@ void CudaBackend::TopCandidates(int32_t* top_ids, float* top_values, float* extr
                                 const int32_t* extra_offsets) {
   if (!Check(IsF32(logits), "TopCandidates", "logits must be f32 on the GPU")) return;
   Record(cuda::TopCandidates(top_ids, top_values, extra_values, F32(logits), logits.rows(),
-                             logits.row_elems(), top_n, extra_ids, extra_offsets, stream_.get()));
+                             logits.row_elems(), top_n, extra_ids, extra_offsets,
+                             top_candidates_scratch_.data(),
+                             static_cast<int64_t>(top_candidates_scratch_.size()), stream_.get()));
 }
 
 }  // namespace llmw::cuda

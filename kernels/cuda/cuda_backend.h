@@ -93,7 +93,8 @@ class CudaBackend final : public Backend {
   CudaStream stream_;
   CublasHandle cublas_;
   MatmulScratch scratch_;
-  std::vector<DeviceBuffer> weights_;  // one arena per PlaceWeights call
+  DeviceBuffer top_candidates_scratch_;  // TopCandidates' slices, from ReserveScratch
+  std::vector<DeviceBuffer> weights_;    // one arena per PlaceWeights call
   int64_t weight_bytes_ = 0;
   int64_t max_weight_rows_ = 0;  // the most rows of a matmul weight (sizes the scratch)
   std::unordered_set<void*> host_allocations_;  // page-locked, freed with cudaFreeHost

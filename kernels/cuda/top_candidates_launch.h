@@ -8,11 +8,11 @@
 
 namespace llmw::cuda_launch {
 
-// One thread block per row; see cuda::TopCandidates. Requires rows in (0, 2^31), vocab in
-// (0, 2^31) and top_n in [1, vocab] (else cudaErrorInvalidValue).
+// See cuda::TopCandidates. Requires rows in (0, 2^31), vocab in (0, 2^31), top_n in [1, vocab]
+// and scratch_bytes >= 0 (else cudaErrorInvalidValue); `scratch` may be null.
 cudaError_t TopCandidates(int32_t* top_ids, float* top_values, float* extra_values,
                           const float* logits, int64_t rows, int64_t vocab, int64_t top_n,
-                          const int32_t* extra_ids, const int32_t* extra_offsets,
-                          cudaStream_t stream);
+                          const int32_t* extra_ids, const int32_t* extra_offsets, void* scratch,
+                          int64_t scratch_bytes, cudaStream_t stream);
 
 }  // namespace llmw::cuda_launch

@@ -40,22 +40,24 @@ TEST(CudaTopCandidatesArgsTest, RejectsBadArgumentsNamingThem) {
     absl::Status status;
     const char* argument;
   } cases[] = {
-      {cuda::TopCandidates(&i, &f, &f, &f, -1, 8, 1, &i, &i, nullptr), "rows"},
-      {cuda::TopCandidates(&i, &f, &f, &f, 1, 0, 1, &i, &i, nullptr), "vocab"},
-      {cuda::TopCandidates(&i, &f, &f, &f, 1, int64_t{1} << 31, 1, &i, &i, nullptr), "vocab"},
-      {cuda::TopCandidates(&i, &f, &f, &f, 1, 8, 0, &i, &i, nullptr), "top_n"},
-      {cuda::TopCandidates(&i, &f, &f, &f, 1, 8, 9, &i, &i, nullptr), "top_n"},
-      {cuda::TopCandidates(&i, &f, &f, nullptr, 1, 8, 2, &i, &i, nullptr), "null"},
-      {cuda::TopCandidates(&i, &f, &f, &f, 1, 8, 2, &i, nullptr, nullptr), "null"},
+      {cuda::TopCandidates(&i, &f, &f, &f, -1, 8, 1, &i, &i, nullptr, 0, nullptr), "rows"},
+      {cuda::TopCandidates(&i, &f, &f, &f, 1, 0, 1, &i, &i, nullptr, 0, nullptr), "vocab"},
+      {cuda::TopCandidates(&i, &f, &f, &f, 1, int64_t{1} << 31, 1, &i, &i, nullptr, 0, nullptr),
+       "vocab"},
+      {cuda::TopCandidates(&i, &f, &f, &f, 1, 8, 0, &i, &i, nullptr, 0, nullptr), "top_n"},
+      {cuda::TopCandidates(&i, &f, &f, &f, 1, 8, 9, &i, &i, nullptr, 0, nullptr), "top_n"},
+      {cuda::TopCandidates(&i, &f, &f, nullptr, 1, 8, 2, &i, &i, nullptr, 0, nullptr), "null"},
+      {cuda::TopCandidates(&i, &f, &f, &f, 1, 8, 2, &i, nullptr, nullptr, 0, nullptr), "null"},
+      {cuda::TopCandidates(&i, &f, &f, &f, 1, 8, 2, &i, &i, nullptr, -8, nullptr), "scratch"},
   };
   for (const auto& c : cases) {
     EXPECT_EQ(c.status.code(), absl::StatusCode::kInvalidArgument) << c.status;
     EXPECT_THAT(std::string(c.status.message()), HasSubstr("cuda::TopCandidates"));
     EXPECT_THAT(std::string(c.status.message()), HasSubstr(c.argument));
   }
-  EXPECT_TRUE(
-      cuda::TopCandidates(nullptr, nullptr, nullptr, nullptr, 0, 8, 2, nullptr, nullptr, nullptr)
-          .ok());
+  EXPECT_TRUE(cuda::TopCandidates(nullptr, nullptr, nullptr, nullptr, 0, 8, 2, nullptr, nullptr,
+                                  nullptr, 0, nullptr)
+                  .ok());
 }
 
 bool SameBits(float a, float b) { return std::memcmp(&a, &b, sizeof(float)) == 0; }
@@ -109,19 +111,34 @@ class CudaTopCandidatesTest : public CudaDeviceTest {
     const DeviceBuffer logits = Upload(x);
     const DeviceBuffer ids_in = Upload(extra_ids);
     const DeviceBuffer offsets_in = Upload(offsets);
-    const DeviceBuffer top_ids = Upload(std::vector<int32_t>(), rows * top_n + kGuard);
-    const DeviceBuffer top_values = Upload(std::vector<float>(), rows * top_n + kGuard);
-    const DeviceBuffer extra_values =
-        Upload(std::vector<float>(), static_cast<int64_t>(extra_ids.size()) + kGuard);
-    const absl::Status status = cuda::TopCandidates(
-        top_ids.data_as<int32_t>(), top_values.data_as<float>(), extra_values.data_as<float>(),
-        logits.data_as<float>(), rows, vocab, top_n, ids_in.data_as<int32_t>(),
-        offsets_in.data_as<int32_t>(), stream_.get());
-    ASSERT_TRUE(status.ok()) << status;
-    const std::vector<int32_t> got_ids = Download<int32_t>(top_ids, rows * top_n);
-    const std::vector<float> got_values = Download<float>(top_values, rows * top_n);
+    // Without scratch: one block per row; with it, few rows of a large vocabulary in slices.
+    for (const bool sliced : {false, true}) {
+      SCOPED_TRACE(sliced ? "with scratch" : "without scratch");
+      const DeviceBuffer scratch =
+          Upload(std::vector<float>(), sliced ? cuda::kTopCandidatesScratchBytes / 4 : 0);
+      const DeviceBuffer top_ids = Upload(std::vector<int32_t>(), rows * top_n + kGuard);
+      const DeviceBuffer top_values = Upload(std::vector<float>(), rows * top_n + kGuard);
+      const DeviceBuffer extra_values =
+          Upload(std::vector<float>(), static_cast<int64_t>(extra_ids.size()) + kGuard);
+      const absl::Status status = cuda::TopCandidates(
+          top_ids.data_as<int32_t>(), top_values.data_as<float>(), extra_values.data_as<float>(),
+          logits.data_as<float>(), rows, vocab, top_n, ids_in.data_as<int32_t>(),
+          offsets_in.data_as<int32_t>(), sliced ? scratch.data() : nullptr,
+          sliced ? cuda::kTopCandidatesScratchBytes : 0, stream_.get());
+      ASSERT_TRUE(status.ok()) << status;
+      Compare(top_ids, top_values, extra_values, want_ids, want_values, want_extra);
+      if (HasFatalFailure()) return;
+    }
+  }
+
+  void Compare(const DeviceBuffer& top_ids, const DeviceBuffer& top_values,
+               const DeviceBuffer& extra_values, const std::vector<int32_t>& want_ids,
+               const std::vector<float>& want_values, const std::vector<float>& want_extra) {
+    const int64_t rows_top_n = static_cast<int64_t>(want_ids.size());
+    const std::vector<int32_t> got_ids = Download<int32_t>(top_ids, rows_top_n);
+    const std::vector<float> got_values = Download<float>(top_values, rows_top_n);
     const std::vector<float> got_extra =
-        Download<float>(extra_values, static_cast<int64_t>(extra_ids.size()));
+        Download<float>(extra_values, static_cast<int64_t>(want_extra.size()));
     ASSERT_EQ(got_ids, want_ids);
     for (size_t i = 0; i < got_values.size(); ++i) {
       ASSERT_TRUE(SameBits(got_values[i], want_values[i])) << "value " << i;
@@ -153,9 +170,9 @@ TEST_F(CudaTopCandidatesTest, ManyRows) {
   Check(257, 151936, 1, 3, rng);
 }
 
-// Not a check: how long the selection takes for 1 and 64 rows of 128,256 and 262,144 logits,
-// next to copying those rows to page-locked host memory (what it saves), printed for the GPU
-// run's log.
+// Not a check: how long the selection takes (in slices, and one block a row) for 1, 8 and 64 rows
+// of 128,256 and 262,144 logits, next to copying those rows to page-locked host memory (what it
+// saves), printed for the GPU run's log.
 TEST_F(CudaTopCandidatesTest, ReportsTime) {
   constexpr int64_t kMaxRows = 64, kTopN = 64;
   std::mt19937 rng(5);
@@ -183,24 +200,28 @@ TEST_F(CudaTopCandidatesTest, ReportsTime) {
     const DeviceBuffer ids = Upload(std::vector<int32_t>(), kMaxRows * kTopN + kGuard);
     const DeviceBuffer values = Upload(std::vector<float>(), kMaxRows * kTopN + kGuard);
     const DeviceBuffer extra = Upload(std::vector<float>(), kGuard);
-    for (const int64_t rows : {1, 64}) {
-      const double select_us = time([&] {
-        EXPECT_TRUE(cuda::TopCandidates(ids.data_as<int32_t>(), values.data_as<float>(),
-                                        extra.data_as<float>(), logits.data_as<float>(), rows,
-                                        vocab, kTopN, offsets.data_as<int32_t>(),
-                                        offsets.data_as<int32_t>(), stream_.get())
+    const DeviceBuffer scratch = Upload(std::vector<float>(), cuda::kTopCandidatesScratchBytes / 4);
+    for (const int64_t rows : {1, 8, 64}) {
+      const auto select = [&](bool sliced) {
+        EXPECT_TRUE(cuda::TopCandidates(
+                        ids.data_as<int32_t>(), values.data_as<float>(), extra.data_as<float>(),
+                        logits.data_as<float>(), rows, vocab, kTopN, offsets.data_as<int32_t>(),
+                        offsets.data_as<int32_t>(), sliced ? scratch.data() : nullptr,
+                        sliced ? cuda::kTopCandidatesScratchBytes : 0, stream_.get())
                         .ok());
-      });
+      };
+      const double one_block_us = time([&] { select(false); });
+      const double select_us = time([&] { select(true); });
       const double copy_us = time([&] {
         EXPECT_EQ(cudaMemcpyAsync(host, logits.data(), rows * vocab * sizeof(float),
                                   cudaMemcpyDeviceToHost, stream_.get()),
                   cudaSuccess);
       });
       std::printf(
-          "TopCandidates: %lld rows x %lld logits, top %lld: %.1f us; copying the rows: "
-          "%.1f us\n",
+          "TopCandidates: %lld rows x %lld logits, top %lld: %.1f us (one block a row: %.1f us); "
+          "copying the rows: %.1f us\n",
           static_cast<long long>(rows), static_cast<long long>(vocab),
-          static_cast<long long>(kTopN), select_us, copy_us);
+          static_cast<long long>(kTopN), select_us, one_block_us, copy_us);
     }
   }
   cudaEventDestroy(start);
