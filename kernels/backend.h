@@ -208,6 +208,17 @@ class Backend {
     Fail(absl::UnimplementedError("this backend does not capture graphs"));
   }
 
+  // --- Sampling candidates ---
+
+  // What a sampler needs of logit rows instead of the rows (kernels/cpu/top_candidates.h). For
+  // each row r of `logits` ([rows, vocab] f32): the `top_n` largest values (a tie goes to the
+  // lower id; -0 ranks as +0, NaN below -inf) as top_ids/top_values[r · top_n + i] in ascending
+  // id order, and extra_values[j] = logits[r][extra_ids[j]] for j in [extra_offsets[r],
+  // extra_offsets[r + 1]) (rows + 1 entries). Arrays in this backend's memory; 1 <= top_n <= vocab.
+  virtual void TopCandidates(int32_t* top_ids, float* top_values, float* extra_values,
+                             const Tensor& logits, int64_t top_n, const int32_t* extra_ids,
+                             const int32_t* extra_offsets) = 0;
+
  protected:
   // Records `status` unless an earlier failure is pending.
   void Fail(absl::Status status);

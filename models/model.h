@@ -53,8 +53,18 @@ struct SequenceChunk {
   ChunkLogits logits = ChunkLogits::kLast;
 };
 
+// How the host reads one logit row back after a step: the whole row, or only what sampling from
+// candidates needs of it (its `top_n` largest logits with their ids and the logits at
+// `extra_ids`), so that a GPU sends a few candidates instead of the row.
+struct LogitReadback {
+  int64_t top_n = 0;  // 0: the whole row
+  std::span<const int32_t> extra_ids;
+};
+
 struct ForwardBatch {
   std::vector<SequenceChunk> chunks;
+  // Per logit row, in order; rows past its end are read whole.
+  std::vector<LogitReadback> readback;
 
   int64_t num_tokens() const;
   // Rows of logits the step produces: per chunk 0, 1 or tokens.size().

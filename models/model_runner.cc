@@ -33,6 +33,32 @@ struct ModelRunner::StepTables {
   int32_t* Device(int64_t offset) const { return static_cast<int32_t*>(device.data()) + offset; }
 };
 
+// The arrays of the candidates read back instead of whole logit rows, in one host buffer and its
+// twin on the backend at the same offsets: per row up to kMaxLogitCandidates top ids, top values,
+// extra ids and extra values (4-byte elements), and the rows' offsets into the extra arrays.
+struct ModelRunner::CandidateTables {
+  int64_t max_rows = 0;
+  int64_t top_n = 0;  // of the last Forward: the largest top_n of its rows, 0 for none
+  Buffer host, device;
+
+  int64_t array() const { return max_rows * kMaxLogitCandidates; }
+  int64_t top_ids() const { return 0; }
+  int64_t top_values() const { return array(); }
+  int64_t extra_ids() const { return 2 * array(); }
+  int64_t extra_values() const { return 3 * array(); }
+  int64_t extra_offsets() const { return 4 * array(); }
+  int64_t total() const { return extra_offsets() + max_rows + 1; }
+
+  template <typename T>
+  T* Host(int64_t offset) const {
+    return reinterpret_cast<T*>(static_cast<int32_t*>(host.data()) + offset);
+  }
+  template <typename T>
+  T* Device(int64_t offset) const {
+    return reinterpret_cast<T*>(static_cast<int32_t*>(device.data()) + offset);
+  }
+};
+
 absl::StatusOr<std::optional<DType>> ParseKvCacheDType(std::string_view name) {
   if (name == "auto") return std::nullopt;
   if (name == "f32") return DType::kF32;
@@ -73,7 +99,7 @@ ModelRunner::MemoryUse ModelRunner::memory_use() const {
   MemoryUse use;
   use.weights = backend_->WeightBytes();
   for (const Buffer& b : workspace_.memory) use.workspace += b.bytes();
-  use.workspace += logits_memory_.bytes() + tables_->device.bytes();
+  use.workspace += logits_memory_.bytes() + tables_->device.bytes() + candidates_->device.bytes();
   use.kv_cache = kv_->bytes();
   return use;
 }
@@ -139,6 +165,12 @@ absl::Status ModelRunner::Allocate() {
   const int64_t table_bytes = tables_->total() * int64_t{sizeof(int32_t)};
   ASSIGN_OR_RETURN(tables_->host, backend_->Allocate(table_bytes, MemoryKind::kHost));
   ASSIGN_OR_RETURN(tables_->device, backend_->Allocate(table_bytes));
+
+  candidates_ = std::make_unique<CandidateTables>();
+  candidates_->max_rows = max_sequences;
+  const int64_t candidate_bytes = candidates_->total() * int64_t{sizeof(int32_t)};
+  ASSIGN_OR_RETURN(candidates_->host, backend_->Allocate(candidate_bytes, MemoryKind::kHost));
+  ASSIGN_OR_RETURN(candidates_->device, backend_->Allocate(candidate_bytes));
   return absl::OkStatus();
 }
 
@@ -158,6 +190,25 @@ absl::Status ModelRunner::Validate(const ForwardBatch& batch) const {
     return absl::InvalidArgumentError(
         absl::StrCat("forward: batch of ", n_chunks, " chunks asking for ", n_rows,
                      " logit rows exceeds max_sequences ", options_.max_sequences));
+  }
+  if (static_cast<int64_t>(batch.readback.size()) > n_rows) {
+    return absl::InvalidArgumentError(absl::StrCat("forward: readback for ", batch.readback.size(),
+                                                   " logit rows, the batch has ", n_rows));
+  }
+  const int64_t max_top_n = std::min(vocab_size, kMaxLogitCandidates);
+  for (const LogitReadback& row : batch.readback) {
+    if (row.top_n < 0 || row.top_n > max_top_n ||
+        static_cast<int64_t>(row.extra_ids.size()) > kMaxLogitCandidates) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "forward: a logit row read as ", row.top_n, " top candidates and ", row.extra_ids.size(),
+          " extra ids; at most ", max_top_n, " and ", kMaxLogitCandidates));
+    }
+    for (int32_t id : row.extra_ids) {
+      if (id < 0 || id >= vocab_size) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("forward: candidate id ", id, " outside the vocabulary of ", vocab_size));
+      }
+    }
   }
   for (const SequenceChunk& chunk : batch.chunks) {
     if (chunk.tokens.empty() || chunk.blocks == nullptr) {
@@ -270,9 +321,7 @@ absl::Status ModelRunner::Forward(const ForwardBatch& batch) {
   const Tensor logits(DType::kF32, {step.n_logit_rows, vocab}, logits_memory_.data(),
                       backend_->device());
   absl::Status status = RunStep(step, logits, bucket);
-  if (status.ok() && host_logits_memory_.data() != nullptr) {
-    backend_->Download(host_logits_memory_.data(), logits_memory_.data(), logits.bytes());
-  }
+  if (status.ok()) ReadBack(batch, logits);
   // Wait even after a failure: the tables and workspace must be idle before the next step.
   const absl::Status synced = backend_->Synchronize();
   if (status.ok()) status = synced;
@@ -284,6 +333,71 @@ absl::Status ModelRunner::Forward(const ForwardBatch& batch) {
 int ModelRunner::num_decode_graphs() const {
   return static_cast<int>(
       std::count_if(bucket_graphs_.begin(), bucket_graphs_.end(), [](int g) { return g >= 0; }));
+}
+
+void ModelRunner::ReadBack(const ForwardBatch& batch, const Tensor& step_logits) {
+  CandidateTables& c = *candidates_;
+  const int64_t rows = batch.num_logit_rows();  // a bucket's padding rows come after these
+  const int64_t vocab = step_logits.row_elems();
+  const Tensor logits(DType::kF32, {rows, vocab}, logits_memory_.data(), backend_->device());
+  const auto candidate_top_n = [&](int64_t r) {
+    return r < static_cast<int64_t>(batch.readback.size()) ? batch.readback[r].top_n : 0;
+  };
+  int32_t* const offsets = c.Host<int32_t>(c.extra_offsets());
+  int32_t* const extra_ids = c.Host<int32_t>(c.extra_ids());
+  c.top_n = 0;
+  offsets[0] = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t n_extra = 0;
+    if (candidate_top_n(r) > 0) {
+      const std::span<const int32_t> ids = batch.readback[r].extra_ids;
+      std::copy(ids.begin(), ids.end(), extra_ids + offsets[r]);
+      n_extra = static_cast<int64_t>(ids.size());
+      c.top_n = std::max(c.top_n, candidate_top_n(r));
+    }
+    offsets[r + 1] = offsets[r] + static_cast<int32_t>(n_extra);
+  }
+  if (c.top_n > 0) {
+    const int64_t n_extra = offsets[rows];
+    const auto upload = [&](int64_t offset, int64_t elems) {
+      backend_->Upload(c.Device<int32_t>(offset), c.Host<int32_t>(offset), elems * 4);
+    };
+    const auto download = [&](int64_t offset, int64_t elems) {
+      backend_->Download(c.Host<int32_t>(offset), c.Device<int32_t>(offset), elems * 4);
+    };
+    upload(c.extra_ids(), n_extra);
+    upload(c.extra_offsets(), rows + 1);
+    backend_->TopCandidates(c.Device<int32_t>(c.top_ids()), c.Device<float>(c.top_values()),
+                            c.Device<float>(c.extra_values()), logits, c.top_n,
+                            c.Device<int32_t>(c.extra_ids()), c.Device<int32_t>(c.extra_offsets()));
+    download(c.top_ids(), rows * c.top_n);
+    download(c.top_values(), rows * c.top_n);
+    download(c.extra_values(), n_extra);
+  }
+  if (host_logits_memory_.data() == nullptr) return;  // the host reads the logits where they are
+  // The whole rows, each run of consecutive ones in one copy.
+  const auto* device_logits = static_cast<const float*>(logits_memory_.data());
+  auto* host_logits = static_cast<float*>(host_logits_memory_.data());
+  for (int64_t r = 0; r < rows;) {
+    int64_t end = r;
+    while (end < rows && candidate_top_n(end) == 0) ++end;
+    if (end > r) {
+      backend_->Download(host_logits + r * vocab, device_logits + r * vocab,
+                         (end - r) * vocab * int64_t{sizeof(float)});
+    }
+    r = end + 1;
+  }
+}
+
+ModelRunner::LogitCandidates ModelRunner::Candidates(int64_t i) const {
+  const CandidateTables& c = *candidates_;
+  const int32_t* offsets = c.Host<int32_t>(c.extra_offsets());
+  const size_t top_n = static_cast<size_t>(c.top_n);
+  return LogitCandidates{
+      .top_ids = std::span<const int32_t>(c.Host<int32_t>(c.top_ids()) + i * c.top_n, top_n),
+      .top_values = std::span<const float>(c.Host<float>(c.top_values()) + i * c.top_n, top_n),
+      .extra_values = std::span<const float>(c.Host<float>(c.extra_values()) + offsets[i],
+                                             static_cast<size_t>(offsets[i + 1] - offsets[i]))};
 }
 
 std::span<const float> ModelRunner::LogitRow(int64_t i) const {

@@ -79,25 +79,41 @@ class ModelRunner {
   };
   MemoryUse memory_use() const;
 
+  // The most candidates (top_n, and extra ids) a logit row may be read back as.
+  static constexpr int64_t kMaxLogitCandidates = 1024;
+
   // Runs one step: checks the batch against the limits above, the model's context and
   // vocabulary and the KV cache (INVALID_ARGUMENT naming what does not fit), lays it out for the
   // backend, runs the forward pass and waits for it. A backend failure fails the step with that
-  // status. Afterwards LogitRow(i) is the i-th logit row the batch asked for, in chunk order.
+  // status. Afterwards LogitRow(i) is the i-th logit row the batch asked for, in chunk order, or
+  // Candidates(i) for a row that batch.readback asks to read as candidates.
   //
   // With graphs (unless RunnerOptions::enforce_eager), a decode step is padded to its bucket; the
   // bucket's first step runs op by op and is also recorded as a graph, later ones replay it. The
   // logits are bit for bit those of running the padded step op by op. A bucket whose recording
   // fails runs op by op from then on (the failure is written to stderr once).
   absl::Status Forward(const ForwardBatch& batch);
-  // [vocab_size] logits of the last Forward; valid until the next one.
+  // [vocab_size] logits of the last Forward, for a row read whole; valid until the next one.
   std::span<const float> LogitRow(int64_t i) const;
   int64_t num_logit_rows() const { return n_logit_rows_; }
   // Decode graphs recorded so far: one per bucket, none without graphs.
   int num_decode_graphs() const;
 
+  // A logit row read as candidates: the top_n largest logits at least (the largest top_n of the
+  // step, in ascending id order) and the logits at the row's extra ids, in their order.
+  struct LogitCandidates {
+    std::span<const int32_t> top_ids;
+    std::span<const float> top_values;
+    std::span<const float> extra_values;
+  };
+  // Valid until the next Forward.
+  LogitCandidates Candidates(int64_t i) const;
+
  private:
   // Host staging and backend copies of a step's tables (StepLayout's arrays).
   struct StepTables;
+  // Host and backend arrays of the candidates read back instead of whole rows.
+  struct CandidateTables;
 
   ModelRunner(std::unique_ptr<Backend> backend, std::unique_ptr<Model> model,
               const RunnerOptions& options);
@@ -112,6 +128,10 @@ class ModelRunner {
   absl::Status RunStep(const StepLayout& step, const Tensor& logits, int64_t bucket);
   // Records the forward pass of `step` as a graph; returns its handle.
   absl::StatusOr<int> Record(const StepLayout& step, const Tensor& logits);
+  // Queues the copies of what the host reads of the batch's logit rows after the forward pass
+  // (padding rows of a bucket are not read): the candidates of the rows that batch.readback asks
+  // for, and the other rows whole (from a GPU).
+  void ReadBack(const ForwardBatch& batch, const Tensor& logits);
 
   std::unique_ptr<Backend> backend_;  // declared first: destroyed last
   std::unique_ptr<Model> model_;
@@ -130,6 +150,7 @@ class ModelRunner {
   bool use_graphs_ = false;
   std::vector<int> bucket_graphs_;  // indexed by bucket
   bool reported_capture_failure_ = false;
+  std::unique_ptr<CandidateTables> candidates_;
 };
 
 }  // namespace llmw

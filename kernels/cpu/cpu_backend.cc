@@ -9,6 +9,7 @@
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/matmul_internal.h"
 #include "kernels/cpu/ops.h"
+#include "kernels/cpu/top_candidates.h"
 
 namespace llmw::cpu {
 namespace {
@@ -326,6 +327,20 @@ void CpuBackend::MatmulGated(const Tensor& out, const Tensor& x, const Tensor& w
   } else {
     cpu::GeluTanhMul(F32(out), F32(out), F32(up), n);
   }
+}
+
+void CpuBackend::TopCandidates(int32_t* top_ids, float* top_values, float* extra_values,
+                               const Tensor& logits, int64_t top_n, const int32_t* extra_ids,
+                               const int32_t* extra_offsets) {
+  if (!Check(IsF32(logits) && top_n >= 1 && top_n <= logits.row_elems(), "TopCandidates",
+             "logits must be f32 rows of at least top_n >= 1 values") ||
+      !Check(top_ids != nullptr && top_values != nullptr && extra_values != nullptr &&
+                 extra_ids != nullptr && extra_offsets != nullptr,
+             "TopCandidates", "null array")) {
+    return;
+  }
+  cpu::TopCandidates(top_ids, top_values, extra_values, F32(logits), logits.rows(),
+                     logits.row_elems(), top_n, extra_ids, extra_offsets, &top_candidates_scratch_);
 }
 
 }  // namespace llmw::cpu

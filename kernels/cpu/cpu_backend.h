@@ -19,6 +19,7 @@
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/packed_weights.h"
 #include "kernels/cpu/thread_pool.h"
+#include "kernels/cpu/top_candidates.h"
 
 namespace llmw::cpu {
 
@@ -78,6 +79,10 @@ class CpuBackend final : public Backend {
   void MatmulGated(const Tensor& out, const Tensor& x, const Tensor& w_gate, const Tensor& w_up,
                    GatedActivation act, const Tensor& up) override;
 
+  void TopCandidates(int32_t* top_ids, float* top_values, float* extra_values, const Tensor& logits,
+                     int64_t top_n, const int32_t* extra_ids,
+                     const int32_t* extra_offsets) override;
+
   int num_threads() const { return pool_.num_threads(); }
 
  private:
@@ -90,6 +95,7 @@ class CpuBackend final : public Backend {
   ThreadPool pool_;
   const bool reference_matmul_;
   MatmulScratch scratch_;
+  TopCandidatesScratch top_candidates_scratch_;  // TopCandidates' memory, kept across steps
   // A weight is its memory, row count and type (row views of one tensor differ in the first
   // two).
   using WeightKey = std::tuple<const void*, int64_t, DType>;

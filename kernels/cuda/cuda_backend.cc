@@ -13,6 +13,7 @@
 #include "kernels/cuda/ops.h"
 #include "kernels/cuda/repack_plan.h"
 #include "kernels/cuda/silu_mul.h"
+#include "kernels/cuda/top_candidates.h"
 #include "kernels/status_macros.h"
 
 namespace llmw::cuda {
@@ -137,6 +138,10 @@ absl::Status CudaBackend::ReserveScratch(int64_t max_rows, int64_t max_width) {
   if (max_rows < 1 || max_width < 1) {
     return absl::InvalidArgumentError(
         absl::StrCat("scratch for ", max_rows, " rows of ", max_width, " elements"));
+  }
+  if (top_candidates_scratch_.empty()) {
+    ASSIGN_OR_RETURN(top_candidates_scratch_,
+                     DeviceBuffer::Allocate(cuda::kTopCandidatesScratchBytes));
   }
   RETURN_IF_ERROR(scratch_.Reserve(max_rows, max_width, std::max<int64_t>(max_weight_rows_, 1)));
   // A step's queries are the input of the attention output projection: at most max_width wide.
@@ -455,6 +460,16 @@ void CudaBackend::Replay(int graph) {
     return;
   }
   Record(graphs_[graph].Launch(stream_.get()));
+}
+
+void CudaBackend::TopCandidates(int32_t* top_ids, float* top_values, float* extra_values,
+                                const Tensor& logits, int64_t top_n, const int32_t* extra_ids,
+                                const int32_t* extra_offsets) {
+  if (!Check(IsF32(logits), "TopCandidates", "logits must be f32 on the GPU")) return;
+  Record(cuda::TopCandidates(top_ids, top_values, extra_values, F32(logits), logits.rows(),
+                             logits.row_elems(), top_n, extra_ids, extra_offsets,
+                             top_candidates_scratch_.data(),
+                             static_cast<int64_t>(top_candidates_scratch_.size()), stream_.get()));
 }
 
 }  // namespace llmw::cuda

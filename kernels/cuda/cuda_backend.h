@@ -96,6 +96,10 @@ class CudaBackend final : public Backend {
   absl::StatusOr<int> EndCapture() override;
   void Replay(int graph) override;
 
+  void TopCandidates(int32_t* top_ids, float* top_values, float* extra_values, const Tensor& logits,
+                     int64_t top_n, const int32_t* extra_ids,
+                     const int32_t* extra_offsets) override;
+
  private:
   CudaBackend(const CudaBackendOptions& options, std::string description, CudaStream stream,
               DeviceBuffer cublas_workspace, CublasHandle cublas);
@@ -111,8 +115,9 @@ class CudaBackend final : public Backend {
   DeviceBuffer cublas_workspace_;  // the handle's, set explicitly so that captures allocate none
   CublasHandle cublas_;
   MatmulScratch scratch_;
-  AttentionScratch attention_scratch_;  // split decode partials, sized by ReserveScratch
-  std::vector<DeviceBuffer> weights_;   // one arena per PlaceWeights call
+  AttentionScratch attention_scratch_;   // split decode partials, sized by ReserveScratch
+  DeviceBuffer top_candidates_scratch_;  // TopCandidates' slices, from ReserveScratch
+  std::vector<DeviceBuffer> weights_;    // one arena per PlaceWeights call
   int64_t weight_bytes_ = 0;
   int64_t max_weight_rows_ = 0;  // the most rows of a matmul weight (sizes the scratch)
   std::unordered_set<void*> host_allocations_;  // page-locked, freed with cudaFreeHost

@@ -13,6 +13,8 @@ namespace llmw {
 namespace {
 
 constexpr size_t kMaxStopStringBytes = 256;
+// A sampler's candidate plan always fits what the runner reads back.
+static_assert(kMaxSamplingCandidates <= ModelRunner::kMaxLogitCandidates);
 
 double Seconds(EngineClock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -247,10 +249,12 @@ void Engine::Step() {
   }
 
   batch_.chunks.clear();
+  batch_.readback.clear();
   for (const ScheduledChunk& c : plan_.chunks) {
     batch_.chunks.push_back(
         SequenceChunk{std::span<const int32_t>(c.seq->tokens.data() + c.start, c.length), c.start,
                       &c.seq->blocks, c.samples ? ChunkLogits::kLast : ChunkLogits::kNone});
+    if (c.samples) batch_.readback.push_back(PlanReadback(*c.seq));
   }
   const absl::Status status = runner_.Forward(batch_);
   if (!status.ok()) {
@@ -264,7 +268,7 @@ void Engine::Step() {
   for (const ScheduledChunk& c : plan_.chunks) {
     c.seq->num_computed += c.length;
     blocks_.CommitFullBlocks(c.seq->blocks, c.seq->tokens, c.seq->num_computed);
-    if (c.samples) Sample(*c.seq, runner_.LogitRow(logit_row++));
+    if (c.samples) Sample(*c.seq, logit_row++);
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -274,7 +278,7 @@ void Engine::Step() {
   UpdateStats();
 }
 
-void Engine::Sample(Sequence& seq, std::span<const float> logits) {
+LogitReadback Engine::PlanReadback(Sequence& seq) {
   const StopParams& stop = seq.request.stop;
   suppressed_.clear();
   if (seq.generated() < stop.min_tokens) {
@@ -285,7 +289,22 @@ void Engine::Sample(Sequence& seq, std::span<const float> logits) {
     suppressed_.insert(suppressed_.end(), stop.stop_token_ids.begin(), stop.stop_token_ids.end());
   }
   seq.sampler->SetSuppressed(suppressed_);
-  const int32_t token = seq.sampler->Sample(logits);
+  if (seq.request.logprobs) return {};  // they need the whole row
+  const Sampler::CandidatePlan plan = seq.sampler->PlanCandidates();
+  return LogitReadback{plan.top_n, plan.extra_ids};
+}
+
+void Engine::Sample(Sequence& seq, int64_t logit_row) {
+  const StopParams& stop = seq.request.stop;
+  std::span<const float> logits;  // the whole row, when read
+  int32_t token;
+  if (batch_.readback[logit_row].top_n > 0) {
+    const ModelRunner::LogitCandidates c = runner_.Candidates(logit_row);
+    token = seq.sampler->SampleCandidates(c.top_ids, c.top_values, c.extra_values);
+  } else {
+    logits = runner_.LogitRow(logit_row);
+    token = seq.sampler->Sample(logits);
+  }
   seq.sampler->Accept(token);
   seq.tokens.push_back(token);
   if (seq.generated() == 1) seq.first_token = EngineClock::now();

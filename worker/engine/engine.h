@@ -75,7 +75,11 @@ class Engine {
   // the engine is stopping.
   bool TakeInbox();
   void Step();
-  void Sample(Sequence& seq, std::span<const float> logits);
+  // Sets the sequence's suppressed tokens for its next token and returns how its logit row is
+  // to be read: as sampling candidates when its parameters allow it and no logprobs are asked.
+  LogitReadback PlanReadback(Sequence& seq);
+  // Samples the sequence's next token from logit row `logit_row` of the step.
+  void Sample(Sequence& seq, int64_t logit_row);
   void EmitToken(Sequence& seq, int32_t token, std::span<const float> logits);
   void Finish(Sequence* seq, FinishReason reason, std::string detail);
   void UpdateStats();

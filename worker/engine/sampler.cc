@@ -145,6 +145,9 @@ Sampler::Sampler(const SamplingParams& params, int64_t vocab_size, uint64_t seed
   }
   scratch_.resize(vocab_size);
   candidates_.resize(vocab_size);
+  plan_slot_.assign(vocab_size, -1);
+  plan_ids_.reserve(kMaxSamplingCandidates);
+  plan_values_.reserve(kMaxSamplingCandidates);
 }
 
 void Sampler::Accept(int32_t token) {
@@ -168,25 +171,31 @@ void Sampler::SetSuppressed(std::span<const int32_t> ids) {
   suppressed_.assign(ids.begin(), ids.end());
 }
 
+template <typename At>
+void Sampler::ApplyAdjustments(At at) const {
+  for (const auto& [id, bias] : bias_) {
+    if (float* v = at(id)) *v += bias;
+  }
+  const float r = params_.repetition_penalty;
+  for (const int32_t id : seen_ids_) {
+    if (float* v = at(id)) *v = *v > 0 ? *v / r : *v * r;
+  }
+  for (const auto& [id, count] : output_counts_) {
+    float* v = at(id);
+    if (v == nullptr) continue;
+    *v -= params_.frequency_penalty * static_cast<float>(count);
+    *v -= params_.presence_penalty;
+  }
+  for (const int32_t id : suppressed_) {
+    if (float* v = at(id)) *v = -kInf;
+  }
+}
+
 std::span<const float> Sampler::Adjust(std::span<const float> logits) {
   const int64_t n = static_cast<int64_t>(logits.size());
   float* v = scratch_.data();
   std::copy(logits.begin(), logits.end(), v);
-  for (const auto& [id, bias] : bias_) {
-    if (id < n) v[id] += bias;
-  }
-  const float r = params_.repetition_penalty;
-  for (const int32_t id : seen_ids_) {
-    if (id < n) v[id] = v[id] > 0 ? v[id] / r : v[id] * r;
-  }
-  for (const auto& [id, count] : output_counts_) {
-    if (id >= n) continue;
-    v[id] -= params_.frequency_penalty * static_cast<float>(count);
-    v[id] -= params_.presence_penalty;
-  }
-  for (const int32_t id : suppressed_) {
-    if (id >= 0 && id < n) v[id] = -kInf;
-  }
+  ApplyAdjustments([v, n](int32_t id) { return id >= 0 && id < n ? v + id : nullptr; });
   return std::span<const float>(v, logits.size());
 }
 
@@ -255,25 +264,13 @@ int32_t Sampler::SampleFrom(std::span<const float> values, std::span<const float
   size_t count = 0;
   if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < n) {
     count = SelectTopK(values, params_.top_k);
-    double mass = 0;
-    for (size_t i = 0; i < count; ++i) {
-      first[i].p = logits_math::ExpNonPositive((first[i].p - max) * inv_temperature);
-      mass += first[i].p;
-    }
-    // min_p keeps a most-likely-first prefix that does not depend on the
-    // normalisation, so filtering it before top_p (still measured against the
-    // top-k mass) equals top_p followed by min_p.
-    if (params_.min_p > 0) {
-      size_t kept = 0;
-      for (size_t i = 0; i < count; ++i) {
-        if (first[i].p >= params_.min_p) first[kept++] = first[i];
-      }
-      count = kept;
-    }
-    if (params_.top_p < 1) {
-      count = MassPrefix(first, first + count, ByP, params_.top_p * mass);
-    }
-  } else if (params_.top_p < 1) {
+    // The draw and the float sums below follow the candidates' order: one
+    // canonical order makes them independent of how they were selected (here
+    // or by SampleCandidates).
+    std::sort(first, first + count, ByP);
+    return SampleTopK(count, max);
+  }
+  if (params_.top_p < 1) {
     const double mass = logits_math::ExpShifted(values, max, inv_temperature, probs);
     count = Nucleus(n, params_.top_p * mass);
   } else if (params_.min_p > 0) {
@@ -283,8 +280,112 @@ int32_t Sampler::SampleFrom(std::span<const float> values, std::span<const float
     if (params_.typical_p == 1) return DrawFromAll(n, mass);
     count = Gather(probs, n, 0.0f, first);
   }
+  return TypicalAndDraw(count);
+}
+
+int32_t Sampler::SampleTopK(size_t count, float max) {
+  const float inv_temperature = 1.0f / std::max(params_.temperature, 1e-30f);
+  Candidate* const first = candidates_.data();
+  double mass = 0;
+  for (size_t i = 0; i < count; ++i) {
+    first[i].p = logits_math::ExpNonPositive((first[i].p - max) * inv_temperature);
+    mass += first[i].p;
+  }
+  // min_p keeps a most-likely-first prefix that does not depend on the
+  // normalisation, so filtering it before top_p (still measured against the
+  // top-k mass) equals top_p followed by min_p.
+  if (params_.min_p > 0) {
+    size_t kept = 0;
+    for (size_t i = 0; i < count; ++i) {
+      if (first[i].p >= params_.min_p) first[kept++] = first[i];
+    }
+    count = kept;
+  }
+  if (params_.top_p < 1) {
+    count = MassPrefix(first, first + count, ByP, params_.top_p * mass);
+  }
+  return TypicalAndDraw(count);
+}
+
+int32_t Sampler::TypicalAndDraw(size_t count) {
   if (params_.typical_p < 1) count = TypicalPrefix(count);
   return DrawFromCandidates(count);
+}
+
+Sampler::CandidatePlan Sampler::PlanCandidates() {
+  for (const int32_t id : plan_ids_) plan_slot_[id] = -1;
+  plan_ids_.clear();
+  const bool greedy = params_.temperature == 0.0f;
+  if (!greedy && !(params_.top_k > 0 && params_.top_k < vocab_size_)) return {};
+  const auto add = [this](int32_t id) {  // stops at the capacity: too many for a plan anyway
+    if (id < 0 || id >= vocab_size_ || plan_slot_[id] >= 0 ||
+        static_cast<int64_t>(plan_ids_.size()) == kMaxSamplingCandidates) {
+      return;
+    }
+    plan_slot_[id] = static_cast<int32_t>(plan_ids_.size());
+    plan_ids_.push_back(id);
+  };
+  for (const auto& [id, bias] : bias_) add(id);
+  for (const int32_t id : seen_ids_) add(id);
+  for (const auto& [id, count] : output_counts_) add(id);
+  for (const int32_t id : suppressed_) add(id);
+  const int64_t top_n = (greedy ? 1 : params_.top_k) + static_cast<int64_t>(plan_ids_.size());
+  if (top_n > kMaxSamplingCandidates || top_n > vocab_size_) {
+    for (const int32_t id : plan_ids_) plan_slot_[id] = -1;
+    plan_ids_.clear();
+    return {};
+  }
+  return CandidatePlan{top_n, plan_ids_};
+}
+
+// Why this is the token of the whole row. Let A be the plan's ids: every id
+// whose logit the adjustments change. The adjusted logits of A are computed
+// here from their raw values by the same float operations as on the whole
+// row (ApplyAdjustments); every other id keeps its raw logit. Take any id t
+// among the k best adjusted logits (in ByP order), t not in A: the ids ahead
+// of it in raw order that are not in A are ahead of it in adjusted order too,
+// so there are fewer than k of them, and at most |A| others: t is among the
+// k + |A| best raw logits, i.e. among top_ids. So the k best of
+// {top candidates not in A} ∪ A, ordered by ByP, are the k best of the whole
+// adjusted row in the same order, and everything after selection (the
+// maximum, exp, mass sums, truncation, the draw) sees the same floats in the
+// same order. Greedy is k = 1; the raw arg max (the fallback when everything
+// is at -inf) is the best raw top candidate.
+int32_t Sampler::SampleCandidates(std::span<const int32_t> top_ids,
+                                  std::span<const float> top_values,
+                                  std::span<const float> extra_values) {
+  plan_values_.assign(extra_values.begin(), extra_values.end());
+  ApplyAdjustments([this](int32_t id) {
+    const int32_t slot = id >= 0 && id < vocab_size_ ? plan_slot_[id] : -1;
+    return slot >= 0 ? plan_values_.data() + slot : nullptr;
+  });
+  Candidate* const first = candidates_.data();
+  size_t count = 0;
+  const auto offer = [&](float v, int32_t id) {
+    if (v > -kInf) first[count++] = Candidate{v, id};  // as SelectTopK: no -inf, no NaN
+  };
+  for (size_t i = 0; i < top_ids.size(); ++i) {
+    if (plan_slot_[top_ids[i]] < 0) offer(top_values[i], top_ids[i]);
+  }
+  for (size_t i = 0; i < plan_ids_.size(); ++i) offer(plan_values_[i], plan_ids_[i]);
+  if (count == 0) {  // everything adjusted to -inf: ArgMax of the raw row, as Sample
+    int32_t best = -1;
+    for (size_t i = 0; i < top_ids.size(); ++i) {
+      const Candidate c{top_values[i], top_ids[i]};
+      if (c.p == c.p && (best < 0 || ByP(c, Candidate{top_values[best], top_ids[best]}))) {
+        best = static_cast<int32_t>(i);
+      }
+    }
+    return best >= 0 ? top_ids[best] : 0;  // 0: all NaN, as ArgMax
+  }
+  const size_t k = params_.temperature == 0.0f ? 1 : std::max<size_t>(params_.top_k, 1);
+  if (count > k) {
+    std::nth_element(first, first + (k - 1), first + count, ByP);
+    count = k;
+  }
+  std::sort(first, first + count, ByP);
+  if (params_.temperature == 0.0f || first[0].p == kInf) return first[0].id;
+  return SampleTopK(count, first[0].p);
 }
 
 size_t Sampler::Gather(const float* probs, size_t n, float bar, Candidate* out) {

@@ -28,10 +28,16 @@
 // If every token ends up at -inf (all suppressed), Sample returns the largest
 // raw logit instead; a +inf logit is taken as certain.
 //
+// Greedy and top-k steps can also be sampled from candidates instead of the
+// whole row (PlanCandidates, SampleCandidates): the largest raw logits and the
+// raw logits at the few ids the adjustments touch, which is all that a logit
+// row on a GPU then needs to send to the host. The token is the one Sample
+// would return for the whole row (see SampleCandidates for why).
+//
 // Cost per Sample, for 49k tokens on one core: a few vectorised passes over
 // the vocabulary, about 8 µs greedy and 15–180 µs sampled (typical_p, which
 // needs a log per token, up to ~0.7 ms on flat distributions); nothing sorts
-// the vocabulary. Memory: 12 bytes per vocabulary entry, allocated in the
+// the vocabulary. Memory: 16 bytes per vocabulary entry, allocated in the
 // constructor. Samplers share nothing, so they may run on several threads.
 #pragma once
 
@@ -51,6 +57,9 @@ inline constexpr float kMaxTemperature = 100.0f;
 inline constexpr float kMaxAbsPresenceFrequencyPenalty = 2.0f;
 inline constexpr float kMaxAbsLogitBias = 100.0f;
 inline constexpr int kMaxLogitBiasEntries = 1024;
+// The most candidates (top-n plus adjusted ids) a step samples from; beyond
+// that it takes the whole row.
+inline constexpr int64_t kMaxSamplingCandidates = 1024;
 
 // OK, or INVALID_ARGUMENT naming the first out-of-range parameter, its value
 // and the allowed range. NaN is out of every range.
@@ -76,6 +85,27 @@ class Sampler {
   // engine's min_tokens: end-of-generation and stop tokens). Empty = none.
   void SetSuppressed(std::span<const int32_t> ids);
 
+  // What the next step needs of its logit row to be sampled from candidates:
+  // the `top_n` largest raw logits (with their ids) and the raw logits at
+  // `extra_ids` (distinct ids, in no particular order). top_n == 0: the step
+  // needs the whole row (Sample): a draw over the whole distribution (no
+  // top_k), or more than kMaxSamplingCandidates candidates. Valid until the
+  // next call of a non-const method; call it after SetSuppressed.
+  struct CandidatePlan {
+    int64_t top_n = 0;
+    std::span<const int32_t> extra_ids;
+  };
+  CandidatePlan PlanCandidates();
+
+  // The token Sample would return for the whole row (the same draw from the
+  // generator included), from the candidates that the last PlanCandidates
+  // asked for, which must have returned top_n > 0: `top_ids`/`top_values` the
+  // m >= top_n largest raw logits (in any order; a tie goes to the lower id,
+  // NaN ranks below every number), `extra_values[i]` the raw logit of
+  // extra_ids[i].
+  int32_t SampleCandidates(std::span<const int32_t> top_ids, std::span<const float> top_values,
+                           std::span<const float> extra_values);
+
   int64_t vocab_size() const { return vocab_size_; }
 
  private:
@@ -84,12 +114,22 @@ class Sampler {
     int32_t id;
   };
 
+  // Steps 1–4 on the logits that `at(id)` points to (nullptr: an id without
+  // one); Adjust and SampleCandidates share it, so that an adjusted logit is
+  // the same float on both paths.
+  template <typename At>
+  void ApplyAdjustments(At at) const;
   // Steps 1–4: copies `logits` into scratch_ and adjusts it there.
   std::span<const float> Adjust(std::span<const float> logits);
   // Steps 6–10 and the draw. `values` are the adjusted logits.
   int32_t SampleFrom(std::span<const float> values, std::span<const float> raw);
   // The k best values (lowest ids on a tie) into candidates_, in no order.
   size_t SelectTopK(std::span<const float> values, size_t k);
+  // Steps 6–10 and the draw once top-k has chosen candidates_[0, count),
+  // sorted by ByP; `max` is the largest adjusted logit (finite).
+  int32_t SampleTopK(size_t count, float max);
+  // Step 10 (when asked for) and the draw from candidates_[0, count).
+  int32_t TypicalAndDraw(size_t count);
   // Steps 8–9 on the probabilities in scratch_[0, n): the nucleus of mass
   // `target` intersected with min_p, into candidates_; returns its size.
   size_t Nucleus(size_t n, double target);
@@ -120,6 +160,12 @@ class Sampler {
   absl::flat_hash_map<int32_t, int32_t> output_slot_;       // id → index in output_counts_
   std::vector<std::pair<int32_t, int32_t>> output_counts_;  // (id, times generated)
   std::vector<int32_t> suppressed_;
+
+  // The ids of the last PlanCandidates and each one's index in it (-1 for
+  // ids not in the plan; by id), and their adjusted logits.
+  std::vector<int32_t> plan_ids_;
+  std::vector<int32_t> plan_slot_;
+  std::vector<float> plan_values_;
 
   // Per-step buffers, sized once: adjusted logits, then probabilities, then
   // typical-sampling distances (all indexed by id); and the tokens still in

@@ -351,6 +351,42 @@ TEST(EngineTest, SameSeedSameOutputWhateverElseRuns) {
   EXPECT_NE(alone.tokens(), Expected("seeded", 30));
 }
 
+// A request asking for logprobs is sampled from whole logit rows; the same request without them
+// is sampled from the runner's candidates when its parameters allow: the tokens must not differ.
+TEST(EngineTest, SamplingFromCandidatesGivesTheTokensOfWholeRows) {
+  FakeModel model;
+  auto engine = MakeEngine(model, SmallOptions());
+  std::vector<SamplingParams> cases(4);
+  cases[0].temperature = 0;
+  cases[0].repetition_penalty = 1.5f;
+  cases[0].logit_bias = {{'e', 2.0f}, {'q', -1.0f}};
+  cases[1].top_k = 5;
+  cases[1].presence_penalty = 0.5f;
+  cases[1].frequency_penalty = 0.3f;
+  cases[2].top_k = 20;
+  cases[2].top_p = 0.8f;
+  cases[2].min_p = 0.05f;
+  cases[2].repetition_penalty = 1.2f;
+  cases[3].top_k = 8;
+  cases[3].typical_p = 0.7f;
+  cases[3].temperature = 1.5f;
+  for (size_t c = 0; c < cases.size(); ++c) {
+    EventCollector whole, from_candidates;
+    for (const bool logprobs : {true, false}) {
+      GenerationRequest r = Greedy(std::to_string(c) + (logprobs ? "w" : "c"), "candidates", 40);
+      r.sampling = cases[c];
+      r.sampling.seed = 77;
+      r.stop.min_tokens = 5;  // suppression: the end-of-generation token
+      if (logprobs) r.logprobs = 0;
+      ASSERT_TRUE(engine->Submit(r, (logprobs ? whole : from_candidates).Callback()).ok());
+    }
+    ASSERT_TRUE(whole.WaitFinished());
+    ASSERT_TRUE(from_candidates.WaitFinished());
+    EXPECT_EQ(from_candidates.tokens(), whole.tokens()) << "case " << c;
+    EXPECT_EQ(whole.tokens().size(), 40u);
+  }
+}
+
 TEST(EngineTest, DestroyingTheEngineCancelsLiveRequests) {
   FakeModel model;
   FakeEngineOptions o = SmallOptions();

@@ -21,6 +21,7 @@
 #include "kernels/backend.h"
 #include "kernels/backend_factory.h"
 #include "kernels/block_formats.h"
+#include "kernels/cpu/top_candidates.h"
 #include "kernels/fp16.h"
 
 namespace llmw {
@@ -483,6 +484,33 @@ TEST_P(BackendConformanceTest, GatherRows) {
   }
   ASSERT_EQ(step.n_logit_rows, 7);
   ExpectClose(Read(out), want, 0, 0, "gather");
+}
+
+TEST_P(BackendConformanceTest, TopCandidatesEqualTheCpuFunction) {
+  std::mt19937 rng(10);
+  const int64_t rows = 3, vocab = 5003, top_n = 40;
+  std::vector<float> x = Normal(rows * vocab, rng);
+  for (int64_t i = 0; i < rows * vocab; i += 7) x[i] = 0.5f;  // ties
+  const std::vector<int32_t> extra_ids = {17, 4, 5002, 0, 9};
+  const std::vector<int32_t> offsets = {0, 1, 1, 5};
+  std::vector<int32_t> want_ids(rows * top_n);
+  std::vector<float> want_values(rows * top_n), want_extra(extra_ids.size());
+  cpu::TopCandidates(want_ids.data(), want_values.data(), want_extra.data(), x.data(), rows, vocab,
+                     top_n, extra_ids.data(), offsets.data());
+  auto* ids = static_cast<int32_t*>(Memory(rows * top_n * 4));
+  auto* values = static_cast<float*>(Memory(rows * top_n * 4));
+  auto* extra = static_cast<float*>(Memory(static_cast<int64_t>(extra_ids.size()) * 4));
+  backend().TopCandidates(ids, values, extra, F32(x, {rows, vocab}), top_n, Ints(extra_ids),
+                          Ints(offsets));
+  std::vector<int32_t> got_ids(want_ids.size());
+  std::vector<float> got_values(want_values.size()), got_extra(want_extra.size());
+  backend().Download(got_ids.data(), ids, rows * top_n * 4);
+  backend().Download(got_values.data(), values, rows * top_n * 4);
+  backend().Download(got_extra.data(), extra, static_cast<int64_t>(extra_ids.size()) * 4);
+  Sync();
+  EXPECT_EQ(got_ids, want_ids);
+  EXPECT_EQ(got_values, want_values);
+  EXPECT_EQ(got_extra, want_extra);
 }
 
 // The value the cache holds for `v` stored as `dtype`.
