@@ -135,6 +135,13 @@ class RecordingBackend final : public Backend {
                    GatedActivation act, const Tensor& up) override {
     Queue([=](Backend& b) { b.MatmulGated(out, x, w_gate, w_up, act, up); });
   }
+  void TopCandidates(int32_t* top_ids, float* top_values, float* extra_values, const Tensor& logits,
+                     int64_t top_n, const int32_t* extra_ids,
+                     const int32_t* extra_offsets) override {
+    Queue([=](Backend& b) {
+      b.TopCandidates(top_ids, top_values, extra_values, logits, top_n, extra_ids, extra_offsets);
+    });
+  }
 
   bool CapturesGraphs() const override { return true; }
   absl::Status BeginCapture() override {
