@@ -5,8 +5,9 @@
 # engine_bench, attention_bench and cuda_matvec_bench built for sm_90 (Hopper), the fixtures they
 # read, the shared libraries they need that are not the system's or CUDA's own (the GPU machine has
 # CUDA but not gRPC, protobuf or Abseil), the PyTorch peer (../shared/gpu/torch_peer.py) and
-# run.sh. On the GPU machine: `DIR/run.sh [all|tests|bench]` (logs under $OUT when set, else
-# DIR/logs).
+# run.sh; DIR.tar.xz is the same, packed small enough to carry to a GPU machine. There, beside the
+# archive, unpack it and run `DIR/run.sh [all|tests|bench]` (logs under $OUT when set, else
+# DIR/logs): the script prints the command.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -24,6 +25,7 @@ binaries=("$build"/tests/gpu/*_test "$build/tests/unit/kernels/backend_conforman
   "$build/tools/llmw" "$build/worker/llm-worker" "$build/bench/engine_bench"
   "$build/bench/attention_bench" "$build/bench/cuda_matvec_bench")
 for b in "${binaries[@]}"; do [[ -x "$b" && -f "$b" ]] && cp "$b" "$dir/bin/"; done
+strip --strip-unneeded "$dir"/bin/*
 
 # Shared libraries beside the binaries, but never the C/C++ runtime or CUDA's own (the GPU
 # machine's driver and toolkit must be the ones used).
@@ -42,4 +44,11 @@ cp "$root/tests/gpu/run.sh" "$dir/run.sh"
 # The PyTorch + transformers peer, measured in the same call (kept beside the repository).
 peer="$root/../shared/gpu/torch_peer.py"
 if [[ -f "$peer" ]]; then cp "$peer" "$dir/torch_peer.py"; else echo "bundle: no peer at $peer"; fi
-echo "bundle: $dir ($(du -sh "$dir" | cut -f1)); on a GPU machine run $dir/run.sh"
+# Each test binary holds its own copy of the kernels' device code: the folder is larger than
+# what one device call may carry (64 MiB), its xz archive a fraction of it. Python unpacks it
+# there (tar may lack xz on a bare machine).
+tar -C "$(dirname "$dir")" -cJf "$dir.tar.xz" "$(basename "$dir")"
+name="$(basename "$dir")"
+echo "bundle: $dir ($(du -sh "$dir" | cut -f1)), $dir.tar.xz ($(du -sh "$dir.tar.xz" | cut -f1))"
+echo "on a GPU machine, beside the archive:"
+echo "  python3 -c 'import tarfile; tarfile.open(\"$name.tar.xz\").extractall()' && $name/run.sh"
