@@ -1,0 +1,146 @@
+// The token mask against brute force (each token's bytes fed to a copy of the matcher) on a toy
+// vocabulary and on real ones: SmolLM2's byte-level BPE, the tiny Gemma 3 fixture and Gemma 3
+// 270M's SentencePiece with byte fallback, for several grammars and states.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "models/formats/gguf_file.h"
+#include "models/tokenizer/gguf_tokenizer.h"
+#include "tests/test_models.h"
+#include "worker/structured/json_grammar.h"
+#include "worker/structured/token_trie.h"
+
+namespace llmw::structured {
+namespace {
+
+std::shared_ptr<const Grammar> Parse(std::string_view text) {
+  absl::StatusOr<std::shared_ptr<const Grammar>> g = ParseGrammar(text);
+  EXPECT_TRUE(g.ok()) << g.status();
+  return g.ok() ? *g : nullptr;
+}
+
+// What the mask must be, token by token.
+TokenMask BruteForce(const GrammarMatcher& m, const std::vector<std::string>& bytes,
+                     const std::vector<bool>& end_of_generation) {
+  TokenMask mask((bytes.size() + 63) / 64, 0);
+  for (size_t id = 0; id < bytes.size(); ++id) {
+    bool allowed;
+    if (bytes[id].empty()) {
+      allowed = end_of_generation[id] && m.CanEnd();
+    } else {
+      GrammarMatcher copy = m;
+      allowed = copy.Accept(bytes[id]);
+    }
+    if (allowed) mask[id >> 6] |= uint64_t{1} << (id & 63);
+  }
+  return mask;
+}
+
+size_t Count(const TokenMask& mask) {
+  size_t n = 0;
+  for (uint64_t w : mask) n += __builtin_popcountll(w);
+  return n;
+}
+
+// For each prefix: the mask after it equals brute force, and is neither empty nor everything.
+void ExpectMasksMatch(const TokenTrie& trie, const std::vector<std::string>& bytes,
+                      const std::vector<bool>& end_of_generation, std::string_view grammar,
+                      const std::vector<std::string>& prefixes) {
+  std::shared_ptr<const Grammar> g = Parse(grammar);
+  ASSERT_NE(g, nullptr);
+  for (const std::string& prefix : prefixes) {
+    GrammarMatcher m(g);
+    ASSERT_TRUE(m.Accept(prefix)) << prefix;
+    const TokenMask mask = trie.Mask(m);
+    const TokenMask expected = BruteForce(m, bytes, end_of_generation);
+    EXPECT_EQ(Count(mask), Count(expected)) << prefix;
+    for (size_t id = 0; id < bytes.size(); ++id) {
+      ASSERT_EQ(MaskAllows(mask, static_cast<int32_t>(id)),
+                MaskAllows(expected, static_cast<int32_t>(id)))
+          << "prefix " << ::testing::PrintToString(prefix) << ", token " << id << " "
+          << ::testing::PrintToString(bytes[id]);
+    }
+    EXPECT_GT(Count(mask), 0u) << prefix;
+    EXPECT_LT(Count(mask), bytes.size()) << prefix;
+    EXPECT_EQ(m.consumed(), prefix.size()) << "computing the mask leaves the matcher as it was";
+  }
+}
+
+TEST(TokenMask, ToyVocabulary) {
+  const std::vector<std::string> bytes = {"",   "a",          "b",    "ab",   "{",
+                                          "\"", "\xC3",       "\xA9", "é",    "\xC3\xA9\"",
+                                          "",   "aé\xE6\x97", "\xA5", "abab", "b}"};
+  const std::vector<bool> eog = {true,  false, false, false, false, false, false, false,
+                                 false, false, false, false, false, false, false};
+  const TokenTrie trie(bytes, eog);
+  const char* grammar = R"(root ::= "{" [aé]* ("b" | "日")? "}" | "\"" [^"]* "\"")";
+  ExpectMasksMatch(trie, bytes, eog, grammar, {"", "{", "{a", "{\xC3", "\"a", "\"\xC3", "{é"});
+  // Where the grammar can end, the end-of-generation token (0) is allowed; the special one
+  // (10) never.
+  std::shared_ptr<const Grammar> g = Parse(grammar);
+  GrammarMatcher m(g);
+  ASSERT_TRUE(m.Accept("{ab}"));
+  const TokenMask mask = trie.Mask(m);
+  EXPECT_TRUE(MaskAllows(mask, 0));
+  EXPECT_FALSE(MaskAllows(mask, 10));
+  EXPECT_EQ(Count(mask), 1u);
+}
+
+struct Vocabulary {
+  std::vector<std::string> bytes;
+  std::vector<bool> end_of_generation;
+  std::unique_ptr<TokenTrie> trie;
+};
+
+Vocabulary LoadVocabulary(const std::string& path) {
+  Vocabulary v;
+  absl::StatusOr<std::unique_ptr<GgufFile>> file = GgufFile::Open(path);
+  EXPECT_TRUE(file.ok()) << file.status();
+  if (!file.ok()) return v;
+  absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer = TokenizerFromGguf(**file);
+  EXPECT_TRUE(tokenizer.ok()) << tokenizer.status();
+  if (!tokenizer.ok()) return v;
+  const Tokenizer& t = **tokenizer;
+  for (int32_t id = 0; id < t.vocab_size(); ++id) {
+    const int32_t one[] = {id};
+    v.bytes.push_back(t.Decode(one, /*render_special=*/false));
+    v.end_of_generation.push_back(t.IsEndOfGeneration(id));
+  }
+  v.trie = std::make_unique<TokenTrie>(TokenTrie::FromTokenizer(t));
+  EXPECT_EQ(v.trie->vocab_size(), t.vocab_size());
+  return v;
+}
+
+// JSON states: start, inside a key, after a key, in a number, inside a string after half a
+// character, after a complete value (end allowed); a grammar of identifiers with non-ASCII.
+void CheckRealVocabulary(const Vocabulary& v) {
+  ASSERT_NE(v.trie, nullptr);
+  ExpectMasksMatch(*v.trie, v.bytes, v.end_of_generation, kJsonValueGrammar,
+                   {"", "{\"na", "{\"name\"", "{\"name\": 12", "[\"\xE6\x97", "[true, {}]",
+                    "{\"a\": [1, \"x\\"});
+  ExpectMasksMatch(*v.trie, v.bytes, v.end_of_generation,
+                   "root ::= (word \" \")* word\nword ::= [a-zà-ÿ]+ | \"日本\"{1,2}",
+                   {"", "caf", "café ", "日本", "\xE6\x97\xA5"});
+}
+
+TEST(TokenMask, SmolLm2ByteLevelBpe) {
+  LLMW_TEST_MODEL_OR_SKIP(path, "SmolLM2-135M-Instruct.Q4_1.gguf", "LLMW_SMOLLM2_GGUF");
+  CheckRealVocabulary(LoadVocabulary(path));
+}
+
+TEST(TokenMask, Gemma3SentencePieceWithByteFallback) {
+  LLMW_TEST_MODEL_OR_SKIP(path, "gemma-3-270m-q4_k_m.gguf", "LLMW_GEMMA3_GGUF");
+  CheckRealVocabulary(LoadVocabulary(path));
+}
+
+TEST(TokenMask, TinyGemma3Fixture) {
+  const char* source = std::getenv("LLMW_SOURCE_DIR");
+  ASSERT_NE(source, nullptr);
+  CheckRealVocabulary(
+      LoadVocabulary(std::string(source) + "/tests/fixtures/hf_tiny/gemma3-F16.gguf"));
+}
+
+}  // namespace
+}  // namespace llmw::structured

@@ -1,0 +1,59 @@
+// TokenTrie: a vocabulary's token bytes as a prefix tree, built once per tokenizer, and the
+// per-step mask of the tokens a grammar allows next.
+//
+// A token stands for the bytes it decodes to on its own (Tokenizer::Decode of that id without
+// special tokens: a byte-level BPE piece's bytes, a SentencePiece piece with '▁' as a space, a
+// byte-fallback token's byte). Tokens that decode to nothing (control, unknown and unused
+// tokens) are never allowed, except those that end generation, which are allowed exactly where
+// the grammar can end.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "models/tokenizer/tokenizer.h"
+#include "worker/structured/matcher.h"
+
+namespace llmw::structured {
+
+// One bit per token id; bit id of word id / 64.
+using TokenMask = std::vector<uint64_t>;
+
+inline bool MaskAllows(const TokenMask& mask, int32_t id) {
+  return (mask[static_cast<size_t>(id) >> 6] >> (id & 63)) & 1;
+}
+
+class TokenTrie {
+ public:
+  // `token_bytes[id]` is what token id decodes to; `end_of_generation[id]` whether it ends
+  // generation (an empty vector: none does).
+  TokenTrie(const std::vector<std::string>& token_bytes, std::vector<bool> end_of_generation);
+
+  static TokenTrie FromTokenizer(const Tokenizer& tokenizer);
+
+  int32_t vocab_size() const { return static_cast<int32_t>(end_of_generation_.size()); }
+  size_t node_count() const { return nodes_.size(); }
+
+  // The tokens whose bytes `matcher` accepts from its current state (a token may end inside a
+  // character), plus the end-of-generation tokens where matcher.CanEnd().
+  TokenMask Mask(const GrammarMatcher& matcher) const;
+
+ private:
+  // Nodes in depth-first order; node 0 is the root (the empty prefix).
+  struct Node {
+    uint8_t byte;           // the edge from the parent
+    uint32_t depth;         // bytes from the root
+    uint32_t subtree_end;   // the first node after this one's subtree
+    uint32_t tokens_begin;  // tokens ending here: token_ids_[tokens_begin, tokens_end)
+    uint32_t tokens_end;
+  };
+
+  std::vector<Node> nodes_;
+  std::vector<int32_t> token_ids_;
+  std::vector<int32_t> end_of_generation_ids_;
+  std::vector<bool> end_of_generation_;
+  uint32_t max_depth_ = 0;
+};
+
+}  // namespace llmw::structured
