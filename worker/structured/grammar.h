@@ -89,6 +89,8 @@ class Grammar {
 
   // Whether the kChars element at `pos` matches any code point in lo..hi.
   bool CharsIntersect(uint32_t pos, uint32_t lo, uint32_t hi) const;
+  // Whether it matches every code point in lo..hi.
+  bool CharsContain(uint32_t pos, uint32_t lo, uint32_t hi) const;
 
  private:
   std::vector<Element> elements_;

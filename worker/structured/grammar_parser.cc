@@ -585,6 +585,15 @@ bool Grammar::CharsIntersect(uint32_t pos, uint32_t lo, uint32_t hi) const {
   return it != end && it->first <= hi;
 }
 
+bool Grammar::CharsContain(uint32_t pos, uint32_t lo, uint32_t hi) const {
+  const Element& e = elements_[pos];
+  const Range* begin = ranges_.data() + e.value;
+  const Range* end = begin + e.count;
+  const Range* it =
+      std::lower_bound(begin, end, lo, [](const Range& r, uint32_t v) { return r.second < v; });
+  return it != end && it->first <= lo && it->second >= hi;  // ranges are merged
+}
+
 absl::StatusOr<std::shared_ptr<const Grammar>> ParseGrammar(std::string_view text) {
   return Parser(absl::string_view(text.data(), text.size())).Run();
 }

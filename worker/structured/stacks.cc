@@ -7,6 +7,7 @@ namespace llmw::structured {
 namespace {
 
 constexpr uint32_t kMaxCodePoint = 0x10FFFF;
+constexpr uint32_t kEveryTop = UINT32_MAX;  // Advance as if every stack's class matched
 
 // Bits of the code point still to come when `pending` continuation bytes are missing.
 uint32_t LowMask(uint8_t pending) { return (uint32_t{1} << (6 * pending)) - 1; }
@@ -74,10 +75,14 @@ void Stacks::Advance(const MatchState& from, uint32_t c, MatchState* to) {
   to->tops.clear();
   to->accepting = false;
   to->pending = 0;
+  to->uniform = false;
+  to->partial = 0;
+  to->min_code_point = 0;
   visited_.clear();
   for (uint32_t id : from.tops) {
     const Node node = nodes_[id];
-    if (grammar_->CharsIntersect(node.pos, c, c) && !Expand(node.pos + 1, node.parent, to)) {
+    const bool match = c == kEveryTop || grammar_->CharsIntersect(node.pos, c, c);
+    if (match && !Expand(node.pos + 1, node.parent, to)) {
       to->tops.clear();
       to->accepting = false;
       return;
@@ -97,50 +102,64 @@ void Stacks::Filter(const Grammar& g, const std::vector<Node>& nodes, const Matc
 }
 
 bool Stacks::Step(const MatchState& from, uint8_t byte, MatchState* to) {
+  if (from.pending == 0 && byte < 0x80) {
+    Advance(from, byte, to);
+    return !to->tops.empty() || to->accepting;
+  }
+  uint8_t pending;
+  uint32_t partial, min_code_point;
+  bool any_continuation;  // whether every continuation byte from here on is valid
   if (from.pending == 0) {
-    if (byte < 0x80) {
-      Advance(from, byte, to);
-      return !to->tops.empty() || to->accepting;
-    }
     // The lead byte of a multi-byte character (C0, C1 and F5..FF never are).
-    uint8_t continuation;
     if (byte >= 0xC2 && byte <= 0xDF) {
-      continuation = 1;
-      to->min_code_point = 0x80;
+      pending = 1;
+      min_code_point = 0x80;
     } else if (byte >= 0xE0 && byte <= 0xEF) {
-      continuation = 2;
-      to->min_code_point = 0x800;
+      pending = 2;
+      min_code_point = 0x800;
     } else if (byte >= 0xF0 && byte <= 0xF4) {
-      continuation = 3;
-      to->min_code_point = 0x10000;
+      pending = 3;
+      min_code_point = 0x10000;
     } else {
       return false;
     }
-    to->pending = continuation;
-    to->partial = byte & (0x3F >> continuation);
+    partial = byte & (0x3F >> pending);
+    any_continuation = byte != 0xE0 && byte != 0xED && byte != 0xF0 && byte != 0xF4;
   } else {
     if ((byte & 0xC0) != 0x80) return false;
-    to->pending = from.pending - 1;
-    to->partial = (from.partial << 6) | (byte & 0x3F);
-    to->min_code_point = from.min_code_point;
+    if (from.uniform) {
+      if (from.pending == 1) {
+        Advance(from, kEveryTop, to);
+        return !to->tops.empty() || to->accepting;
+      }
+      *to = from;
+      --to->pending;
+      return true;
+    }
+    pending = from.pending - 1;
+    partial = (from.partial << 6) | (byte & 0x3F);
+    min_code_point = from.min_code_point;
+    any_continuation = true;
   }
   // The code points this character can still become: lo..hi, less overlong forms, surrogates
   // and values past U+10FFFF.
-  const uint32_t lo = std::max(to->partial << (6 * to->pending), to->min_code_point);
-  const uint32_t hi =
-      std::min((to->partial << (6 * to->pending)) | LowMask(to->pending), kMaxCodePoint);
+  const uint32_t lo = std::max(partial << (6 * pending), min_code_point);
+  const uint32_t hi = std::min((partial << (6 * pending)) | LowMask(pending), kMaxCodePoint);
   if (lo > hi || (lo >= 0xD800 && hi <= 0xDFFF)) return false;
-  if (to->pending > 0) {
-    const uint8_t pending = to->pending;
-    const uint32_t partial = to->partial, min_code_point = to->min_code_point;
-    Filter(*grammar_, nodes_, from, lo, hi, to);
-    to->pending = pending;
-    to->partial = partial;
-    to->min_code_point = min_code_point;
-    return !to->tops.empty();
+  if (pending == 0) {
+    Advance(from, partial, to);
+    return !to->tops.empty() || to->accepting;
   }
-  Advance(from, to->partial, to);
-  return !to->tops.empty() || to->accepting;
+  Filter(*grammar_, nodes_, from, lo, hi, to);
+  to->pending = pending;
+  // When every stack left takes every character the bytes can still make, which one it becomes
+  // no longer matters: forget the bits, so that all such states are one.
+  to->uniform = any_continuation && std::all_of(to->tops.begin(), to->tops.end(), [&](uint32_t id) {
+                  return grammar_->CharsContain(nodes_[id].pos, lo, hi);
+                });
+  to->partial = to->uniform ? 0 : partial;
+  to->min_code_point = to->uniform ? 0 : min_code_point;
+  return !to->tops.empty();
 }
 
 }  // namespace llmw::structured

@@ -24,6 +24,8 @@ struct MatchState {
   uint8_t pending = 0;          // continuation bytes the current character still needs
   uint32_t partial = 0;         // the current character's bits so far
   uint32_t min_code_point = 0;  // the smallest code point its length may encode
+  // Every stack takes any character the pending bytes can complete (partial is then 0).
+  bool uniform = false;
 };
 
 // The most (position, stack) pairs one byte's step may visit. A grammar so ambiguous that one
@@ -59,7 +61,7 @@ class Stacks {
   }
 
   uint32_t Intern(uint32_t pos, uint32_t parent);
-  // The stacks after code point `c`.
+  // The stacks after code point `c` (kEveryTop: as if every stack's class contained it).
   void Advance(const MatchState& from, uint32_t c, MatchState* to);
   // Keeps the stacks whose next character may lie in lo..hi.
   static void Filter(const Grammar& g, const std::vector<Node>& nodes, const MatchState& from,

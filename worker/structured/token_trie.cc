@@ -5,6 +5,8 @@
 #include <numeric>
 #include <span>
 
+#include "absl/container/flat_hash_map.h"
+
 namespace llmw::structured {
 
 TokenTrie::TokenTrie(const std::vector<std::string>& token_bytes,
@@ -14,14 +16,15 @@ TokenTrie::TokenTrie(const std::vector<std::string>& token_bytes,
   std::vector<int32_t> order;
   for (size_t id = 0; id < token_bytes.size(); ++id) {
     if (end_of_generation_[id]) end_of_generation_ids_.push_back(static_cast<int32_t>(id));
-    if (!token_bytes[id].empty()) order.push_back(static_cast<int32_t>(id));
+    const size_t length = token_bytes[id].size();
+    if (length > 0 && length <= kMaxTokenBytes) order.push_back(static_cast<int32_t>(id));
   }
   std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
     return token_bytes[a] != token_bytes[b] ? token_bytes[a] < token_bytes[b] : a < b;
   });
   // Sorted, the tokens arrive in depth-first order: keep the path to the last node and close
   // the subtrees the next token leaves.
-  nodes_.push_back({0, 0, 0, 0, 0});
+  nodes_.push_back({0, 0, 0, 0});
   std::vector<uint32_t> path = {0};
   std::string_view previous;
   for (int32_t id : order) {
@@ -34,23 +37,22 @@ TokenTrie::TokenTrie(const std::vector<std::string>& token_bytes,
       nodes_[path.back()].subtree_end = static_cast<uint32_t>(nodes_.size());
       path.pop_back();
     }
+    // Tokens come in node order, so a new node's tokens begin where the list stands.
     for (size_t i = common; i < bytes.size(); ++i) {
-      const auto depth = static_cast<uint32_t>(i + 1);
-      const auto begin = static_cast<uint32_t>(token_ids_.size());
-      nodes_.push_back({static_cast<uint8_t>(bytes[i]), depth, 0, begin, begin});
+      const auto depth = static_cast<uint16_t>(i + 1);
+      nodes_.push_back(
+          {0, static_cast<uint32_t>(token_ids_.size()), depth, static_cast<uint8_t>(bytes[i])});
       path.push_back(static_cast<uint32_t>(nodes_.size() - 1));
-      max_depth_ = std::max(max_depth_, depth);
+      max_depth_ = std::max<uint32_t>(max_depth_, depth);
     }
-    Node& end = nodes_[path.back()];
-    if (end.tokens_begin == end.tokens_end) end.tokens_begin = end.tokens_end = token_ids_.size();
     token_ids_.push_back(id);
-    ++end.tokens_end;
     previous = bytes;
   }
   while (!path.empty()) {
     nodes_[path.back()].subtree_end = static_cast<uint32_t>(nodes_.size());
     path.pop_back();
   }
+  nodes_.push_back({0, static_cast<uint32_t>(token_ids_.size()), 0, 0});
 }
 
 TokenTrie TokenTrie::FromTokenizer(const Tokenizer& tokenizer) {
@@ -65,6 +67,67 @@ TokenTrie TokenTrie::FromTokenizer(const Tokenizer& tokenizer) {
   return TokenTrie(bytes, std::move(end_of_generation));
 }
 
+namespace {
+
+// The states a mask walk meets, each stored once, and the steps between them: inside a JSON
+// string nearly every token leads back to the same few states, so most trie nodes cost one
+// lookup instead of a step.
+class StateCache {
+ public:
+  static constexpr uint32_t kRejected = UINT32_MAX;
+
+  explicit StateCache(Stacks& stacks) : stacks_(stacks) {}
+
+  uint32_t Add(const MatchState& state) {
+    Serialize(state);
+    auto [it, inserted] = ids_.try_emplace(key_, static_cast<uint32_t>(states_.size()));
+    if (inserted) states_.push_back(state);
+    return it->second;
+  }
+
+  // The state after `byte` from state `id`, or kRejected.
+  uint32_t Step(uint32_t id, uint8_t byte) {
+    if (id < kDenseStates) {
+      const size_t slot = static_cast<size_t>(id) * 256 + byte;
+      if (slot >= dense_.size()) dense_.resize((static_cast<size_t>(id) + 1) * 256, kUnknown);
+      if (dense_[slot] == kUnknown) dense_[slot] = Compute(id, byte);
+      return dense_[slot];
+    }
+    const uint64_t key = (static_cast<uint64_t>(id) << 8) | byte;
+    if (auto it = steps_.find(key); it != steps_.end()) return it->second;
+    const uint32_t next = Compute(id, byte);
+    steps_.emplace(key, next);
+    return next;
+  }
+
+ private:
+  static constexpr uint32_t kUnknown = UINT32_MAX - 1;
+  // The first states keep their steps in a table of 256 per state, the rest in a hash map.
+  static constexpr uint32_t kDenseStates = 4096;
+
+  uint32_t Compute(uint32_t id, uint8_t byte) {
+    return stacks_.Step(states_[id], byte, &scratch_) ? Add(scratch_) : kRejected;
+  }
+
+  void Serialize(const MatchState& state) {
+    key_.assign(reinterpret_cast<const char*>(state.tops.data()),
+                state.tops.size() * sizeof(uint32_t));
+    const uint32_t tail[] = {state.accepting, state.pending, state.partial, state.min_code_point,
+                             state.uniform};
+    key_.append(reinterpret_cast<const char*>(tail), sizeof(tail));
+  }
+
+  Stacks& stacks_;
+  std::vector<MatchState> states_;
+  absl::flat_hash_map<std::string, uint32_t> ids_;
+  std::vector<uint32_t> dense_;
+  absl::flat_hash_map<uint64_t, uint32_t> steps_;
+  MatchState scratch_;
+  std::string key_;
+};
+
+}  // namespace
+
 TokenMask TokenTrie::Mask(const GrammarMatcher& matcher) const {
   TokenMask mask((end_of_generation_.size() + 63) / 64, 0);
   auto allow = [&](int32_t id) { mask[id >> 6] |= uint64_t{1} << (id & 63); };
@@ -73,17 +136,25 @@ TokenMask TokenTrie::Mask(const GrammarMatcher& matcher) const {
   }
   Stacks& stacks = matcher.stacks();
   const size_t mark = stacks.node_count();
-  // states[d]: the state after the first d bytes of the current node's path.
-  std::vector<MatchState> states(max_depth_ + 1);
-  states[0] = matcher.state();
-  for (uint32_t i = 1; i < nodes_.size();) {
-    const Node& node = nodes_[i];
-    if (!stacks.Step(states[node.depth - 1], node.byte, &states[node.depth])) {
-      i = node.subtree_end;
-      continue;
+  {
+    StateCache cache(stacks);
+    // at_depth[d]: the state after the first d bytes of the current node's path.
+    std::vector<uint32_t> at_depth(max_depth_ + 1);
+    at_depth[0] = cache.Add(matcher.state());
+    const auto end = static_cast<uint32_t>(nodes_.size() - 1);
+    for (uint32_t i = 1; i < end;) {
+      const Node& node = nodes_[i];
+      const uint32_t next = cache.Step(at_depth[node.depth - 1], node.byte);
+      if (next == StateCache::kRejected) {
+        i = node.subtree_end;
+        continue;
+      }
+      at_depth[node.depth] = next;
+      for (uint32_t t = node.tokens_begin; t < nodes_[i + 1].tokens_begin; ++t) {
+        allow(token_ids_[t]);
+      }
+      ++i;
     }
-    for (uint32_t t = node.tokens_begin; t < node.tokens_end; ++t) allow(token_ids_[t]);
-    ++i;
   }
   stacks.Truncate(mark);
   return mask;

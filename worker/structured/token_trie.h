@@ -26,27 +26,30 @@ inline bool MaskAllows(const TokenMask& mask, int32_t id) {
 
 class TokenTrie {
  public:
+  static constexpr size_t kMaxTokenBytes = 1024;
+
   // `token_bytes[id]` is what token id decodes to; `end_of_generation[id]` whether it ends
-  // generation (an empty vector: none does).
+  // generation (an empty vector: none does). Tokens longer than kMaxTokenBytes are left out.
   TokenTrie(const std::vector<std::string>& token_bytes, std::vector<bool> end_of_generation);
 
   static TokenTrie FromTokenizer(const Tokenizer& tokenizer);
 
   int32_t vocab_size() const { return static_cast<int32_t>(end_of_generation_.size()); }
-  size_t node_count() const { return nodes_.size(); }
+  size_t node_count() const { return nodes_.size() - 1; }
 
   // The tokens whose bytes `matcher` accepts from its current state (a token may end inside a
   // character), plus the end-of-generation tokens where matcher.CanEnd().
   TokenMask Mask(const GrammarMatcher& matcher) const;
 
  private:
-  // Nodes in depth-first order; node 0 is the root (the empty prefix).
+  // Nodes in depth-first order; node 0 is the root (the empty prefix), and a last node with
+  // only tokens_begin set closes the list. The tokens ending at node i are
+  // token_ids_[nodes_[i].tokens_begin, nodes_[i + 1].tokens_begin).
   struct Node {
-    uint8_t byte;           // the edge from the parent
-    uint32_t depth;         // bytes from the root
-    uint32_t subtree_end;   // the first node after this one's subtree
-    uint32_t tokens_begin;  // tokens ending here: token_ids_[tokens_begin, tokens_end)
-    uint32_t tokens_end;
+    uint32_t subtree_end;  // the first node after this one's subtree
+    uint32_t tokens_begin;
+    uint16_t depth;  // bytes from the root
+    uint8_t byte;    // the edge from the parent
   };
 
   std::vector<Node> nodes_;

@@ -38,6 +38,7 @@ TEST(GrammarMatcher, AcceptsAndRejectsPerConstruct) {
       {R"(root ::= [a-c0-9_]+)", {"a", "c9_", "000"}, {"", "d", "A", "a-"}},
       {R"(root ::= [^"\\]*)", {"", "abc", "日本", "'"}, {"\"", "a\\b"}},
       {R"(root ::= . .)", {"ab", "日本", "a😀"}, {"a", "abc", ""}},
+      {R"(root ::= [^é]+)", {"èa日", "e"}, {"é", "aé", ""}},
       {R"(root ::= ("ab" | "c")* "!")", {"!", "ab!", "cabc!"}, {"a!", "abab", "b!"}},
       {R"(root ::= "a"+ "b"? "c")", {"ac", "aaabc"}, {"c", "abbc", "ab"}},
       {R"(root ::= "x"{3})", {"xxx"}, {"xx", "xxxx"}},
@@ -94,6 +95,55 @@ TEST(GrammarMatcher, AgreesWithRegexOnEveryShortString) {
       const bool expected = std::regex_match(s, re);
       matched += expected;
       ASSERT_EQ(Matches(g, s), expected) << grammar << " / " << s;
+    }
+    EXPECT_GT(matched, 10) << grammar;
+  }
+}
+
+std::string Utf8(const std::wstring& s) {
+  std::string out;
+  for (wchar_t wc : s) {
+    const auto c = static_cast<uint32_t>(wc);
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+    } else if (c < 0x800) {
+      out += {static_cast<char>(0xC0 | (c >> 6)), static_cast<char>(0x80 | (c & 0x3F))};
+    } else if (c < 0x10000) {
+      out += {static_cast<char>(0xE0 | (c >> 12)), static_cast<char>(0x80 | ((c >> 6) & 0x3F)),
+              static_cast<char>(0x80 | (c & 0x3F))};
+    } else {
+      out += {static_cast<char>(0xF0 | (c >> 18)), static_cast<char>(0x80 | ((c >> 12) & 0x3F)),
+              static_cast<char>(0x80 | ((c >> 6) & 0x3F)), static_cast<char>(0x80 | (c & 0x3F))};
+    }
+  }
+  return out;
+}
+
+// The same over code points: the grammar reads UTF-8 bytes, std::wregex reads code points.
+TEST(GrammarMatcher, AgreesWithRegexOnNonAsciiStrings) {
+  const std::pair<const char*, const wchar_t*> pairs[] = {
+      {R"(root ::= ([^é日] | "日" "a")* "é"?)", L"([^é日]|日a)*é?"},
+      {R"(root ::= [à-ÿ]+ .)", L"[à-ÿ]+[^]"},
+      {R"(root ::= [\u00e0-\u65e5]{1,2} [^\U0001F600]*)", L"[\u00e0-\u65e5]{1,2}[^\U0001F600]*"},
+      {R"(root ::= ("😀" | [a-é])+ [本-\U0001F600]?)", L"(\U0001F600|[a-é])+[本-\U0001F600]?"},
+  };
+  std::vector<std::wstring> strings = {L""};
+  for (size_t begin = 0, length = 0; length < 5; ++length) {
+    const size_t end = strings.size();
+    for (size_t i = begin; i < end; ++i) {
+      for (wchar_t c : std::wstring(L"aéè日本\U0001F600")) strings.push_back(strings[i] + c);
+    }
+    begin = end;
+  }
+  for (const auto& [grammar, pattern] : pairs) {
+    std::shared_ptr<const Grammar> g = Parse(grammar);
+    ASSERT_NE(g, nullptr);
+    const std::wregex re(pattern);
+    int matched = 0;
+    for (const std::wstring& s : strings) {
+      const bool expected = std::regex_match(s, re);
+      matched += expected;
+      ASSERT_EQ(Matches(g, Utf8(s)), expected) << grammar << " / " << Utf8(s);
     }
     EXPECT_GT(matched, 10) << grammar;
   }
