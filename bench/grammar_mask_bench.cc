@@ -79,7 +79,7 @@ Vocabulary Synthetic(const Vocabulary& base, size_t size) {
 
 // Median microseconds of one mask, over about half a second.
 double MaskUs(const TokenTrie& trie, const GrammarMatcher& m, size_t* allowed) {
-  TokenMask mask = trie.Mask(m);
+  TokenMask mask = *trie.Mask(m);
   *allowed = 0;
   for (uint64_t w : mask) *allowed += __builtin_popcountll(w);
   std::vector<double> us;
@@ -87,7 +87,7 @@ double MaskUs(const TokenTrie& trie, const GrammarMatcher& m, size_t* allowed) {
   while (us.size() < 5 ||
          (Clock::now() - begin < std::chrono::milliseconds(500) && us.size() < 1000)) {
     const auto start = Clock::now();
-    mask = trie.Mask(m);
+    mask = *trie.Mask(m);
     us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
   }
   std::nth_element(us.begin(), us.begin() + us.size() / 2, us.end());

@@ -29,12 +29,13 @@ void Stacks::Truncate(size_t node_count) {
 
 bool Stacks::Expand(uint32_t pos, uint32_t parent, MatchState* to) {
   const std::vector<Element>& elements = grammar_->elements();
-  work_.clear();
-  work_.push_back({pos, parent});
-  while (!work_.empty()) {
-    auto [p, up] = work_.back();
-    work_.pop_back();
+  pending_work_.clear();
+  pending_work_.push_back({pos, parent});
+  while (!pending_work_.empty()) {
+    auto [p, up] = pending_work_.back();
+    pending_work_.pop_back();
     if (!visited_.insert(Key(p, up)).second) continue;
+    ++work_;
     if (visited_.size() > kMaxStepWork) return false;
     const Element& e = elements[p];
     switch (e.kind) {
@@ -42,7 +43,7 @@ bool Stacks::Expand(uint32_t pos, uint32_t parent, MatchState* to) {
         if (up == kNoParent) {
           to->accepting = true;
         } else {
-          work_.push_back({nodes_[up].pos, nodes_[up].parent});
+          pending_work_.push_back({nodes_[up].pos, nodes_[up].parent});
         }
         break;
       case Element::Kind::kChars:
@@ -52,7 +53,8 @@ bool Stacks::Expand(uint32_t pos, uint32_t parent, MatchState* to) {
         // A reference last in its alternative returns straight to the parent, so repetition
         // (right recursion) does not deepen the stack.
         const uint32_t back = elements[p + 1].kind == Element::Kind::kEnd ? up : Intern(p + 1, up);
-        for (uint32_t start : grammar_->alternatives(e.value)) work_.push_back({start, back});
+        for (uint32_t start : grammar_->alternatives(e.value))
+          pending_work_.push_back({start, back});
         break;
       }
     }

@@ -47,6 +47,9 @@ class Stacks {
   // rejects the byte (invalid UTF-8 included), and `to` is then unspecified.
   bool Step(const MatchState& from, uint8_t byte, MatchState* to);
 
+  // (position, stack) pairs visited by all steps so far: the work done.
+  uint64_t work() const { return work_; }
+
   // Nodes are only ever added; a caller that made transient states may drop what it added.
   size_t node_count() const { return nodes_.size(); }
   void Truncate(size_t node_count);
@@ -75,7 +78,8 @@ class Stacks {
   absl::flat_hash_map<uint64_t, uint32_t> index_;
   // Scratch for Expand.
   absl::flat_hash_set<uint64_t> visited_;
-  std::vector<std::pair<uint32_t, uint32_t>> work_;
+  std::vector<std::pair<uint32_t, uint32_t>> pending_work_;
+  uint64_t work_ = 0;
 };
 
 }  // namespace llmw::structured

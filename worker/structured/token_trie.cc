@@ -6,6 +6,8 @@
 #include <span>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 
 namespace llmw::structured {
 
@@ -128,7 +130,7 @@ class StateCache {
 
 }  // namespace
 
-TokenMask TokenTrie::Mask(const GrammarMatcher& matcher) const {
+absl::StatusOr<TokenMask> TokenTrie::Mask(const GrammarMatcher& matcher) const {
   TokenMask mask((end_of_generation_.size() + 63) / 64, 0);
   auto allow = [&](int32_t id) { mask[id >> 6] |= uint64_t{1} << (id & 63); };
   if (matcher.CanEnd()) {
@@ -136,6 +138,8 @@ TokenMask TokenTrie::Mask(const GrammarMatcher& matcher) const {
   }
   Stacks& stacks = matcher.stacks();
   const size_t mark = stacks.node_count();
+  const uint64_t work_limit = stacks.work() + kMaxMaskWork;
+  bool exhausted = false;
   {
     StateCache cache(stacks);
     // at_depth[d]: the state after the first d bytes of the current node's path.
@@ -145,6 +149,10 @@ TokenMask TokenTrie::Mask(const GrammarMatcher& matcher) const {
     for (uint32_t i = 1; i < end;) {
       const Node& node = nodes_[i];
       const uint32_t next = cache.Step(at_depth[node.depth - 1], node.byte);
+      if (stacks.work() > work_limit) {
+        exhausted = true;
+        break;
+      }
       if (next == StateCache::kRejected) {
         i = node.subtree_end;
         continue;
@@ -157,6 +165,10 @@ TokenMask TokenTrie::Mask(const GrammarMatcher& matcher) const {
     }
   }
   stacks.Truncate(mark);
+  if (exhausted) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "grammar too ambiguous: the token mask needs more than ", kMaxMaskWork, " steps"));
+  }
   return mask;
 }
 

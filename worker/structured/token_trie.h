@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "models/tokenizer/tokenizer.h"
 #include "worker/structured/matcher.h"
 
@@ -27,6 +28,7 @@ inline bool MaskAllows(const TokenMask& mask, int32_t id) {
 class TokenTrie {
  public:
   static constexpr size_t kMaxTokenBytes = 1024;
+  static constexpr uint64_t kMaxMaskWork = 20'000'000;
 
   // `token_bytes[id]` is what token id decodes to; `end_of_generation[id]` whether it ends
   // generation (an empty vector: none does). Tokens longer than kMaxTokenBytes are left out.
@@ -38,8 +40,10 @@ class TokenTrie {
   size_t node_count() const { return nodes_.size() - 1; }
 
   // The tokens whose bytes `matcher` accepts from its current state (a token may end inside a
-  // character), plus the end-of-generation tokens where matcher.CanEnd().
-  TokenMask Mask(const GrammarMatcher& matcher) const;
+  // character), plus the end-of-generation tokens where matcher.CanEnd(). RESOURCE_EXHAUSTED
+  // when the grammar is so ambiguous that the mask would take more than kMaxMaskWork stack
+  // visits (on the order of a second).
+  absl::StatusOr<TokenMask> Mask(const GrammarMatcher& matcher) const;
 
  private:
   // Nodes in depth-first order; node 0 is the root (the empty prefix), and a last node with

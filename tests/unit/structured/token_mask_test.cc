@@ -1,10 +1,13 @@
 // The token mask against brute force (each token's bytes fed to a copy of the matcher) on a toy
 // vocabulary and on real ones: SmolLM2's byte-level BPE, the tiny Gemma 3 fixture and Gemma 3
 // 270M's SentencePiece with byte fallback, for several grammars and states.
+#include <chrono>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "models/formats/gguf_file.h"
 #include "models/tokenizer/gguf_tokenizer.h"
@@ -53,7 +56,9 @@ void ExpectMasksMatch(const TokenTrie& trie, const std::vector<std::string>& byt
   for (const std::string& prefix : prefixes) {
     GrammarMatcher m(g);
     ASSERT_TRUE(m.Accept(prefix)) << prefix;
-    const TokenMask mask = trie.Mask(m);
+    absl::StatusOr<TokenMask> computed = trie.Mask(m);
+    ASSERT_TRUE(computed.ok()) << computed.status();
+    const TokenMask& mask = *computed;
     const TokenMask expected = BruteForce(m, bytes, end_of_generation);
     EXPECT_EQ(Count(mask), Count(expected)) << prefix;
     for (size_t id = 0; id < bytes.size(); ++id) {
@@ -82,10 +87,41 @@ TEST(TokenMask, ToyVocabulary) {
   std::shared_ptr<const Grammar> g = Parse(grammar);
   GrammarMatcher m(g);
   ASSERT_TRUE(m.Accept("{ab}"));
-  const TokenMask mask = trie.Mask(m);
+  absl::StatusOr<TokenMask> computed = trie.Mask(m);
+  ASSERT_TRUE(computed.ok()) << computed.status();
+  const TokenMask& mask = *computed;
   EXPECT_TRUE(MaskAllows(mask, 0));
   EXPECT_FALSE(MaskAllows(mask, 10));
   EXPECT_EQ(Count(mask), 1u);
+}
+
+// A grammar with thousands of parse stacks after each character (each step within
+// kMaxStepWork) that also remembers what it read (palindromes), so the walk's states never
+// repeat: the mask stops at kMaxMaskWork instead of taking minutes.
+TEST(TokenMask, AmbiguousGrammarIsRefusedQuickly) {
+  std::string grammar = "root ::= r0\n";
+  for (int i = 0; i < 12; ++i) {
+    absl::StrAppend(&grammar, "r", i, " ::= r", i + 1, " r", i + 1, "\n");
+  }
+  grammar += "r12 ::= [a-m] r12 [a-m] | [n-z] r12 [n-z] | \"\"\n";
+  std::vector<std::string> bytes;
+  std::mt19937 rng(1);
+  for (int i = 0; i < 20'000; ++i) {
+    std::string token;
+    for (int n = 1 + static_cast<int>(rng() % 6); n > 0; --n)
+      token += static_cast<char>('a' + rng() % 26);
+    bytes.push_back(token);
+  }
+  const TokenTrie trie(bytes, {});
+  std::shared_ptr<const Grammar> g = Parse(grammar);
+  ASSERT_NE(g, nullptr);
+  const auto start = std::chrono::steady_clock::now();
+  GrammarMatcher m(g);
+  ASSERT_GT(m.state().tops.size(), 1000u);
+  absl::StatusOr<TokenMask> mask = trie.Mask(m);
+  EXPECT_EQ(mask.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 10.0);
+  EXPECT_EQ(m.consumed(), 0u);
 }
 
 struct Vocabulary {
