@@ -93,6 +93,9 @@ class Grammar {
   bool CharsContain(uint32_t pos, uint32_t lo, uint32_t hi) const;
 
  private:
+  // The first range of the kChars element at `pos` that ends at or after `c`, or null.
+  const Range* FirstRangeReaching(uint32_t pos, uint32_t c) const;
+
   std::vector<Element> elements_;
   std::vector<Range> ranges_;
   std::vector<std::vector<uint32_t>> rule_alternatives_;

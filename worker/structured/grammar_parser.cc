@@ -575,23 +575,23 @@ std::shared_ptr<const Grammar> Parser::Flatten() const {
 
 }  // namespace
 
-bool Grammar::CharsIntersect(uint32_t pos, uint32_t lo, uint32_t hi) const {
+const Grammar::Range* Grammar::FirstRangeReaching(uint32_t pos, uint32_t c) const {
   const Element& e = elements_[pos];
   const Range* begin = ranges_.data() + e.value;
   const Range* end = begin + e.count;
-  // The first range that ends at or after lo.
   const Range* it =
-      std::lower_bound(begin, end, lo, [](const Range& r, uint32_t v) { return r.second < v; });
-  return it != end && it->first <= hi;
+      std::lower_bound(begin, end, c, [](const Range& r, uint32_t v) { return r.second < v; });
+  return it != end ? it : nullptr;
+}
+
+bool Grammar::CharsIntersect(uint32_t pos, uint32_t lo, uint32_t hi) const {
+  const Range* r = FirstRangeReaching(pos, lo);
+  return r != nullptr && r->first <= hi;
 }
 
 bool Grammar::CharsContain(uint32_t pos, uint32_t lo, uint32_t hi) const {
-  const Element& e = elements_[pos];
-  const Range* begin = ranges_.data() + e.value;
-  const Range* end = begin + e.count;
-  const Range* it =
-      std::lower_bound(begin, end, lo, [](const Range& r, uint32_t v) { return r.second < v; });
-  return it != end && it->first <= lo && it->second >= hi;  // ranges are merged
+  const Range* r = FirstRangeReaching(pos, lo);
+  return r != nullptr && r->first <= lo && r->second >= hi;  // ranges are merged
 }
 
 absl::StatusOr<std::shared_ptr<const Grammar>> ParseGrammar(std::string_view text) {

@@ -8,17 +8,12 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/unit/structured/parse.h"
 #include "worker/structured/grammar.h"
 #include "worker/structured/json_grammar.h"
 
 namespace llmw::structured {
 namespace {
-
-std::shared_ptr<const Grammar> Parse(std::string_view text) {
-  absl::StatusOr<std::shared_ptr<const Grammar>> g = ParseGrammar(text);
-  EXPECT_TRUE(g.ok()) << g.status();
-  return g.ok() ? *g : nullptr;
-}
 
 bool Matches(const std::shared_ptr<const Grammar>& g, std::string_view s) {
   GrammarMatcher m(g);
@@ -66,39 +61,21 @@ TEST(GrammarMatcher, AcceptsAndRejectsPerConstruct) {
 }
 
 // Every string over `alphabet` up to `max_length` characters.
-std::vector<std::string> AllStrings(std::string_view alphabet, int max_length) {
-  std::vector<std::string> out = {""};
+template <typename Char>
+std::vector<std::basic_string<Char>> AllStrings(std::basic_string_view<Char> alphabet,
+                                                int max_length) {
+  std::vector<std::basic_string<Char>> out = {{}};
   for (size_t begin = 0, length = 0; length < static_cast<size_t>(max_length); ++length) {
     const size_t end = out.size();
     for (size_t i = begin; i < end; ++i) {
-      for (char c : alphabet) out.push_back(out[i] + c);
+      for (Char c : alphabet) out.push_back(out[i] + c);
     }
     begin = end;
   }
   return out;
 }
 
-TEST(GrammarMatcher, AgreesWithRegexOnEveryShortString) {
-  const std::pair<const char*, const char*> pairs[] = {
-      {R"(root ::= ("ab" | [c-e]+)* "x"?)", "(ab|[c-e]+)*x?"},
-      {R"(root ::= "a"{1,3} ("b" | "cd"){2,} [^a-c]?)", "a{1,3}(b|cd){2,}[^a-c]?"},
-      {"root ::= x y\nx ::= [a-b]* \"c\"\ny ::= (\"d\" x)? | \"e\"+", "[ab]*c((d[ab]*c)?|e+)"},
-      {R"(root ::= ("a" | "b" "c"?){0,4} "d"{0,2} .)", "(a|bc?){0,4}d{0,2}."},
-  };
-  const std::vector<std::string> strings = AllStrings("abcdex", 6);
-  for (const auto& [grammar, pattern] : pairs) {
-    std::shared_ptr<const Grammar> g = Parse(grammar);
-    ASSERT_NE(g, nullptr);
-    const std::regex re(pattern);
-    int matched = 0;
-    for (const std::string& s : strings) {
-      const bool expected = std::regex_match(s, re);
-      matched += expected;
-      ASSERT_EQ(Matches(g, s), expected) << grammar << " / " << s;
-    }
-    EXPECT_GT(matched, 10) << grammar;
-  }
-}
+std::string Utf8(const std::string& s) { return s; }
 
 std::string Utf8(const std::wstring& s) {
   std::string out;
@@ -119,6 +96,34 @@ std::string Utf8(const std::wstring& s) {
   return out;
 }
 
+// The grammar accepts exactly the strings the regular expression matches (std::regex over
+// bytes, std::wregex over code points while the grammar reads their UTF-8).
+template <typename Char>
+void ExpectAgreesWithRegex(const char* grammar, const Char* pattern,
+                           const std::vector<std::basic_string<Char>>& strings) {
+  std::shared_ptr<const Grammar> g = Parse(grammar);
+  ASSERT_NE(g, nullptr);
+  const std::basic_regex<Char> re(pattern);
+  int matched = 0;
+  for (const std::basic_string<Char>& s : strings) {
+    const bool expected = std::regex_match(s, re);
+    matched += expected;
+    ASSERT_EQ(Matches(g, Utf8(s)), expected) << grammar << " / " << Utf8(s);
+  }
+  EXPECT_GT(matched, 10) << grammar;
+}
+
+TEST(GrammarMatcher, AgreesWithRegexOnEveryShortString) {
+  const std::pair<const char*, const char*> pairs[] = {
+      {R"(root ::= ("ab" | [c-e]+)* "x"?)", "(ab|[c-e]+)*x?"},
+      {R"(root ::= "a"{1,3} ("b" | "cd"){2,} [^a-c]?)", "a{1,3}(b|cd){2,}[^a-c]?"},
+      {"root ::= x y\nx ::= [a-b]* \"c\"\ny ::= (\"d\" x)? | \"e\"+", "[ab]*c((d[ab]*c)?|e+)"},
+      {R"(root ::= ("a" | "b" "c"?){0,4} "d"{0,2} .)", "(a|bc?){0,4}d{0,2}."},
+  };
+  const std::vector<std::string> strings = AllStrings(std::string_view("abcdex"), 6);
+  for (const auto& [grammar, pattern] : pairs) ExpectAgreesWithRegex(grammar, pattern, strings);
+}
+
 // The same over code points: the grammar reads UTF-8 bytes, std::wregex reads code points.
 TEST(GrammarMatcher, AgreesWithRegexOnNonAsciiStrings) {
   const std::pair<const char*, const wchar_t*> pairs[] = {
@@ -127,26 +132,8 @@ TEST(GrammarMatcher, AgreesWithRegexOnNonAsciiStrings) {
       {R"(root ::= [\u00e0-\u65e5]{1,2} [^\U0001F600]*)", L"[\u00e0-\u65e5]{1,2}[^\U0001F600]*"},
       {R"(root ::= ("😀" | [a-é])+ [本-\U0001F600]?)", L"(\U0001F600|[a-é])+[本-\U0001F600]?"},
   };
-  std::vector<std::wstring> strings = {L""};
-  for (size_t begin = 0, length = 0; length < 5; ++length) {
-    const size_t end = strings.size();
-    for (size_t i = begin; i < end; ++i) {
-      for (wchar_t c : std::wstring(L"aéè日本\U0001F600")) strings.push_back(strings[i] + c);
-    }
-    begin = end;
-  }
-  for (const auto& [grammar, pattern] : pairs) {
-    std::shared_ptr<const Grammar> g = Parse(grammar);
-    ASSERT_NE(g, nullptr);
-    const std::wregex re(pattern);
-    int matched = 0;
-    for (const std::wstring& s : strings) {
-      const bool expected = std::regex_match(s, re);
-      matched += expected;
-      ASSERT_EQ(Matches(g, Utf8(s)), expected) << grammar << " / " << Utf8(s);
-    }
-    EXPECT_GT(matched, 10) << grammar;
-  }
+  const std::vector<std::wstring> strings = AllStrings(std::wstring_view(L"aéè日本\U0001F600"), 5);
+  for (const auto& [grammar, pattern] : pairs) ExpectAgreesWithRegex(grammar, pattern, strings);
 }
 
 TEST(GrammarMatcher, ByteAtATimeEqualsWholeString) {

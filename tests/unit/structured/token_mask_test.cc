@@ -12,17 +12,12 @@
 #include "models/formats/gguf_file.h"
 #include "models/tokenizer/gguf_tokenizer.h"
 #include "tests/test_models.h"
+#include "tests/unit/structured/parse.h"
 #include "worker/structured/json_grammar.h"
 #include "worker/structured/token_trie.h"
 
 namespace llmw::structured {
 namespace {
-
-std::shared_ptr<const Grammar> Parse(std::string_view text) {
-  absl::StatusOr<std::shared_ptr<const Grammar>> g = ParseGrammar(text);
-  EXPECT_TRUE(g.ok()) << g.status();
-  return g.ok() ? *g : nullptr;
-}
 
 // What the mask must be, token by token.
 TokenMask BruteForce(const GrammarMatcher& m, const std::vector<std::string>& bytes,
