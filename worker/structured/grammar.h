@@ -14,7 +14,8 @@
 //                           lines until the next `name ::=`. A name may be defined once.
 //   a b c                   a sequence: a, then b, then c (an empty sequence matches "")
 //   a | b                   alternatives
-//   "text"                  a literal; escapes \n \t \r \\ \" \' \[ \] \- \xXX \uXXXX \UXXXXXXXX
+//   "text"                  a literal; escapes \n \t \r \\ \" \' \[ \] \- \^ \/ \xXX \uXXXX
+//                           \UXXXXXXXX (hex digits; a raw newline may not appear inside)
 //   [a-z0-9_]  [^"\\]       a character class (ranges, single characters, the same escapes);
 //                           `^` first negates it
 //   .                       any character
@@ -23,7 +24,8 @@
 //   x{m}  x{m,}  x{m,n}     repetition: exactly m, at least m, m to n
 //
 // Characters are Unicode code points (U+0000..U+10FFFF, surrogates excluded) matched over the
-// UTF-8 bytes of the output; a negated class and `.` match any such code point outside it.
+// UTF-8 bytes of the output: `.` matches any of them, a negated class any not in it. Columns in
+// error positions count bytes.
 //
 // Refused with INVALID_ARGUMENT and the line:column of the problem: empty grammar, no `root`,
 // an undefined or twice-defined rule, unterminated literal, class or group, a bad escape, a

@@ -8,7 +8,9 @@
 //
 // Bytes are UTF-8; a token may end inside a character, which the next bytes complete. Copies
 // share the (append-only) stack store, so a copy is as cheap as the byte history it carries;
-// a matcher and its copies must be used from one thread at a time.
+// a matcher and its copies must be used from one thread at a time. Memory grows with the bytes
+// accepted: one state per byte, plus the stack nodes they add.
+// A byte after which the grammar would need more than kMaxStepWork stack visits is refused.
 #pragma once
 
 #include <cstdint>
