@@ -115,7 +115,9 @@ TEST(TokenMask, AmbiguousGrammarIsRefusedQuickly) {
   ASSERT_GT(m.state().tops.size(), 1000u);
   absl::StatusOr<TokenMask> mask = trie.Mask(m);
   EXPECT_EQ(mask.status().code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 10.0);
+  // About 1.5 s in a release build on 2 cores, 10 s under AddressSanitizer: the bound only
+  // tells a refusal from a hang.
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 60.0);
   EXPECT_EQ(m.consumed(), 0u);
 }
 
