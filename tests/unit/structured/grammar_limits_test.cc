@@ -14,13 +14,14 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// Parses `text`, checking it takes under a second (generous for a loaded 2-core machine).
+// Parses `text`, checking it takes under 5 s: each takes milliseconds in a release build, and
+// the bound must hold under sanitizers on a loaded 2-core machine too.
 absl::StatusOr<std::shared_ptr<const Grammar>> TimedParse(const std::string& text) {
   const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<std::shared_ptr<const Grammar>> g = ParseGrammar(text);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  EXPECT_LT(seconds, 1.0) << text.substr(0, 80);
+  EXPECT_LT(seconds, 5.0) << text.substr(0, 80);
   return g;
 }
 
@@ -105,7 +106,7 @@ TEST(GrammarLimits, AmbiguityIsCutOffPerByte) {
   GrammarMatcher refused(*huge);
   EXPECT_FALSE(refused.Accept("a!"));
   EXPECT_FALSE(refused.CanEnd());
-  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 1.0);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 5.0);
 }
 
 }  // namespace
