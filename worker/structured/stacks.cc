@@ -14,6 +14,14 @@ uint32_t LowMask(uint8_t pending) { return (uint32_t{1} << (6 * pending)) - 1; }
 
 }  // namespace
 
+void StateKey(const MatchState& state, std::string* key) {
+  key->assign(reinterpret_cast<const char*>(state.tops.data()),
+              state.tops.size() * sizeof(uint32_t));
+  const uint32_t tail[] = {state.accepting, state.pending, state.partial, state.min_code_point,
+                           state.uniform};
+  key->append(reinterpret_cast<const char*>(tail), sizeof(tail));
+}
+
 uint32_t Stacks::Intern(uint32_t pos, uint32_t parent) {
   auto [it, inserted] = index_.try_emplace(Key(pos, parent), static_cast<uint32_t>(nodes_.size()));
   if (inserted) nodes_.push_back({pos, parent});

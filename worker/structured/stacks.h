@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -32,6 +33,9 @@ struct MatchState {
 // byte leads to more parse stacks than this has the byte refused, so its mask comes out empty
 // instead of the step taking unbounded time.
 inline constexpr size_t kMaxStepWork = 100'000;
+
+// Bytes that identify `state` among the states of one Stacks store, into `key`.
+void StateKey(const MatchState& state, std::string* key);
 
 class Stacks {
  public:

@@ -81,7 +81,7 @@ class StateCache {
   explicit StateCache(Stacks& stacks) : stacks_(stacks) {}
 
   uint32_t Add(const MatchState& state) {
-    Serialize(state);
+    StateKey(state, &key_);
     auto [it, inserted] = ids_.try_emplace(key_, static_cast<uint32_t>(states_.size()));
     if (inserted) states_.push_back(state);
     return it->second;
@@ -111,14 +111,6 @@ class StateCache {
     return stacks_.Step(states_[id], byte, &scratch_) ? Add(scratch_) : kRejected;
   }
 
-  void Serialize(const MatchState& state) {
-    key_.assign(reinterpret_cast<const char*>(state.tops.data()),
-                state.tops.size() * sizeof(uint32_t));
-    const uint32_t tail[] = {state.accepting, state.pending, state.partial, state.min_code_point,
-                             state.uniform};
-    key_.append(reinterpret_cast<const char*>(tail), sizeof(tail));
-  }
-
   Stacks& stacks_;
   std::vector<MatchState> states_;
   absl::flat_hash_map<std::string, uint32_t> ids_;
@@ -129,6 +121,34 @@ class StateCache {
 };
 
 }  // namespace
+
+MaskCache::MaskCache(const TokenTrie& trie, size_t capacity) : trie_(trie), capacity_(capacity) {}
+
+absl::StatusOr<const TokenMask*> MaskCache::Mask(const GrammarMatcher& matcher) {
+  if (&matcher.stacks() != stacks_) {
+    entries_.clear();
+    stacks_ = &matcher.stacks();
+  }
+  StateKey(matcher.state(), &key_);
+  ++clock_;
+  for (Entry& e : entries_) {
+    if (e.key == key_) {
+      e.used = clock_;
+      ++hits_;
+      return &e.mask;
+    }
+  }
+  absl::StatusOr<TokenMask> mask = trie_.Mask(matcher);
+  if (!mask.ok()) return mask.status();
+  if (entries_.size() < capacity_) {
+    entries_.push_back({key_, *std::move(mask), clock_});
+    return &entries_.back().mask;
+  }
+  Entry& oldest = *std::min_element(entries_.begin(), entries_.end(),
+                                    [](const Entry& a, const Entry& b) { return a.used < b.used; });
+  oldest = {key_, *std::move(mask), clock_};
+  return &oldest.mask;
+}
 
 absl::StatusOr<TokenMask> TokenTrie::Mask(const GrammarMatcher& matcher) const {
   TokenMask mask((end_of_generation_.size() + 63) / 64, 0);

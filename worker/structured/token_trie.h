@@ -63,4 +63,32 @@ class TokenTrie {
   uint32_t max_depth_ = 0;
 };
 
+// The masks of the last few states one matcher and its copies were in: inside a long string,
+// or wherever a grammar comes back to the same state, a step's mask is a lookup instead of a
+// walk. One cache per matcher; the trie must outlive it.
+class MaskCache {
+ public:
+  explicit MaskCache(const TokenTrie& trie, size_t capacity = 8);
+
+  // As TokenTrie::Mask; the mask stays valid until the next call.
+  absl::StatusOr<const TokenMask*> Mask(const GrammarMatcher& matcher);
+
+  size_t hits() const { return hits_; }
+
+ private:
+  struct Entry {
+    std::string key;  // StateKey of the state
+    TokenMask mask;
+    uint64_t used;  // clock_ at the last use
+  };
+
+  const TokenTrie& trie_;
+  const size_t capacity_;
+  const Stacks* stacks_ = nullptr;  // the store the keys' stack ids belong to
+  std::vector<Entry> entries_;
+  std::string key_;
+  uint64_t clock_ = 0;
+  size_t hits_ = 0;
+};
+
 }  // namespace llmw::structured

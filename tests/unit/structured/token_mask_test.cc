@@ -168,6 +168,49 @@ TEST(TokenMask, Gemma3SentencePieceWithByteFallback) {
   CheckRealVocabulary(LoadVocabulary(path));
 }
 
+// A JSON document as a tokenizer splits it: each of its tokens is in the mask of the state
+// before it, the cached masks equal the computed ones, and a long string's steps hit the cache.
+void CheckTokenizedDocument(const std::string& path) {
+  absl::StatusOr<std::unique_ptr<GgufFile>> file = GgufFile::Open(path);
+  ASSERT_TRUE(file.ok()) << file.status();
+  absl::StatusOr<std::unique_ptr<Tokenizer>> tokenizer = TokenizerFromGguf(**file);
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
+  const Tokenizer& t = **tokenizer;
+  const TokenTrie trie = TokenTrie::FromTokenizer(t);
+  MaskCache cache(trie, 4);
+  const std::string doc =
+      "{\"name\": \"a rather long string, long enough to take many tokens of plain words in "
+      "a row\", \"n\": [1, -2.5e3, true, null], \"caf\xC3\xA9\": {\"\xE6\x97\xA5\": \"\"}}";
+  std::shared_ptr<const Grammar> g = Parse(kJsonValueGrammar);
+  ASSERT_NE(g, nullptr);
+  GrammarMatcher m(g);
+  const std::vector<int32_t> ids = t.Encode(doc, /*add_bos=*/false, /*parse_special=*/false);
+  for (int32_t id : ids) {
+    absl::StatusOr<const TokenMask*> cached = cache.Mask(m);
+    ASSERT_TRUE(cached.ok()) << cached.status();
+    absl::StatusOr<TokenMask> computed = trie.Mask(m);
+    ASSERT_TRUE(computed.ok()) << computed.status();
+    ASSERT_EQ(**cached, *computed) << "after " << m.consumed() << " bytes";
+    ASSERT_TRUE(MaskAllows(*computed, id)) << "token " << id << " after " << m.consumed();
+    const int32_t one[] = {id};
+    ASSERT_TRUE(m.Accept(t.Decode(one, /*render_special=*/false)));
+  }
+  EXPECT_TRUE(m.CanEnd());
+  absl::StatusOr<TokenMask> end = trie.Mask(m);
+  ASSERT_TRUE(end.ok());
+  ASSERT_TRUE(t.eos_id().has_value());
+  EXPECT_TRUE(MaskAllows(*end, *t.eos_id()));
+  EXPECT_GT(cache.hits(), 3u);
+}
+
+TEST(TokenMask, TokenizedDocumentsAreAllowed) {
+  const char* source = std::getenv("LLMW_SOURCE_DIR");
+  ASSERT_NE(source, nullptr);
+  CheckTokenizedDocument(std::string(source) + "/tests/fixtures/hf_tiny/gemma3-F16.gguf");
+  LLMW_TEST_MODEL_OR_SKIP(path, "SmolLM2-135M-Instruct.Q4_1.gguf", "LLMW_SMOLLM2_GGUF");
+  CheckTokenizedDocument(path);
+}
+
 TEST(TokenMask, TinyGemma3Fixture) {
   const char* source = std::getenv("LLMW_SOURCE_DIR");
   ASSERT_NE(source, nullptr);
