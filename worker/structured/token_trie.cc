@@ -2,8 +2,6 @@
 #include "worker/structured/token_trie.h"
 
 #include <algorithm>
-#include <numeric>
-#include <span>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
