@@ -6,20 +6,13 @@
 #include <cstdint>
 
 #include "kernels/cuda/block_formats.cuh"
+#include "kernels/cuda/for_each_index.cuh"
 #include "kernels/cuda/matmul_launch.h"
 
 namespace llmw::cuda_launch {
 namespace {
 
 namespace cb = cuda_blocks;
-
-constexpr int kThreads = 256;
-// Enough blocks to fill any current GPU several times over; more work loops in the kernel.
-constexpr int64_t kMaxGrid = 4096;
-
-unsigned Grid(int64_t tasks) {
-  return static_cast<unsigned>(std::min<int64_t>((tasks + kThreads - 1) / kThreads, kMaxGrid));
-}
 
 // One thread per chunk of 32 weights; dst rows are `in` bf16 values, 64-byte aligned chunks.
 template <DType T>
@@ -48,7 +41,7 @@ template <DType T>
 struct LaunchDequantize {
   static void Run(const void* w, int64_t rows, int64_t in, uint16_t* dst, cudaStream_t stream) {
     const int64_t chunks_per_row = in / 32;
-    DequantizeToBf16Kernel<T><<<Grid(rows * chunks_per_row), kThreads, 0, stream>>>(
+    DequantizeToBf16Kernel<T><<<ForEachBlocks(rows * chunks_per_row), kForEachThreads, 0, stream>>>(
         static_cast<const uint8_t*>(w), RowBytes(T, in), rows, chunks_per_row, dst);
   }
 };
@@ -82,9 +75,9 @@ cudaError_t ConvertF32(const float* x, int64_t count, DType to, uint16_t* dst,
                        cudaStream_t stream) {
   if (count == 0) return cudaSuccess;
   if (to == DType::kBF16) {
-    F32ToBf16Kernel<<<Grid(count), kThreads, 0, stream>>>(x, count, dst);
+    F32ToBf16Kernel<<<ForEachBlocks(count), kForEachThreads, 0, stream>>>(x, count, dst);
   } else if (to == DType::kF16) {
-    F32ToF16Kernel<<<Grid(count), kThreads, 0, stream>>>(x, count, dst);
+    F32ToF16Kernel<<<ForEachBlocks(count), kForEachThreads, 0, stream>>>(x, count, dst);
   } else {
     return cudaErrorInvalidValue;
   }

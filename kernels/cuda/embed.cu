@@ -4,20 +4,13 @@
 #include <cstdint>
 
 #include "kernels/cuda/block_formats.cuh"
+#include "kernels/cuda/for_each_index.cuh"
 #include "kernels/cuda/matmul_launch.h"
 
 namespace llmw::cuda_launch {
 namespace {
 
 namespace cb = cuda_blocks;
-
-constexpr int kThreads = 256;
-// Enough blocks to fill any current GPU several times over; more work loops in the kernel.
-constexpr int64_t kMaxGrid = 4096;
-
-unsigned Grid(int64_t tasks) {
-  return static_cast<unsigned>(std::min<int64_t>((tasks + kThreads - 1) / kThreads, kMaxGrid));
-}
 
 // Tokens outside the table read nothing and come out as NaN rows.
 __device__ bool InTable(int32_t token, int64_t vocab) { return token >= 0 && token < vocab; }
@@ -51,7 +44,7 @@ template <DType T>
 struct LaunchEmbed {
   static void Run(float* out, const void* table, int64_t vocab, int64_t width,
                   const int32_t* tokens, int64_t n, float scale, cudaStream_t stream) {
-    EmbedBlocksKernel<T><<<Grid(n * (width / 32)), kThreads, 0, stream>>>(
+    EmbedBlocksKernel<T><<<ForEachBlocks(n * (width / 32)), kForEachThreads, 0, stream>>>(
         out, static_cast<const uint8_t*>(table), RowBytes(T, width), vocab, width, tokens, n,
         scale);
   }
@@ -87,8 +80,8 @@ cudaError_t Embed(float* out, DType type, const void* table, int64_t vocab, int6
                   const int32_t* tokens, int64_t n, float scale, cudaStream_t stream) {
   if (n * width == 0) return cudaSuccess;
   if (type == DType::kF32 || type == DType::kF16 || type == DType::kBF16) {
-    EmbedFloatsKernel<<<Grid(n * width), kThreads, 0, stream>>>(out, type, table, vocab, width,
-                                                                tokens, n, scale);
+    EmbedFloatsKernel<<<ForEachBlocks(n * width), kForEachThreads, 0, stream>>>(
+        out, type, table, vocab, width, tokens, n, scale);
   } else if (!cb::ForBlockFormat<LaunchEmbed>(type, out, table, vocab, width, tokens, n, scale,
                                               stream)) {
     return cudaErrorInvalidValue;

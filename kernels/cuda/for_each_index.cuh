@@ -1,5 +1,6 @@
-// The launch shape of the kernels that give each output element (or pair) its own thread: op(i)
-// for every i < n, on a grid-stride loop so that one bounded grid covers any n. For .cu files.
+// The launch shape of the kernels that give each task (an output element, a pair, a block of
+// weights) its own thread: op(i) for every i < n, on a grid-stride loop so that one bounded grid
+// covers any n. For .cu files.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -22,12 +23,17 @@ __global__ void ForEachIndexKernel(int64_t n, Op op) {
   }
 }
 
+// Blocks of kForEachThreads threads for n tasks on a grid-stride loop: one per kForEachThreads
+// tasks, at most kForEachMaxBlocks.
+inline unsigned ForEachBlocks(int64_t n) {
+  return static_cast<unsigned>(
+      std::min<int64_t>((n + kForEachThreads - 1) / kForEachThreads, kForEachMaxBlocks));
+}
+
 // Queues op(i) for i < n (n > 0) on `stream`; returns the launch error, if any.
 template <typename Op>
 cudaError_t ForEachIndex(int64_t n, const Op& op, cudaStream_t stream) {
-  const int64_t blocks =
-      std::min<int64_t>((n + kForEachThreads - 1) / kForEachThreads, kForEachMaxBlocks);
-  ForEachIndexKernel<<<static_cast<unsigned>(blocks), kForEachThreads, 0, stream>>>(n, op);
+  ForEachIndexKernel<<<ForEachBlocks(n), kForEachThreads, 0, stream>>>(n, op);
   return cudaGetLastError();
 }
 

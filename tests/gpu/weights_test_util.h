@@ -1,13 +1,11 @@
-// Fixture of the GPU tests of the weight kernels (matmul, quantize, embed): skips without a usable
-// GPU (fails instead under LLMW_REQUIRE_GPU=1, as tests/gpu/check.sh sets), and owns a stream, a
-// cuBLAS handle and the device buffers a test uploads.
+// Fixture of the GPU tests of the weight kernels (matmul, quantize, embed): CudaDeviceTest (skips
+// without a usable GPU, fails instead under LLMW_REQUIRE_GPU=1; owns a stream) plus a cuBLAS handle
+// and the device buffers a test uploads.
 #pragma once
 
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
-#include <cstdlib>
-#include <string>
 #include <utility>
 #include <vector>
 
@@ -15,30 +13,19 @@
 #include "absl/status/statusor.h"
 #include "gtest/gtest.h"
 #include "kernels/cuda/cublas_handle.h"
-#include "kernels/cuda/device.h"
 #include "kernels/cuda/device_buffer.h"
 #include "kernels/cuda/matmul.h"
 #include "kernels/cuda/stream.h"
 #include "kernels/tensor.h"
+#include "tests/gpu/cuda_device_test.h"
 
 namespace llmw::gpu_testing {
 
-class CudaWeightsTest : public ::testing::Test {
+class CudaWeightsTest : public CudaDeviceTest {
  protected:
   void SetUp() override {
-    const absl::StatusOr<int> count = CudaDeviceCount();
-    if (!count.ok() || *count == 0) {
-      const std::string why =
-          count.ok() ? std::string("no CUDA device visible") : count.status().ToString();
-      const char* require = std::getenv("LLMW_REQUIRE_GPU");
-      if (require != nullptr && std::string(require) == "1") {
-        FAIL() << "LLMW_REQUIRE_GPU=1 but no usable GPU: " << why;
-      }
-      GTEST_SKIP() << "no usable CUDA device (" << why << ")";
-    }
-    absl::StatusOr<CudaStream> stream = CudaStream::Create();
-    ASSERT_TRUE(stream.ok()) << stream.status();
-    stream_ = *std::move(stream);
+    CudaDeviceTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     absl::StatusOr<CublasHandle> cublas = CublasHandle::Create(stream_.get());
     ASSERT_TRUE(cublas.ok()) << cublas.status();
     cublas_ = *std::move(cublas);
@@ -109,7 +96,6 @@ class CudaWeightsTest : public ::testing::Test {
     return host;
   }
 
-  CudaStream stream_;
   CublasHandle cublas_;
   std::vector<DeviceBuffer> buffers_;
 };
