@@ -19,6 +19,7 @@
 #include "kernels/cuda/attention.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/device_buffer.h"
+#include "kernels/cuda/event_timer.h"
 #include "kernels/cuda/stream.h"
 #include "kernels/decode_plan.h"
 #include "kernels/status_macros.h"
@@ -83,28 +84,12 @@ absl::StatusOr<Timed> TimeStep(int64_t n_chunks, int64_t chunk_tokens, int64_t c
   step.block_tables = d_tables.data_as<int32_t>();
   const AttentionParams params{kHeads, 1.0f / 11.3137085f, 0, 0};
 
-  cudaEvent_t start, stop;
-  LLMW_CUDA_RETURN_IF_ERROR(cudaEventCreate(&start));
-  LLMW_CUDA_RETURN_IF_ERROR(cudaEventCreate(&stop));
-  std::vector<double> times;
-  absl::Status status;
-  for (int r = -2; r < runs && status.ok(); ++r) {  // two warm-up calls
-    cudaEventRecord(start, stream.get());
-    status = cuda::PagedAttention(out.data_as<float>(), d_q.data_as<float>(), kv, step, params,
-                                  scratch, stream.get());
-    cudaEventRecord(stop, stream.get());
-    if (const cudaError_t e = cudaEventSynchronize(stop); e != cudaSuccess && status.ok()) {
-      status = absl::InternalError(cudaGetErrorString(e));
-    }
-    float ms = 0;
-    cudaEventElapsedTime(&ms, start, stop);
-    if (r >= 0) times.push_back(ms * 1000.0);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  RETURN_IF_ERROR(status);
-  std::sort(times.begin(), times.end());
-  return Timed{times[times.size() / 2]};
+  const auto call = [&](int) {
+    return cuda::PagedAttention(out.data_as<float>(), d_q.data_as<float>(), kv, step, params,
+                                scratch, stream.get());
+  };
+  ASSIGN_OR_RETURN(const double us, MedianMicroseconds(stream.get(), /*warmup=*/2, runs, call));
+  return Timed{us};
 }
 
 absl::Status Run(int runs) {

@@ -24,8 +24,10 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "kernels/cuda/copy_bandwidth.h"
 #include "kernels/cuda/cublas_handle.h"
 #include "kernels/cuda/device_buffer.h"
+#include "kernels/cuda/event_timer.h"
 #include "kernels/cuda/matmul.h"
 #include "kernels/cuda/stream.h"
 #include "kernels/dtype.h"
@@ -103,44 +105,7 @@ absl::StatusOr<Weights> RandomWeights(int64_t bytes, cudaStream_t stream) {
 // Median microseconds of `call(copy)` over kRuns calls rotating over `copies`.
 template <typename Call>
 absl::StatusOr<double> MedianUs(int copies, cudaStream_t stream, Call call) {
-  cudaEvent_t start, stop;
-  if (cudaEventCreate(&start) != cudaSuccess || cudaEventCreate(&stop) != cudaSuccess) {
-    return absl::InternalError("cudaEventCreate failed");
-  }
-  std::vector<double> us;
-  absl::Status status;
-  for (int run = 0; run < kWarmup + kRuns && status.ok(); ++run) {
-    cudaEventRecord(start, stream);
-    status = call(run % copies);
-    cudaEventRecord(stop, stream);
-    if (cudaError_t e = cudaEventSynchronize(stop); status.ok() && e != cudaSuccess) {
-      status = absl::InternalError(cudaGetErrorString(e));
-    }
-    float ms = 0.0f;
-    cudaEventElapsedTime(&ms, start, stop);
-    if (run >= kWarmup) us.push_back(1000.0 * ms);
-  }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  if (!status.ok()) return status;
-  std::nth_element(us.begin(), us.begin() + us.size() / 2, us.end());
-  return us[us.size() / 2];
-}
-
-// Device-to-device copy of 1 GiB: bytes read plus bytes written per second, in GB/s.
-absl::StatusOr<double> CopyGBs(cudaStream_t stream) {
-  constexpr int64_t kBytes = int64_t{1} << 30;
-  absl::StatusOr<DeviceBuffer> src = DeviceBuffer::Allocate(kBytes);
-  if (!src.ok()) return src.status();
-  absl::StatusOr<DeviceBuffer> dst = DeviceBuffer::Allocate(kBytes);
-  if (!dst.ok()) return dst.status();
-  absl::StatusOr<double> us = MedianUs(1, stream, [&](int) {
-    const cudaError_t e =
-        cudaMemcpyAsync(dst->data(), src->data(), kBytes, cudaMemcpyDeviceToDevice, stream);
-    return e == cudaSuccess ? absl::OkStatus() : absl::InternalError(cudaGetErrorString(e));
-  });
-  if (!us.ok()) return us.status();
-  return 2.0 * kBytes / (*us * 1e3);
+  return MedianMicroseconds(stream, kWarmup, kRuns, [&](int run) { return call(run % copies); });
 }
 
 // Llama-3.1-8B's gate/up (2 × 14336×4096) and q/k/v (4096, 1024, 1024 × 4096) products: separate
@@ -221,9 +186,10 @@ int Run(bool quick) {
   if (Fail(cublas.status(), "cuBLAS")) return 1;
   const cudaStream_t s = stream->get();
 
-  absl::StatusOr<double> copy = CopyGBs(s);
-  if (Fail(copy.status(), "copy")) return 1;
-  std::printf("device-to-device copy: %.0f GB/s (read + written)\n\n", *copy);
+  const absl::StatusOr<double> copy_bytes_per_s = CudaCopyBandwidth();
+  if (Fail(copy_bytes_per_s.status(), "copy")) return 1;
+  const double copy = *copy_bytes_per_s * 1e-9;  // GB/s
+  std::printf("device-to-device copy: %.0f GB/s (read + written)\n\n", copy);
 
   MatmulScratch scratch;
   if (Fail(scratch.Reserve(8, 14336, 1), "scratch")) return 1;
@@ -284,12 +250,12 @@ int Run(bool quick) {
         std::printf("%-13s %6lldx%-6lld %-5s %2lld %10.1f %9.0f %5.0f%%   %17.1f %9.0f\n",
                     shape.model, static_cast<long long>(shape.out),
                     static_cast<long long>(shape.in), std::string(DTypeName(type)).c_str(),
-                    static_cast<long long>(n), *us, gbs, 100.0 * gbs / *copy, cublas_us,
+                    static_cast<long long>(n), *us, gbs, 100.0 * gbs / copy, cublas_us,
                     bf16_bytes / (cublas_us * 1e3));
       }
     }
   }
-  if (FusedLaunches(s, cublas->get(), scratch, x->data_as<float>(), y->data_as<float>(), *copy)) {
+  if (FusedLaunches(s, cublas->get(), scratch, x->data_as<float>(), y->data_as<float>(), copy)) {
     return 1;
   }
   std::printf(
