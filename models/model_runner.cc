@@ -12,13 +12,38 @@
 
 namespace llmw {
 
-// One contiguous host buffer and its twin on the backend, holding the StepLayout arrays at the
-// same offsets. Each step fills the host side and uploads the parts in use.
-struct ModelRunner::StepTables {
-  int64_t max_tokens = 0, max_chunks = 0, max_block_entries = 0;
+// A host buffer and its twin on the backend, of 4-byte words at the same offsets: the host fills
+// (or reads) its side, and the words in use are copied across in op order.
+struct MirroredWords {
   Buffer host, device;
 
-  // Offsets (in int32 elements) of each array.
+  absl::Status Allocate(Backend& backend, int64_t words) {
+    const int64_t bytes = words * int64_t{sizeof(int32_t)};
+    ASSIGN_OR_RETURN(host, backend.Allocate(bytes, MemoryKind::kHost));
+    ASSIGN_OR_RETURN(device, backend.Allocate(bytes));
+    return absl::OkStatus();
+  }
+  template <typename T = int32_t>
+  T* Host(int64_t offset) const {
+    return reinterpret_cast<T*>(static_cast<int32_t*>(host.data()) + offset);
+  }
+  template <typename T = int32_t>
+  T* Device(int64_t offset) const {
+    return reinterpret_cast<T*>(static_cast<int32_t*>(device.data()) + offset);
+  }
+  void Upload(Backend& backend, int64_t offset, int64_t words) const {
+    backend.Upload(Device(offset), Host(offset), words * int64_t{sizeof(int32_t)});
+  }
+  void Download(Backend& backend, int64_t offset, int64_t words) const {
+    backend.Download(Host(offset), Device(offset), words * int64_t{sizeof(int32_t)});
+  }
+};
+
+// The StepLayout arrays. Each step fills the host side and uploads the parts in use.
+struct ModelRunner::StepTables : MirroredWords {
+  int64_t max_tokens = 0, max_chunks = 0, max_block_entries = 0;
+
+  // Offsets (in words) of each array.
   int64_t tokens() const { return 0; }
   int64_t positions() const { return max_tokens; }
   int64_t kv_slots() const { return 2 * max_tokens; }
@@ -28,18 +53,14 @@ struct ModelRunner::StepTables {
     return chunks() + max_chunks * static_cast<int64_t>(sizeof(StepChunk) / sizeof(int32_t));
   }
   int64_t total() const { return block_tables() + max_block_entries; }
-
-  int32_t* Host(int64_t offset) const { return static_cast<int32_t*>(host.data()) + offset; }
-  int32_t* Device(int64_t offset) const { return static_cast<int32_t*>(device.data()) + offset; }
 };
 
-// The arrays of the candidates read back instead of whole logit rows, in one host buffer and its
-// twin on the backend at the same offsets: per row up to kMaxLogitCandidates top ids, top values,
-// extra ids and extra values (4-byte elements), and the rows' offsets into the extra arrays.
-struct ModelRunner::CandidateTables {
+// The arrays of the candidates read back instead of whole logit rows: per row up to
+// kMaxLogitCandidates top ids, top values, extra ids and extra values, and the rows' offsets into
+// the extra arrays.
+struct ModelRunner::CandidateTables : MirroredWords {
   int64_t max_rows = 0;
   int64_t top_n = 0;  // of the last Forward: the largest top_n of its rows, 0 for none
-  Buffer host, device;
 
   int64_t array() const { return max_rows * kMaxLogitCandidates; }
   int64_t top_ids() const { return 0; }
@@ -48,15 +69,6 @@ struct ModelRunner::CandidateTables {
   int64_t extra_values() const { return 3 * array(); }
   int64_t extra_offsets() const { return 4 * array(); }
   int64_t total() const { return extra_offsets() + max_rows + 1; }
-
-  template <typename T>
-  T* Host(int64_t offset) const {
-    return reinterpret_cast<T*>(static_cast<int32_t*>(host.data()) + offset);
-  }
-  template <typename T>
-  T* Device(int64_t offset) const {
-    return reinterpret_cast<T*>(static_cast<int32_t*>(device.data()) + offset);
-  }
 };
 
 absl::StatusOr<std::optional<DType>> ParseKvCacheDType(std::string_view name) {
@@ -162,15 +174,11 @@ absl::Status ModelRunner::Allocate() {
   tables_->max_chunks = max_sequences;
   // One more entry for the padding chunks' block table.
   tables_->max_block_entries = max_sequences * kv_->BlocksFor(info.context_length) + 1;
-  const int64_t table_bytes = tables_->total() * int64_t{sizeof(int32_t)};
-  ASSIGN_OR_RETURN(tables_->host, backend_->Allocate(table_bytes, MemoryKind::kHost));
-  ASSIGN_OR_RETURN(tables_->device, backend_->Allocate(table_bytes));
+  RETURN_IF_ERROR(tables_->Allocate(*backend_, tables_->total()));
 
   candidates_ = std::make_unique<CandidateTables>();
   candidates_->max_rows = max_sequences;
-  const int64_t candidate_bytes = candidates_->total() * int64_t{sizeof(int32_t)};
-  ASSIGN_OR_RETURN(candidates_->host, backend_->Allocate(candidate_bytes, MemoryKind::kHost));
-  ASSIGN_OR_RETURN(candidates_->device, backend_->Allocate(candidate_bytes));
+  RETURN_IF_ERROR(candidates_->Allocate(*backend_, candidates_->total()));
   return absl::OkStatus();
 }
 
@@ -252,15 +260,14 @@ StepLayout ModelRunner::LayOut(const ForwardBatch& batch, int64_t bucket) {
   StepCounts counts = FillStepTables(batch, block_size, host);
   if (bucket > 0) counts = PadDecodeStep(counts, bucket, kv_->padding_block(), block_size, host);
 
-  const auto upload = [&](int64_t offset, int64_t elems) {
-    backend_->Upload(t.Device(offset), t.Host(offset), elems * int64_t{sizeof(int32_t)});
-  };
-  upload(t.tokens(), counts.n_tokens);
-  upload(t.positions(), counts.n_tokens);
-  upload(t.kv_slots(), counts.n_tokens);
-  upload(t.logit_rows(), counts.n_logit_rows);
-  upload(t.chunks(), counts.n_chunks * static_cast<int64_t>(sizeof(StepChunk) / sizeof(int32_t)));
-  upload(t.block_tables(), counts.n_block_entries);
+  Backend& b = *backend_;
+  t.Upload(b, t.tokens(), counts.n_tokens);
+  t.Upload(b, t.positions(), counts.n_tokens);
+  t.Upload(b, t.kv_slots(), counts.n_tokens);
+  t.Upload(b, t.logit_rows(), counts.n_logit_rows);
+  t.Upload(b, t.chunks(),
+           counts.n_chunks * static_cast<int64_t>(sizeof(StepChunk) / sizeof(int32_t)));
+  t.Upload(b, t.block_tables(), counts.n_block_entries);
   return StepLayout{.n_tokens = counts.n_tokens,
                     .n_chunks = counts.n_chunks,
                     .n_logit_rows = counts.n_logit_rows,
@@ -359,20 +366,15 @@ void ModelRunner::ReadBack(const ForwardBatch& batch, const Tensor& step_logits)
   }
   if (c.top_n > 0) {
     const int64_t n_extra = offsets[rows];
-    const auto upload = [&](int64_t offset, int64_t elems) {
-      backend_->Upload(c.Device<int32_t>(offset), c.Host<int32_t>(offset), elems * 4);
-    };
-    const auto download = [&](int64_t offset, int64_t elems) {
-      backend_->Download(c.Host<int32_t>(offset), c.Device<int32_t>(offset), elems * 4);
-    };
-    upload(c.extra_ids(), n_extra);
-    upload(c.extra_offsets(), rows + 1);
+    Backend& b = *backend_;
+    c.Upload(b, c.extra_ids(), n_extra);
+    c.Upload(b, c.extra_offsets(), rows + 1);
     backend_->TopCandidates(c.Device<int32_t>(c.top_ids()), c.Device<float>(c.top_values()),
                             c.Device<float>(c.extra_values()), logits, c.top_n,
                             c.Device<int32_t>(c.extra_ids()), c.Device<int32_t>(c.extra_offsets()));
-    download(c.top_ids(), rows * c.top_n);
-    download(c.top_values(), rows * c.top_n);
-    download(c.extra_values(), n_extra);
+    c.Download(b, c.top_ids(), rows * c.top_n);
+    c.Download(b, c.top_values(), rows * c.top_n);
+    c.Download(b, c.extra_values(), n_extra);
   }
   if (host_logits_memory_.data() == nullptr) return;  // the host reads the logits where they are
   // The whole rows, each run of consecutive ones in one copy.
