@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh
 scripts/setup-deploy-tools.sh > /dev/null
+scripts/setup-test-tools.sh > /dev/null
 scripts/fetch-model.sh > /dev/null
 scripts/fetch-model.sh gemma3 > /dev/null
 

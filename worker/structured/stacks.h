@@ -54,6 +54,11 @@ class Stacks {
   // (position, stack) pairs visited by all steps so far: the work done.
   uint64_t work() const { return work_; }
 
+  // Stack `id`: the position in Grammar::elements() of its top (for a parent: where to continue
+  // once the rule above it ends), and the stack below it (kNoParent at the bottom).
+  uint32_t position(uint32_t id) const { return nodes_[id].pos; }
+  uint32_t parent(uint32_t id) const { return nodes_[id].parent; }
+
   // Nodes are only ever added; a caller that made transient states may drop what it added.
   size_t node_count() const { return nodes_.size(); }
   void Truncate(size_t node_count);
