@@ -3,6 +3,7 @@
 //
 //   grammar_walk [--count N] [--seed S] [--budget BYTES] SCHEMA.json
 //   grammar_walk --grammar [...] GRAMMAR.gbnf
+//   grammar_walk --print-grammar SCHEMA.json     (the compiled grammar instead)
 //
 // Each string is one line, written as a JSON string. A walk picks each next byte at random
 // among those the matcher accepts (mostly ASCII ones, where there are some), and ends where the
@@ -149,7 +150,7 @@ bool Walk(std::shared_ptr<const Grammar> g, CompletionCosts& costs, std::mt19937
 }
 
 int Main(int argc, char** argv) {
-  bool grammar_file = false;
+  bool grammar_file = false, print_grammar = false;
   int count = 20;
   uint64_t seed = 1;
   size_t budget = 200;
@@ -158,6 +159,8 @@ int Main(int argc, char** argv) {
     const std::string a = argv[i];
     if (a == "--grammar") {
       grammar_file = true;
+    } else if (a == "--print-grammar") {
+      print_grammar = true;
     } else if (a == "--count" && i + 1 < argc) {
       count = std::stoi(argv[++i]);
     } else if (a == "--seed" && i + 1 < argc) {
@@ -167,7 +170,8 @@ int Main(int argc, char** argv) {
     } else if (path.empty() && a.rfind("--", 0) != 0) {
       path = a;
     } else {
-      std::cerr << "usage: grammar_walk [--grammar] [--count N] [--seed S] [--budget BYTES] FILE\n";
+      std::cerr << "usage: grammar_walk [--grammar | --print-grammar] [--count N] [--seed S] "
+                   "[--budget BYTES] FILE\n";
       return 2;
     }
   }
@@ -186,6 +190,10 @@ int Main(int argc, char** argv) {
       return 1;
     }
     grammar_text = *compiled;
+  }
+  if (print_grammar) {
+    std::cout << grammar_text;
+    return 0;
   }
   absl::StatusOr<std::shared_ptr<const Grammar>> g = ParseGrammar(grammar_text);
   if (!g.ok()) {

@@ -63,7 +63,8 @@ int SafeFractionDigits(int64_t i) {
 }
 
 // What fractions an integer part allows.
-enum class Fractions { kNone, kAny, kZero, kShort, kShortNonZero };
+// kShort: at most 1 - 10^-k. kNonZero: at least 10^-k. kShortNonZero: both.
+enum class Fractions { kNone, kAny, kZero, kShort, kNonZero, kShortNonZero };
 
 struct Side {
   std::optional<NumberBound> lower, upper;  // on the magnitude
@@ -72,7 +73,7 @@ struct Side {
     Fractions from_lower = Fractions::kAny;
     if (lower) {
       if (i < lower->value) return Fractions::kNone;
-      if (i == lower->value && lower->exclusive) from_lower = Fractions::kShortNonZero;
+      if (i == lower->value && lower->exclusive) from_lower = Fractions::kNonZero;
     }
     Fractions from_upper = Fractions::kAny;
     if (upper) {
@@ -86,8 +87,14 @@ struct Side {
       }
     }
     if (from_lower == Fractions::kAny) return from_upper;
-    // from_lower is kShortNonZero: no zero fraction, and short ones only.
-    return from_upper == Fractions::kZero ? Fractions::kNone : Fractions::kShortNonZero;
+    switch (from_upper) {
+      case Fractions::kAny:
+        return Fractions::kNonZero;
+      case Fractions::kShort:
+        return Fractions::kShortNonZero;
+      default:  // kZero
+        return Fractions::kNone;
+    }
   }
 };
 
@@ -132,18 +139,21 @@ class NumberWriter {
       case Fractions::kZero:
         s.push_back(GrammarItem::Rule(ZeroFraction()).Repeat(0, 1));
         break;
+      case Fractions::kNonZero:
       case Fractions::kShortNonZero:
         if (k == 0) return;
-        s.push_back(GrammarItem::Rule(NonZeroFraction(k)));
+        s.push_back(GrammarItem::Rule(NonZeroFraction(k, fractions == Fractions::kShortNonZero)));
         break;
     }
     b_.Add(rule_, std::move(s));
   }
 
-  // "." [0-9]{1,k}
+  // "." [0-9]{1,k} "0"{0,16-k}: trailing zeros change nothing.
   uint32_t Fraction(int k) {
     const uint32_t r = b_.NewRule("fraction");
-    b_.Add(r, {GrammarItem::Literal("."), Digits('0', '9').Repeat(1, k)});
+    GrammarSequence s = {GrammarItem::Literal("."), Digits('0', '9').Repeat(1, k)};
+    if (k < kMaxFractionDigits) s.push_back(TrailingZeros(k));
+    b_.Add(r, std::move(s));
     return r;
   }
   // "." "0"{1,16}
@@ -152,14 +162,28 @@ class NumberWriter {
     b_.Add(r, {GrammarItem::Literal("."), GrammarItem::Literal("0").Repeat(1, kMaxFractionDigits)});
     return r;
   }
-  // "." [0-9]{0,k-1} [1-9]: at least 10^-k, at most 1 - 10^-k.
-  uint32_t NonZeroFraction(int k) {
+  // At least 10^-k: a digit other than 0 among the first k, at position j:
+  //   "." ("0"{j} [1-9] [0-9]{0,15-j} | ...)
+  // Short as well (at most 1 - 10^-k): no digits but zeros past the first k:
+  //   "." ("0"{j} [1-9] [0-9]{0,k-1-j} "0"{0,16-k} | ...)
+  uint32_t NonZeroFraction(int k, bool short_too) {
+    const uint32_t digits = b_.NewRule("nonzero-digits");
+    for (int j = 0; j < k; ++j) {
+      GrammarSequence s;
+      if (j > 0) s.push_back(GrammarItem::Literal(std::string(j, '0')));
+      s.push_back(Digits('1', '9'));
+      const int free_digits = short_too ? k - 1 - j : kMaxFractionDigits - 1 - j;
+      if (free_digits > 0) s.push_back(Digits('0', '9').Repeat(0, free_digits));
+      if (short_too && k < kMaxFractionDigits) s.push_back(TrailingZeros(k));
+      b_.Add(digits, std::move(s));
+    }
     const uint32_t r = b_.NewRule("nonzero-fraction");
-    GrammarSequence s = {GrammarItem::Literal(".")};
-    if (k > 1) s.push_back(Digits('0', '9').Repeat(0, k - 1));
-    s.push_back(Digits('1', '9'));
-    b_.Add(r, std::move(s));
+    b_.Add(r, {GrammarItem::Literal("."), GrammarItem::Rule(digits)});
     return r;
+  }
+
+  static GrammarItem TrailingZeros(int k) {
+    return GrammarItem::Literal("0").Repeat(0, kMaxFractionDigits - k);
   }
 
   GrammarBuilder& b_;

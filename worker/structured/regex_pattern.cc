@@ -197,9 +197,19 @@ ClassItem Shorthand(char letter) {
       item.subset = CodePointSet({{'0', '9'}, {'A', 'Z'}, {'a', 'z'}, {'_', '_'}});
       item.superset = item.subset.Union(beyond_ascii);
       break;
-    default:  // 's'
+    default:  // 's': Python's str.isspace() characters and ECMAScript's \s, both
       item.subset = CodePointSet({{'\t', '\r'}, {' ', ' '}});
-      item.superset = CodePointSet({{'\t', '\r'}, {0x1C, ' '}}).Union(beyond_ascii);
+      item.superset = CodePointSet({{'\t', '\r'},
+                                    {0x1C, ' '},
+                                    {0x85, 0x85},
+                                    {0xA0, 0xA0},
+                                    {0x1680, 0x1680},
+                                    {0x2000, 0x200A},
+                                    {0x2028, 0x2029},
+                                    {0x202F, 0x202F},
+                                    {0x205F, 0x205F},
+                                    {0x3000, 0x3000},
+                                    {0xFEFF, 0xFEFF}});
       break;
   }
   if (letter >= 'A' && letter <= 'Z') {

@@ -12,7 +12,7 @@
 // Validators (Python's `re`, ECMAScript) disagree on what \d \w \s and `.` match beyond ASCII,
 // so what is generated is what both accept: \d \w \s generate their ASCII members; `.` neither
 // newline, carriage return, U+2028 nor U+2029; \D below U+0660 (the first non-ASCII digit); \W
-// within ASCII; \S no character that either counts as space; negated classes likewise.
+// within ASCII; \S any character neither counts as space; negated classes likewise.
 #pragma once
 
 #include <cstdint>

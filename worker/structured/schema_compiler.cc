@@ -118,6 +118,10 @@ absl::StatusOr<SchemaView> SchemaCompiler::Expand(SchemaView view) {
 }
 
 absl::Status SchemaCompiler::CompileView(uint32_t rule, const SchemaView& view) {
+  if (builder_.item_count() > kMaxSchemaGrammarItems) {
+    return SchemaError(view.pointer, absl::StrCat("the grammar grows past ", kMaxSchemaGrammarItems,
+                                                  " items here; the schema is too large"));
+  }
   if (view.never) {
     Empty(view.pointer, "the schema is false, or gathers a false one");
     return absl::OkStatus();
