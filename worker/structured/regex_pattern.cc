@@ -148,6 +148,32 @@ uint64_t ExpandedSize(const Node& n) {
   }
 }
 
+// The characters a match can begin (or end) with.
+CodePointSet Edge(const Node& n, bool last) {
+  switch (n.kind) {
+    case Node::Kind::kChars:
+      return n.chars;
+    case Node::Kind::kAlternation: {
+      CodePointSet all;
+      for (const NodePtr& c : n.children) all = all.Union(Edge(*c, last));
+      return all;
+    }
+    case Node::Kind::kConcat: {
+      CodePointSet all;
+      for (size_t i = 0; i < n.children.size(); ++i) {
+        const Node& c = *n.children[last ? n.children.size() - 1 - i : i];
+        all = all.Union(Edge(c, last));
+        if (!Nullable(c)) break;
+      }
+      return all;
+    }
+    case Node::Kind::kRepeat:
+      return n.max == 0 ? CodePointSet() : Edge(*n.children[0], last);
+    default:
+      return {};
+  }
+}
+
 // Shortest (or longest) match in code points.
 uint64_t Length(const Node& n, bool longest) {
   switch (n.kind) {
@@ -171,6 +197,31 @@ uint64_t Length(const Node& n, bool longest) {
       if (!longest) return SaturatingMul(l, n.min);
       if (n.max == kUnboundedRepeat) return l == 0 ? 0 : kUnboundedLength;
       return SaturatingMul(l, n.max);
+    }
+    default:
+      return 0;
+  }
+}
+
+// How many parse positions a matcher may hold at once, roughly: a repetition multiplies those
+// of what it repeats when copies of varying length can meet without a character that tells where
+// one ends ((a{0,100}){0,100}: 10000), and adds nothing when they cannot ((\d{1,3}\.){3}).
+uint64_t Ambiguity(const Node& n) {
+  switch (n.kind) {
+    case Node::Kind::kChars:
+      return 1;
+    case Node::Kind::kConcat:
+    case Node::Kind::kAlternation: {
+      uint64_t sum = 0;
+      for (const NodePtr& c : n.children) sum = SaturatingAdd(sum, Ambiguity(*c));
+      return sum;
+    }
+    case Node::Kind::kRepeat: {
+      const Node& x = *n.children[0];
+      const bool fixed = Length(x, false) == Length(x, true);
+      if (fixed || Edge(x, false).Intersect(Edge(x, true)).empty()) return Ambiguity(x);
+      const uint64_t copies = n.max == kUnboundedRepeat ? uint64_t{n.min} + 1 : n.max;
+      return SaturatingMul(ExpandedSize(x), copies);
     }
     default:
       return 0;
@@ -572,6 +623,13 @@ absl::StatusOr<PatternRule> CompilePattern(std::string_view pattern, GrammarBuil
         "pattern: its repetitions expand to ", size == kUnboundedLength ? "too many" : "",
         size == kUnboundedLength ? "" : absl::StrCat(size), " characters, over the limit of ",
         kMaxPatternSize));
+  }
+  const uint64_t ambiguity = Ambiguity(**tree);
+  if (ambiguity > kMaxPatternAmbiguity) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("pattern: nested repetitions make it too ambiguous to match quickly (",
+                     ambiguity == kUnboundedLength ? "too many" : absl::StrCat(ambiguity),
+                     " parse positions at once, over the limit of ", kMaxPatternAmbiguity, ")"));
   }
   PatternRule out;
   out.rule = builder.NewRule("pattern");

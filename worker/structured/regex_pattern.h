@@ -28,6 +28,9 @@ inline constexpr size_t kMaxPatternLength = 1000;  // code points of a pattern
 // Characters of a pattern after writing out its counted repetitions: (a{0,100}){0,100} has
 // 10000. Bounds how many parse stacks the pattern can keep a matcher in.
 inline constexpr uint64_t kMaxPatternSize = 10'000;
+// Parse positions a matcher may hold at once, as nested repetitions of varying length multiply
+// them ((a{0,10}){0,100}: 1000); each byte's step costs in proportion.
+inline constexpr uint64_t kMaxPatternAmbiguity = 1000;
 inline constexpr uint64_t kUnboundedLength = UINT64_MAX;
 
 struct PatternRule {
