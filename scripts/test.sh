@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing (Debian packages, the PyPI tools of
-# the deployment checks), fetches the test models, configures, builds and runs
-# every test in the default set; then builds the unit tests and the fuzz targets
-# with ASan + UBSan (clang) and runs them, the fuzz targets for a bounded time
-# each (scripts/test-sanitized.sh).
+# the deployment and structured-output checks), fetches the test models,
+# configures, builds and runs every test in the default set; then builds the unit
+# tests and the fuzz targets with ASan + UBSan (clang) and runs them, the fuzz
+# targets for a bounded time each (scripts/test-sanitized.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,7 +1,9 @@
-// Code point set algebra over sorted ranges, and UTF-8 encoding and decoding.
+// Code point set algebra over sorted ranges, and decoding UTF-8 to code points.
 #include "worker/structured/code_points.h"
 
 #include <algorithm>
+
+#include "models/tokenizer/unicode.h"
 
 namespace llmw::structured {
 namespace {
@@ -72,42 +74,13 @@ CodePointSet CodePointSet::Complement() const {
   return CodePointSet(std::move(out));
 }
 
-void AppendUtf8(uint32_t c, std::string* out) {
-  if (c < 0x80) {
-    out->push_back(static_cast<char>(c));
-  } else if (c < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (c >> 6)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else if (c < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (c >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (c >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  }
-}
-
 std::u32string DecodeUtf8(std::string_view text) {
   std::u32string out;
   for (size_t i = 0; i < text.size();) {
-    const auto lead = static_cast<uint8_t>(text[i]);
-    const int length = lead < 0x80           ? 1
-                       : (lead >> 5) == 0x6  ? 2
-                       : (lead >> 4) == 0xE  ? 3
-                       : (lead >> 3) == 0x1E ? 4
-                                             : 0;
-    uint32_t c = length == 1 ? lead : lead & (0x7F >> length);
-    bool ok = length > 0 && i + length <= text.size();
-    for (int k = 1; ok && k < length; ++k) {
-      const auto next = static_cast<uint8_t>(text[i + k]);
-      ok = (next & 0xC0) == 0x80;
-      c = (c << 6) | (next & 0x3F);
-    }
-    out.push_back(ok ? c : 0xFFFD);
-    i += ok ? length : 1;
+    size_t length = 1;
+    const char32_t c = DecodeUtf8Lenient(text.substr(i), &length);
+    out.push_back(c == kInvalidCodePoint ? kReplacementChar : c);
+    i += length;
   }
   return out;
 }

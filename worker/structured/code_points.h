@@ -1,5 +1,4 @@
-// Sets of Unicode code points as sorted ranges, and the UTF-8 conversions the JSON-schema
-// compiler needs (schema strings to code points and back).
+// Sets of Unicode code points as sorted ranges, and a schema string's code points.
 #pragma once
 
 #include <cstdint>
@@ -43,10 +42,8 @@ class CodePointSet {
   std::vector<Range> ranges_;
 };
 
-// Appends the UTF-8 encoding of `c`.
-void AppendUtf8(uint32_t c, std::string* out);
 // The code points of valid UTF-8 `text` (as nlohmann::json guarantees for parsed strings);
-// a malformed byte becomes U+FFFD.
+// a malformed byte becomes U+FFFD. (models/tokenizer/unicode.h's AppendUtf8 goes back.)
 std::u32string DecodeUtf8(std::string_view text);
 
 }  // namespace llmw::structured

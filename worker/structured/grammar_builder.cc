@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "models/tokenizer/unicode.h"
 
 namespace llmw::structured {
 namespace {

@@ -7,12 +7,12 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "worker/structured/code_points.h"
 #include "worker/structured/grammar.h"
 
 namespace llmw::structured {
 namespace {
 
-constexpr uint32_t kMaxCodePoint = 0x10FFFF;
 constexpr uint32_t kSurrogateFirst = 0xD800;
 constexpr uint32_t kSurrogateLast = 0xDFFF;
 constexpr uint32_t kUnbounded = UINT32_MAX;  // x* and x{m,}
@@ -34,35 +34,8 @@ int HexValue(char c) {
 
 // Sorted, merged, without surrogates; the complement over all code points when `negate`.
 std::vector<Range> NormalizeRanges(std::vector<Range> in, bool negate) {
-  std::sort(in.begin(), in.end());
-  std::vector<Range> merged;
-  for (const Range& r : in) {
-    if (!merged.empty() && r.first <= merged.back().second + 1) {
-      merged.back().second = std::max(merged.back().second, r.second);
-    } else {
-      merged.push_back(r);
-    }
-  }
-  if (negate) {
-    std::vector<Range> complement;
-    uint32_t next = 0;
-    for (const Range& r : merged) {
-      if (r.first > next) complement.push_back({next, r.first - 1});
-      next = r.second + 1;
-    }
-    if (next <= kMaxCodePoint) complement.push_back({next, kMaxCodePoint});
-    merged = std::move(complement);
-  }
-  std::vector<Range> out;
-  for (const Range& r : merged) {
-    if (r.second < kSurrogateFirst || r.first > kSurrogateLast) {
-      out.push_back(r);
-      continue;
-    }
-    if (r.first < kSurrogateFirst) out.push_back({r.first, kSurrogateFirst - 1});
-    if (r.second > kSurrogateLast) out.push_back({kSurrogateLast + 1, r.second});
-  }
-  return out;
+  const CodePointSet set(std::move(in));
+  return negate ? set.Complement().ranges() : set.ranges();
 }
 
 class Parser {

@@ -2,6 +2,7 @@
 #include "worker/structured/json_string.h"
 
 #include "absl/strings/str_format.h"
+#include "models/tokenizer/unicode.h"
 
 namespace llmw::structured {
 namespace {

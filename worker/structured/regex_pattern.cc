@@ -128,17 +128,22 @@ uint64_t SaturatingAdd(uint64_t a, uint64_t b) {
   return a > kUnboundedLength - b ? kUnboundedLength : a + b;
 }
 
+// The sum of `f` over a node's children, saturating.
+template <typename F>
+uint64_t SumOverChildren(const Node& n, F f) {
+  uint64_t sum = 0;
+  for (const NodePtr& c : n.children) sum = SaturatingAdd(sum, f(*c));
+  return sum;
+}
+
 // Characters after writing out counted repetitions (unbounded ones counted as min + 1 copies).
 uint64_t ExpandedSize(const Node& n) {
   switch (n.kind) {
     case Node::Kind::kChars:
       return 1;
     case Node::Kind::kConcat:
-    case Node::Kind::kAlternation: {
-      uint64_t sum = 0;
-      for (const NodePtr& c : n.children) sum = SaturatingAdd(sum, ExpandedSize(*c));
-      return sum;
-    }
+    case Node::Kind::kAlternation:
+      return SumOverChildren(n, ExpandedSize);
     case Node::Kind::kRepeat: {
       const uint64_t copies = n.max == kUnboundedRepeat ? uint64_t{n.min} + 1 : n.max;
       return SaturatingMul(ExpandedSize(*n.children[0]), copies);
@@ -179,11 +184,8 @@ uint64_t Length(const Node& n, bool longest) {
   switch (n.kind) {
     case Node::Kind::kChars:
       return 1;
-    case Node::Kind::kConcat: {
-      uint64_t sum = 0;
-      for (const NodePtr& c : n.children) sum = SaturatingAdd(sum, Length(*c, longest));
-      return sum;
-    }
+    case Node::Kind::kConcat:
+      return SumOverChildren(n, [&](const Node& c) { return Length(c, longest); });
     case Node::Kind::kAlternation: {
       uint64_t best = longest ? 0 : kUnboundedLength;
       for (const NodePtr& c : n.children) {
@@ -211,11 +213,8 @@ uint64_t Ambiguity(const Node& n) {
     case Node::Kind::kChars:
       return 1;
     case Node::Kind::kConcat:
-    case Node::Kind::kAlternation: {
-      uint64_t sum = 0;
-      for (const NodePtr& c : n.children) sum = SaturatingAdd(sum, Ambiguity(*c));
-      return sum;
-    }
+    case Node::Kind::kAlternation:
+      return SumOverChildren(n, Ambiguity);
     case Node::Kind::kRepeat: {
       const Node& x = *n.children[0];
       const bool fixed = Length(x, false) == Length(x, true);

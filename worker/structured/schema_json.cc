@@ -11,20 +11,6 @@
 namespace llmw::structured {
 namespace {
 
-std::string EscapeToken(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 class TreeBuilder {
  public:
   SchemaJson& root() { return root_; }
@@ -85,12 +71,13 @@ class TreeBuilder {
     if (open_.size() >= static_cast<size_t>(kMaxSchemaNesting)) {
       return Fail(absl::StrCat("nested deeper than ", kMaxSchemaNesting, " arrays and objects"));
     }
-    std::string token;
+    std::string pointer;
     if (!open_.empty()) {
-      token = open_.back()->is_array() ? std::to_string(open_.back()->size()) : EscapeToken(key_);
+      pointer = ChildPointer(
+          path_.back(), open_.back()->is_array() ? std::to_string(open_.back()->size()) : key_);
     }
     open_.push_back(Place(std::move(container)));
-    path_.push_back(std::move(token));
+    path_.push_back(std::move(pointer));
     return true;
   }
   bool Close() {
@@ -100,7 +87,7 @@ class TreeBuilder {
   }
   bool Fail(std::string message) {
     error_ = std::move(message);
-    for (size_t i = 1; i < path_.size(); ++i) absl::StrAppend(&error_pointer, "/", path_[i]);
+    if (!path_.empty()) error_pointer = path_.back();
     return false;
   }
 
@@ -109,10 +96,25 @@ class TreeBuilder {
   std::vector<SchemaJson*> open_;
   std::string key_;
   std::string error_;
-  std::vector<std::string> path_;  // the pointer token of each open container
+  std::vector<std::string> path_;  // the JSON Pointer of each open container
 };
 
 }  // namespace
+
+std::string ChildPointer(std::string_view pointer, std::string_view token) {
+  std::string out(pointer);
+  out.push_back('/');
+  for (char c : token) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
 
 absl::StatusOr<SchemaJson> ParseSchemaJson(std::string_view text) {
   if (text.size() > kMaxSchemaBytes) {

@@ -180,21 +180,6 @@ absl::Status SchemaError(std::string_view pointer, std::string_view what) {
                                                  ": ", std::string(what)));
 }
 
-std::string ChildPointer(std::string_view pointer, std::string_view token) {
-  std::string out(pointer);
-  out.push_back('/');
-  for (char c : token) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 const Keyword* SchemaView::Find(std::string_view name) const {
   for (const Keyword& k : keywords) {
     if (k.name == name) return &k;

@@ -18,8 +18,6 @@ namespace llmw::structured {
 
 // INVALID_ARGUMENT "json_schema at <pointer>: <what>" ("(root)" for the empty pointer).
 absl::Status SchemaError(std::string_view pointer, std::string_view what);
-// `pointer` with `token` appended, escaped (~0, ~1).
-std::string ChildPointer(std::string_view pointer, std::string_view token);
 
 struct Keyword {
   std::string name;

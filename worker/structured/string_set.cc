@@ -5,6 +5,8 @@
 #include <map>
 #include <tuple>
 
+#include "models/tokenizer/unicode.h"
+
 namespace llmw::structured {
 namespace {
 

@@ -55,21 +55,12 @@ TEST(IntegerRange, EveryIntegerOfAWindow) {
       const double v = static_cast<double>(static_cast<int>(rng() % 2201) - 1100);
       return rng() % 5 == 0 ? v + 0.5 : v;  // integer schemas take fractional bounds too
     };
-    switch (rng() % 3) {
-      case 0:
-        b.Add("minimum", bound(), true, false);
-        break;
-      case 1:
-        b.Add("exclusiveMinimum", bound(), true, true);
-        break;
-    }
-    switch (rng() % 3) {
-      case 0:
-        b.Add("maximum", bound(), false, false);
-        break;
-      case 1:
-        b.Add("exclusiveMaximum", bound(), false, true);
-        break;
+    // Each side: inclusive, exclusive or none.
+    for (const bool lower : {true, false}) {
+      const int kind = static_cast<int>(rng() % 3);
+      if (kind == 2) continue;
+      const char* names[2][2] = {{"maximum", "exclusiveMaximum"}, {"minimum", "exclusiveMinimum"}};
+      b.Add(names[lower][kind], bound(), lower, kind == 1);
     }
     b.schema += "}";
     bool any = false;
