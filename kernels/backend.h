@@ -218,6 +218,11 @@ class Backend {
   virtual void TopCandidates(int32_t* top_ids, float* top_values, float* extra_values,
                              const Tensor& logits, int64_t top_n, const int32_t* extra_ids,
                              const int32_t* extra_offsets) = 0;
+  // Applies structured outputs' token masks (kernels/cpu/mask_logits.h) to the rows of `logits`
+  // ([rows, vocab] f32) whose mask_offsets entry is >= 0: their forbidden entries become -inf.
+  // `allowed` and `mask_offsets` (rows entries) in this backend's memory.
+  virtual void MaskLogits(const Tensor& logits, const uint32_t* allowed,
+                          const int32_t* mask_offsets) = 0;
 
  protected:
   // Records `status` unless an earlier failure is pending.

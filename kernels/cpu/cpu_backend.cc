@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/mask_logits.h"
 #include "kernels/cpu/matmul_internal.h"
 #include "kernels/cpu/ops.h"
 #include "kernels/cpu/top_candidates.h"
@@ -341,6 +342,15 @@ void CpuBackend::TopCandidates(int32_t* top_ids, float* top_values, float* extra
   }
   cpu::TopCandidates(top_ids, top_values, extra_values, F32(logits), logits.rows(),
                      logits.row_elems(), top_n, extra_ids, extra_offsets, &top_candidates_scratch_);
+}
+
+void CpuBackend::MaskLogits(const Tensor& logits, const uint32_t* allowed,
+                            const int32_t* mask_offsets) {
+  if (!Check(IsF32(logits), "MaskLogits", "logits must be f32") ||
+      !Check(allowed != nullptr && mask_offsets != nullptr, "MaskLogits", "null array")) {
+    return;
+  }
+  cpu::MaskLogits(F32(logits), logits.rows(), logits.row_elems(), allowed, mask_offsets);
 }
 
 }  // namespace llmw::cpu

@@ -9,6 +9,7 @@
 #include "kernels/cuda/attention.h"
 #include "kernels/cuda/cuda_check.h"
 #include "kernels/cuda/device.h"
+#include "kernels/cuda/mask_logits.h"
 #include "kernels/cuda/matmul_gated.h"
 #include "kernels/cuda/ops.h"
 #include "kernels/cuda/repack_plan.h"
@@ -470,6 +471,13 @@ void CudaBackend::TopCandidates(int32_t* top_ids, float* top_values, float* extr
                              logits.row_elems(), top_n, extra_ids, extra_offsets,
                              top_candidates_scratch_.data(),
                              static_cast<int64_t>(top_candidates_scratch_.size()), stream_.get()));
+}
+
+void CudaBackend::MaskLogits(const Tensor& logits, const uint32_t* allowed,
+                             const int32_t* mask_offsets) {
+  if (!Check(IsF32(logits), "MaskLogits", "logits must be f32 on the GPU")) return;
+  Record(cuda::MaskLogits(F32(logits), logits.rows(), logits.row_elems(), allowed, mask_offsets,
+                          stream_.get()));
 }
 
 }  // namespace llmw::cuda

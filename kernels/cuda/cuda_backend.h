@@ -99,6 +99,8 @@ class CudaBackend final : public Backend {
   void TopCandidates(int32_t* top_ids, float* top_values, float* extra_values, const Tensor& logits,
                      int64_t top_n, const int32_t* extra_ids,
                      const int32_t* extra_offsets) override;
+  void MaskLogits(const Tensor& logits, const uint32_t* allowed,
+                  const int32_t* mask_offsets) override;
 
  private:
   CudaBackend(const CudaBackendOptions& options, std::string description, CudaStream stream,

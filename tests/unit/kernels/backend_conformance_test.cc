@@ -513,6 +513,27 @@ TEST_P(BackendConformanceTest, TopCandidatesEqualTheCpuFunction) {
   EXPECT_EQ(got_extra, want_extra);
 }
 
+TEST_P(BackendConformanceTest, MaskLogitsSetsTheForbiddenEntriesOfMaskedRowsToMinusInfinity) {
+  std::mt19937 rng(11);
+  const int64_t rows = 4, vocab = 5003, words = (vocab + 31) / 32;
+  const std::vector<float> x = Normal(rows * vocab, rng);
+  std::vector<uint32_t> allowed(2 * words);
+  for (uint32_t& w : allowed) w = static_cast<uint32_t>(rng());
+  allowed[3] = 0;                   // a word that allows nothing
+  allowed[words + 5] = UINT32_MAX;  // one that allows everything
+  const std::vector<int32_t> offsets = {0, -1, static_cast<int32_t>(words), -1};
+  const Tensor logits = F32(x, {rows, vocab});
+  backend().MaskLogits(logits, Ints(allowed), Ints(offsets));
+  const std::vector<float> got = Read(logits);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t v = 0; v < vocab; ++v) {
+      const bool kept = offsets[r] < 0 || ((allowed[offsets[r] + v / 32] >> (v % 32)) & 1u) != 0;
+      const float want = kept ? x[r * vocab + v] : -std::numeric_limits<float>::infinity();
+      ASSERT_EQ(got[r * vocab + v], want) << "row " << r << ", token " << v;
+    }
+  }
+}
+
 // The value the cache holds for `v` stored as `dtype`.
 float Stored(float v, DType dtype) {
   if (dtype == DType::kF16) return Fp16ToFp32(Fp32ToFp16(v));

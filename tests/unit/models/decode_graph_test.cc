@@ -143,6 +143,11 @@ class RecordingBackend final : public Backend {
     });
   }
 
+  void MaskLogits(const Tensor& logits, const uint32_t* allowed,
+                  const int32_t* mask_offsets) override {
+    Queue([=](Backend& b) { b.MaskLogits(logits, allowed, mask_offsets); });
+  }
+
   bool CapturesGraphs() const override { return true; }
   absl::Status BeginCapture() override {
     if (capturing_) return absl::FailedPreconditionError("already capturing");
