@@ -35,6 +35,8 @@ class GrammarMatcher {
   // Whether the bytes so far form a complete string of the grammar (and no character is
   // half-written), so generation may end here.
   bool CanEnd() const { return state().accepting && state().pending == 0; }
+  // Whether the string is complete and no byte can follow.
+  bool Complete() const { return CanEnd() && state().tops.empty(); }
 
   // Bytes accepted since the start.
   size_t consumed() const { return history_.size() - 1; }

@@ -51,6 +51,9 @@ class Stacks {
   // rejects the byte (invalid UTF-8 included), and `to` is then unspecified.
   bool Step(const MatchState& from, uint8_t byte, MatchState* to);
 
+  // The position in Grammar::elements() of stack `id`'s top.
+  uint32_t node_pos(uint32_t id) const { return nodes_[id].pos; }
+
   // (position, stack) pairs visited by all steps so far: the work done.
   uint64_t work() const { return work_; }
 

@@ -6,12 +6,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "worker/structured/mask_walk.h"
 
 namespace llmw::structured {
 
-TokenTrie::TokenTrie(const std::vector<std::string>& token_bytes,
-                     std::vector<bool> end_of_generation)
-    : end_of_generation_(std::move(end_of_generation)) {
+TokenTrie::TokenTrie(std::vector<std::string> token_bytes_in, std::vector<bool> end_of_generation)
+    : token_bytes_(std::move(token_bytes_in)), end_of_generation_(std::move(end_of_generation)) {
+  const std::vector<std::string>& token_bytes = token_bytes_;
   end_of_generation_.resize(token_bytes.size(), false);
   std::vector<int32_t> order;
   for (size_t id = 0; id < token_bytes.size(); ++id) {
@@ -24,7 +25,10 @@ TokenTrie::TokenTrie(const std::vector<std::string>& token_bytes,
   });
   // Sorted, the tokens arrive in depth-first order: keep the path to the last node and close
   // the subtrees the next token leaves.
+  runs_ = std::make_unique<RunStore>();
+  token_nodes_.assign(token_bytes.size(), 0);
   nodes_.push_back({0, 0, 0, 0});
+  parents_.push_back(0);
   std::vector<uint32_t> path = {0};
   std::string_view previous;
   for (int32_t id : order) {
@@ -42,10 +46,12 @@ TokenTrie::TokenTrie(const std::vector<std::string>& token_bytes,
       const auto depth = static_cast<uint16_t>(i + 1);
       nodes_.push_back(
           {0, static_cast<uint32_t>(token_ids_.size()), depth, static_cast<uint8_t>(bytes[i])});
+      parents_.push_back(path.back());
       path.push_back(static_cast<uint32_t>(nodes_.size() - 1));
       max_depth_ = std::max<uint32_t>(max_depth_, depth);
     }
     token_ids_.push_back(id);
+    token_nodes_[id] = path.back();
     previous = bytes;
   }
   while (!path.empty()) {
@@ -54,6 +60,33 @@ TokenTrie::TokenTrie(const std::vector<std::string>& token_bytes,
   }
   nodes_.push_back({0, static_cast<uint32_t>(token_ids_.size()), 0, 0});
 }
+
+bool TokenTrie::InStartRun(const ClassRuns* runs, uint8_t length, bool closed,
+                           uint32_t node) const {
+  if (runs == nullptr) return false;
+  const uint8_t prefix = runs->prefix_chars[parents_[node]];
+  const uint8_t below = runs->subtree_chars[node];
+  if (prefix == kMixed || below == kUnset || below == kMixed) return false;
+  return closed || prefix + below <= length;
+}
+
+void TokenTrie::AllowRunTokens(const ClassRuns& runs, uint8_t length, TokenMask* mask) {
+  const size_t n = runs.token_chars.size();
+  for (size_t word = 0; word * 64 < n; ++word) {
+    const size_t begin = word * 64;
+    const size_t count = std::min<size_t>(64, n - begin);
+    uint64_t bits = 0;
+    for (size_t j = 0; j < count; ++j) {
+      const uint8_t chars = runs.token_chars[begin + j];
+      bits |= static_cast<uint64_t>(chars != 0 && chars <= length) << j;
+    }
+    (*mask)[word] |= bits;
+  }
+}
+
+TokenTrie::TokenTrie(TokenTrie&&) noexcept = default;
+TokenTrie& TokenTrie::operator=(TokenTrie&&) noexcept = default;
+TokenTrie::~TokenTrie() = default;
 
 TokenTrie TokenTrie::FromTokenizer(const Tokenizer& tokenizer) {
   const int32_t n = tokenizer.vocab_size();
@@ -64,63 +97,11 @@ TokenTrie TokenTrie::FromTokenizer(const Tokenizer& tokenizer) {
     bytes[id] = tokenizer.Decode(one, /*render_special=*/false);
     end_of_generation[id] = tokenizer.IsEndOfGeneration(id);
   }
-  return TokenTrie(bytes, std::move(end_of_generation));
+  return TokenTrie(std::move(bytes), std::move(end_of_generation));
 }
 
-namespace {
-
-// The states a mask walk meets, each stored once, and the steps between them: inside a JSON
-// string nearly every token leads back to the same few states, so most trie nodes cost one
-// lookup instead of a step.
-class StateCache {
- public:
-  static constexpr uint32_t kRejected = UINT32_MAX;
-
-  explicit StateCache(Stacks& stacks) : stacks_(stacks) {}
-
-  uint32_t Add(const MatchState& state) {
-    StateKey(state, &key_);
-    auto [it, inserted] = ids_.try_emplace(key_, static_cast<uint32_t>(states_.size()));
-    if (inserted) states_.push_back(state);
-    return it->second;
-  }
-
-  // The state after `byte` from state `id`, or kRejected.
-  uint32_t Step(uint32_t id, uint8_t byte) {
-    if (id < kDenseStates) {
-      const size_t slot = static_cast<size_t>(id) * 256 + byte;
-      if (slot >= dense_.size()) dense_.resize((static_cast<size_t>(id) + 1) * 256, kUnknown);
-      if (dense_[slot] == kUnknown) dense_[slot] = Compute(id, byte);
-      return dense_[slot];
-    }
-    const uint64_t key = (static_cast<uint64_t>(id) << 8) | byte;
-    if (auto it = steps_.find(key); it != steps_.end()) return it->second;
-    const uint32_t next = Compute(id, byte);
-    steps_.emplace(key, next);
-    return next;
-  }
-
- private:
-  static constexpr uint32_t kUnknown = UINT32_MAX - 1;
-  // The first states keep their steps in a table of 256 per state, the rest in a hash map.
-  static constexpr uint32_t kDenseStates = 4096;
-
-  uint32_t Compute(uint32_t id, uint8_t byte) {
-    return stacks_.Step(states_[id], byte, &scratch_) ? Add(scratch_) : kRejected;
-  }
-
-  Stacks& stacks_;
-  std::vector<MatchState> states_;
-  absl::flat_hash_map<std::string, uint32_t> ids_;
-  std::vector<uint32_t> dense_;
-  absl::flat_hash_map<uint64_t, uint32_t> steps_;
-  MatchState scratch_;
-  std::string key_;
-};
-
-}  // namespace
-
-MaskCache::MaskCache(const TokenTrie& trie, size_t capacity) : trie_(trie), capacity_(capacity) {}
+MaskCache::MaskCache(const TokenTrie& trie, StateCache* memory, size_t capacity)
+    : trie_(trie), memory_(memory), capacity_(capacity) {}
 
 absl::StatusOr<const TokenMask*> MaskCache::Mask(const GrammarMatcher& matcher) {
   if (&matcher.stacks() != stacks_) {
@@ -136,7 +117,7 @@ absl::StatusOr<const TokenMask*> MaskCache::Mask(const GrammarMatcher& matcher) 
       return &e.mask;
     }
   }
-  absl::StatusOr<TokenMask> mask = trie_.Mask(matcher);
+  absl::StatusOr<TokenMask> mask = trie_.Mask(matcher, memory_);
   if (!mask.ok()) return mask.status();
   if (entries_.size() < capacity_) {
     entries_.push_back({key_, *std::move(mask), clock_});
@@ -148,7 +129,7 @@ absl::StatusOr<const TokenMask*> MaskCache::Mask(const GrammarMatcher& matcher) 
   return &oldest.mask;
 }
 
-absl::StatusOr<TokenMask> TokenTrie::Mask(const GrammarMatcher& matcher) const {
+absl::StatusOr<TokenMask> TokenTrie::Mask(const GrammarMatcher& matcher, StateCache* memory) const {
   TokenMask mask((end_of_generation_.size() + 63) / 64, 0);
   auto allow = [&](int32_t id) { mask[id >> 6] |= uint64_t{1} << (id & 63); };
   if (matcher.CanEnd()) {
@@ -159,13 +140,38 @@ absl::StatusOr<TokenMask> TokenTrie::Mask(const GrammarMatcher& matcher) const {
   const uint64_t work_limit = stacks.work() + kMaxMaskWork;
   bool exhausted = false;
   {
-    StateCache cache(stacks);
+    StateCache own_memory;
+    StateCache& cache = memory != nullptr ? *memory : own_memory;
+    cache.Reset(stacks);
+    RunLengths runs(*this, cache);
     // at_depth[d]: the state after the first d bytes of the current node's path.
     std::vector<uint32_t> at_depth(max_depth_ + 1);
     at_depth[0] = cache.Add(matcher.state());
+    // The tokens made only of the start state's run class, as many characters as it runs, in
+    // bulk; below, the subtrees of them are skipped.
+    // run_at_depth[d]: the run of at_depth[d].
+    std::vector<RunLengths::Run> run_at_depth(max_depth_ + 1);
+    run_at_depth[0] = runs.Of(at_depth[0]);
+    const RunLengths::Run start_run = run_at_depth[0];
+    if (start_run.length > 0) AllowRunTokens(*start_run.runs, start_run.length, &mask);
     const auto end = static_cast<uint32_t>(nodes_.size() - 1);
     for (uint32_t i = 1; i < end;) {
       const Node& node = nodes_[i];
+      if ((node.byte & 0xC0) != 0x80) {  // a character starts here
+        if (InStartRun(start_run.runs, start_run.length, start_run.closed, i)) {
+          i = node.subtree_end;
+          continue;
+        }
+        const RunLengths::Run& run = run_at_depth[node.depth - 1];
+        const uint8_t chars = run.length > 0 ? run.runs->subtree_chars[i] : kUnset;
+        if (chars != kUnset && chars != kMixed && chars <= run.length) {
+          for (uint32_t t = node.tokens_begin; t < nodes_[node.subtree_end].tokens_begin; ++t) {
+            allow(token_ids_[t]);
+          }
+          i = node.subtree_end;
+          continue;
+        }
+      }
       const uint32_t next = cache.Step(at_depth[node.depth - 1], node.byte);
       if (stacks.work() > work_limit) {
         exhausted = true;
@@ -176,6 +182,7 @@ absl::StatusOr<TokenMask> TokenTrie::Mask(const GrammarMatcher& matcher) const {
         continue;
       }
       at_depth[node.depth] = next;
+      run_at_depth[node.depth] = runs.Of(next);
       for (uint32_t t = node.tokens_begin; t < nodes_[i + 1].tokens_begin; ++t) {
         allow(token_ids_[t]);
       }

@@ -156,6 +156,13 @@ void CheckRealVocabulary(const Vocabulary& v) {
   ExpectMasksMatch(*v.trie, v.bytes, v.end_of_generation,
                    "root ::= (word \" \")* word\nword ::= [a-zà-ÿ]+ | \"日本\"{1,2}",
                    {"", "caf", "café ", "日本", "\xE6\x97\xA5"});
+  // Bounded runs (a schema's maxLength), where the mask takes whole tokens of one class in bulk:
+  // every count left, a class that shares characters with what follows it, non-ASCII classes.
+  ExpectMasksMatch(*v.trie, v.bytes, v.end_of_generation,
+                   R"(root ::= "\"" [^"\\\x00-\x1f]{0,6} "\", " [a-z]{2,5} [a-f0-9]{0,3} tail
+tail ::= "." [a-zà-ÿ ]{1,4} | "!")",
+                   {"", "\"", "\"ab", "\"abcde", "\"abcdef", "\"ab\", ", "\"ab\", xy",
+                    "\"ab\", xyzuv", "\"ab\", xyzuvab", "\"\", ab.", "\"\", ab.é "});
 }
 
 TEST(TokenMask, SmolLm2ByteLevelBpe) {
@@ -177,7 +184,7 @@ void CheckTokenizedDocument(const std::string& path) {
   ASSERT_TRUE(tokenizer.ok()) << tokenizer.status();
   const Tokenizer& t = **tokenizer;
   const TokenTrie trie = TokenTrie::FromTokenizer(t);
-  MaskCache cache(trie, 4);
+  MaskCache cache(trie, nullptr, 4);
   const std::string doc =
       "{\"name\": \"a rather long string, long enough to take many tokens of plain words in "
       "a row\", \"n\": [1, -2.5e3, true, null], \"caf\xC3\xA9\": {\"\xE6\x97\xA5\": \"\"}}";
