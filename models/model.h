@@ -59,6 +59,10 @@ struct SequenceChunk {
 struct LogitReadback {
   int64_t top_n = 0;  // 0: the whole row
   std::span<const int32_t> extra_ids;
+  // With top_n > 0: a token mask (bit id % 64 of word id / 64 set for the allowed ids) applied to
+  // the row before its candidates are selected, so that forbidden tokens are -inf among them.
+  // Empty: none. A row read whole is never masked: the host sees the model's raw logits.
+  std::span<const uint64_t> allowed;
 };
 
 struct ForwardBatch {

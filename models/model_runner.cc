@@ -3,7 +3,9 @@
 #include "models/model_runner.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstdio>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "kernels/status_macros.h"
@@ -57,10 +59,12 @@ struct ModelRunner::StepTables : MirroredWords {
 
 // The arrays of the candidates read back instead of whole logit rows: per row up to
 // kMaxLogitCandidates top ids, top values, extra ids and extra values, and the rows' offsets into
-// the extra arrays.
+// the extra arrays; and the token masks of the rows that have one, packed, with each row's offset
+// into them (-1 for none).
 struct ModelRunner::CandidateTables : MirroredWords {
   int64_t max_rows = 0;
-  int64_t top_n = 0;  // of the last Forward: the largest top_n of its rows, 0 for none
+  int64_t mask_words = 0;  // 32-bit words of one row's mask
+  int64_t top_n = 0;       // of the last Forward: the largest top_n of its rows, 0 for none
 
   int64_t array() const { return max_rows * kMaxLogitCandidates; }
   int64_t top_ids() const { return 0; }
@@ -68,7 +72,9 @@ struct ModelRunner::CandidateTables : MirroredWords {
   int64_t extra_ids() const { return 2 * array(); }
   int64_t extra_values() const { return 3 * array(); }
   int64_t extra_offsets() const { return 4 * array(); }
-  int64_t total() const { return extra_offsets() + max_rows + 1; }
+  int64_t mask_offsets() const { return extra_offsets() + max_rows + 1; }
+  int64_t masks() const { return mask_offsets() + max_rows; }
+  int64_t total() const { return masks() + max_rows * mask_words; }
 };
 
 absl::StatusOr<std::optional<DType>> ParseKvCacheDType(std::string_view name) {
@@ -178,6 +184,7 @@ absl::Status ModelRunner::Allocate() {
 
   candidates_ = std::make_unique<CandidateTables>();
   candidates_->max_rows = max_sequences;
+  candidates_->mask_words = 2 * ((shape.vocab_size + 63) / 64);
   RETURN_IF_ERROR(candidates_->Allocate(*backend_, candidates_->total()));
   return absl::OkStatus();
 }
@@ -210,6 +217,14 @@ absl::Status ModelRunner::Validate(const ForwardBatch& batch) const {
       return absl::InvalidArgumentError(absl::StrCat(
           "forward: a logit row read as ", row.top_n, " top candidates and ", row.extra_ids.size(),
           " extra ids; at most ", max_top_n, " and ", kMaxLogitCandidates));
+    }
+    const int64_t mask_words = (vocab_size + 63) / 64;
+    if (!row.allowed.empty() &&
+        (row.top_n == 0 || static_cast<int64_t>(row.allowed.size()) != mask_words)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("forward: a token mask of ", row.allowed.size(), " words for a row read ",
+                       row.top_n == 0 ? "whole" : "as candidates", "; masks are ", mask_words,
+                       " words and go with candidates"));
     }
     for (int32_t id : row.extra_ids) {
       if (id < 0 || id >= vocab_size) {
@@ -367,6 +382,11 @@ void ModelRunner::ReadBack(const ForwardBatch& batch, const Tensor& step_logits)
   if (c.top_n > 0) {
     const int64_t n_extra = offsets[rows];
     Backend& b = *backend_;
+    if (const int64_t n_masks = PackMasks(batch, rows); n_masks > 0) {
+      c.Upload(b, c.mask_offsets(), rows);
+      c.Upload(b, c.masks(), n_masks * c.mask_words);
+      b.MaskLogits(logits, c.Device<uint32_t>(c.masks()), c.Device<int32_t>(c.mask_offsets()));
+    }
     c.Upload(b, c.extra_ids(), n_extra);
     c.Upload(b, c.extra_offsets(), rows + 1);
     backend_->TopCandidates(c.Device<int32_t>(c.top_ids()), c.Device<float>(c.top_values()),
@@ -389,6 +409,25 @@ void ModelRunner::ReadBack(const ForwardBatch& batch, const Tensor& step_logits)
     }
     r = end + 1;
   }
+}
+
+int64_t ModelRunner::PackMasks(const ForwardBatch& batch, int64_t rows) {
+  // A mask's 64-bit words are read as 32-bit ones: bit v % 32 of word v / 32.
+  static_assert(std::endian::native == std::endian::little);
+  CandidateTables& c = *candidates_;
+  int32_t* const mask_offsets = c.Host<int32_t>(c.mask_offsets());
+  int64_t n_masks = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    mask_offsets[r] = -1;
+    if (r >= static_cast<int64_t>(batch.readback.size())) continue;
+    const LogitReadback& row = batch.readback[r];
+    if (row.top_n == 0 || row.allowed.empty()) continue;
+    mask_offsets[r] = static_cast<int32_t>(n_masks * c.mask_words);
+    std::memcpy(c.Host(c.masks() + n_masks * c.mask_words), row.allowed.data(),
+                row.allowed.size_bytes());
+    ++n_masks;
+  }
+  return n_masks;
 }
 
 ModelRunner::LogitCandidates ModelRunner::Candidates(int64_t i) const {

@@ -132,6 +132,9 @@ class ModelRunner {
   // (padding rows of a bucket are not read): the candidates of the rows that batch.readback asks
   // for, and the other rows whole (from a GPU).
   void ReadBack(const ForwardBatch& batch, const Tensor& logits);
+  // Stages the token masks of the batch's candidate rows (of the first `rows`) and their offsets;
+  // returns how many rows have one.
+  int64_t PackMasks(const ForwardBatch& batch, int64_t rows);
 
   std::unique_ptr<Backend> backend_;  // declared first: destroyed last
   std::unique_ptr<Model> model_;

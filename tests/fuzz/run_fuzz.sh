@@ -61,6 +61,14 @@ case "$name" in
     done
     proto_seed tokenize '\001' TokenizeRequest "$source_dir/tests/fuzz/seeds/tokenize.txtpb"
     ;;
+  response_format_fuzz)
+    for grammar in "$fixtures"/grammars/*.gbnf; do
+      seed "grammar-$(basename "$grammar" .gbnf)" '\000' "$grammar"
+    done
+    for schema in "$fixtures"/schemas/real/*.json; do
+      seed "schema-$(basename "$schema" .json)" '\001' "$schema"
+    done
+    ;;
   *)
     echo "run_fuzz.sh: no seeds for $name" >&2
     exit 2

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "kernels/status_macros.h"
 #include "llmworker/v1/worker.pb.h"
+#include "tools/llmw/file_text.h"
 #include "tools/llmw/local_generate.h"
 #include "tools/llmw/remote_generate.h"
 #include "worker/config/flags.h"
@@ -48,6 +49,9 @@ const std::vector<FlagSpec>& GenerateFlags() {
             {"presence-penalty", "in [-2, 2], per token already generated (default 0)"},
             {"frequency-penalty", "in [-2, 2], per occurrence in the output (default 0)"},
             {"seed", "random seed (default: random)"},
+            {"json-object", "constrain the output to a JSON object", true},
+            {"json-schema", "constrain the output to JSON valid under the JSON Schema in FILE"},
+            {"grammar", "constrain the output to the grammar in FILE (see the README's notation)"},
             {"threads", "local: CPU threads (default: all cores)"},
             {"device", "local: auto, cpu or cuda (default auto: CUDA when a GPU is usable)"},
             {"gpu-memory-utilization", "local: share of the GPU's memory to use (default 0.9)"},
@@ -86,6 +90,22 @@ absl::Status SetInt(const ParsedFlags& flags, const char* name, int64_t lo, int6
         absl::StrCat("--", name, " must be in [", lo, ", ", hi, "], got ", value));
   }
   set(value);
+  return absl::OkStatus();
+}
+
+// --json-object, --json-schema FILE or --grammar FILE: at most one.
+absl::Status SetResponseFormat(const ParsedFlags& flags, pb::GenerateRequest& r) {
+  const int given = flags.Has("json-object") + flags.Has("json-schema") + flags.Has("grammar");
+  if (given > 1) {
+    return absl::InvalidArgumentError("give one of --json-object, --json-schema and --grammar");
+  }
+  if (flags.Has("json-object")) r.mutable_response_format()->mutable_json_object();
+  if (std::optional<std::string> path = flags.Get("json-schema")) {
+    ASSIGN_OR_RETURN(*r.mutable_response_format()->mutable_json_schema(), ReadFileText(*path));
+  }
+  if (std::optional<std::string> path = flags.Get("grammar")) {
+    ASSIGN_OR_RETURN(*r.mutable_response_format()->mutable_grammar(), ReadFileText(*path));
+  }
   return absl::OkStatus();
 }
 
@@ -139,6 +159,7 @@ absl::StatusOr<GenerateOptions> ReadOptions(const std::vector<std::string>& args
       SetFloat(flags, "frequency-penalty", [&](float v) { r.set_frequency_penalty(v); }));
   RETURN_IF_ERROR(SetInt(flags, "seed", 0, INT64_MAX,
                          [&](int64_t v) { r.set_seed(static_cast<uint64_t>(v)); }));
+  RETURN_IF_ERROR(SetResponseFormat(flags, r));
 
   RETURN_IF_ERROR(SetInt(flags, "threads", 1, 1024,
                          [&](int64_t v) { o.runner.backend.threads = static_cast<int>(v); }));

@@ -1,30 +1,16 @@
 // A streaming Generate call against llm-worker.
 #include "tools/llmw/remote_generate.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/grpcpp.h"
 #include "kernels/status_macros.h"
 #include "llmworker/v1/worker.grpc.pb.h"
+#include "tools/llmw/file_text.h"
 #include "tools/llmw/generate_output.h"
 
 namespace llmw::cli {
 namespace pb = ::llmworker::v1;
-
-namespace {
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read '", path, "'"));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-}  // namespace
 
 std::vector<FlagSpec> ConnectionFlags() {
   return {{"server", "host:port of a running llm-worker"},
@@ -44,17 +30,17 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const Connection& c) 
   if (c.tls_ca_file.empty())
     return grpc::CreateChannel(c.server, grpc::InsecureChannelCredentials());
   grpc::SslCredentialsOptions ssl;
-  ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFile(c.tls_ca_file));
+  ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFileText(c.tls_ca_file));
   if (!c.tls_cert_file.empty()) {
-    ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadFile(c.tls_cert_file));
-    ASSIGN_OR_RETURN(ssl.pem_private_key, ReadFile(c.tls_key_file));
+    ASSIGN_OR_RETURN(ssl.pem_cert_chain, ReadFileText(c.tls_cert_file));
+    ASSIGN_OR_RETURN(ssl.pem_private_key, ReadFileText(c.tls_key_file));
   }
   return grpc::CreateChannel(c.server, grpc::SslCredentials(ssl));
 }
 
 absl::Status Authorize(const Connection& c, grpc::ClientContext& context) {
   if (c.auth_token_file.empty()) return absl::OkStatus();
-  ASSIGN_OR_RETURN(std::string token, ReadFile(c.auth_token_file));
+  ASSIGN_OR_RETURN(std::string token, ReadFileText(c.auth_token_file));
   context.AddMetadata("authorization", "Bearer " + std::string(absl::StripAsciiWhitespace(token)));
   return absl::OkStatus();
 }

@@ -117,6 +117,11 @@ absl::Status Engine::Validate(const GenerationRequest& request) const {
   }
   RETURN_IF_ERROR(ValidateSamplingParams(request.sampling, vocab));
   RETURN_IF_ERROR(ValidateStopParams(request.stop, vocab));
+  if (request.grammar != nullptr && request.stop.ignore_eos) {
+    return absl::InvalidArgumentError(
+        "ignore_eos cannot be combined with response_format: the format decides where the output "
+        "may end");
+  }
   if (request.logprobs && (*request.logprobs < 0 || *request.logprobs > kMaxLogprobs)) {
     return absl::InvalidArgumentError(
         absl::StrCat("logprobs must be in [0, ", kMaxLogprobs, "], got ", *request.logprobs));
@@ -138,10 +143,14 @@ absl::Status Engine::Submit(GenerationRequest request, EventCallback on_event) {
   const uint64_t seed = request.sampling.seed.value_or(std::random_device()());
   seq->tokens = request.prompt;
   seq->prompt_len = static_cast<int64_t>(request.prompt.size());
-  seq->sampler =
-      std::make_unique<Sampler>(request.sampling, info_.vocab_size, seed, request.prompt);
+  seq->sampler = std::make_unique<Sampler>(request.sampling, info_.vocab_size, seed, request.prompt,
+                                           request.grammar != nullptr);
   seq->decoder = std::make_unique<StreamDecoder>(tokenizer_);
   seq->stop_matcher = std::make_unique<StopStringMatcher>(request.stop.stop_strings);
+  if (request.grammar != nullptr) {
+    seq->format = std::make_unique<structured::GrammarMatcher>(request.grammar);
+    seq->format_masks = std::make_unique<structured::MaskCache>(token_trie(), &mask_walk_memory_);
+  }
   seq->submitted = EngineClock::now();
   seq->on_event = std::move(on_event);
   seq->request = std::move(request);
@@ -173,6 +182,14 @@ bool Engine::Cancel(const std::string& request_id) {
   }
   wake_.notify_one();
   return true;
+}
+
+const structured::TokenTrie& Engine::token_trie() {
+  std::call_once(token_trie_once_, [this] {
+    token_trie_ = std::make_unique<const structured::TokenTrie>(
+        structured::TokenTrie::FromTokenizer(tokenizer_));
+  });
+  return *token_trie_;
 }
 
 EngineStats Engine::stats() const {
@@ -289,13 +306,55 @@ LogitReadback Engine::PlanReadback(Sequence& seq) {
     suppressed_.insert(suppressed_.end(), stop.stop_token_ids.begin(), stop.stop_token_ids.end());
   }
   seq.sampler->SetSuppressed(suppressed_);
+  const structured::TokenMask* allowed = seq.format != nullptr ? PlanFormatMask(seq) : nullptr;
   if (seq.request.logprobs) return {};  // they need the whole row
   const Sampler::CandidatePlan plan = seq.sampler->PlanCandidates();
-  return LogitReadback{plan.top_n, plan.extra_ids};
+  LogitReadback readback{plan.top_n, plan.extra_ids};
+  // Candidates come from the masked row; a row read whole is masked by the sampler.
+  if (allowed != nullptr && plan.top_n > 0) readback.allowed = *allowed;
+  return readback;
+}
+
+const structured::TokenMask* Engine::PlanFormatMask(Sequence& seq) {
+  seq.sampler->SetAllowed(nullptr);
+  const EngineClock::time_point start = EngineClock::now();
+  const absl::StatusOr<const structured::TokenMask*> mask = seq.format_masks->Mask(*seq.format);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++stats_.format_masks;
+    stats_.format_mask_seconds += Seconds(EngineClock::now() - start);
+  }
+  if (!mask.ok()) {
+    seq.format_error = absl::StrCat("response_format: ", mask.status().message());
+    return nullptr;
+  }
+  const structured::TokenMask& allowed = **mask;
+  if (std::all_of(allowed.begin(), allowed.end(), [](uint64_t w) { return w == 0; })) {
+    seq.format_error = absl::StrCat(
+        "response_format: no token of the vocabulary continues the "
+        "output here (after ",
+        seq.format->consumed(), " bytes)");
+    return nullptr;
+  }
+  seq.sampler->SetAllowed(allowed.data());
+  return &allowed;
+}
+
+bool Engine::AdvanceFormat(Sequence& seq, int32_t token) {
+  // End-of-generation tokens are allowed only where the format can end; they add no bytes.
+  if (tokenizer_.IsEndOfGeneration(token)) return true;
+  if (seq.format->Accept(token_trie_->token_bytes(token))) return true;
+  Finish(&seq, FinishReason::kError,
+         absl::StrCat("response_format: sampled token ", token, " does not continue the output"));
+  return false;
 }
 
 void Engine::Sample(Sequence& seq, int64_t logit_row) {
   const StopParams& stop = seq.request.stop;
+  if (!seq.format_error.empty()) {
+    Finish(&seq, FinishReason::kError, seq.format_error);
+    return;
+  }
   std::span<const float> logits;  // the whole row, when read
   int32_t token;
   if (batch_.readback[logit_row].top_n > 0) {
@@ -307,6 +366,7 @@ void Engine::Sample(Sequence& seq, int64_t logit_row) {
   }
   seq.sampler->Accept(token);
   seq.tokens.push_back(token);
+  if (seq.format != nullptr && !AdvanceFormat(seq, token)) return;
   if (seq.generated() == 1) seq.first_token = EngineClock::now();
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -337,6 +397,8 @@ void Engine::EmitToken(Sequence& seq, int32_t token, std::span<const float> logi
   seq.on_event(std::move(event));
   if (out.stopped) {
     Finish(&seq, FinishReason::kStop, "stop string");
+  } else if (seq.format != nullptr && seq.format->Complete()) {
+    Finish(&seq, FinishReason::kStop, "format complete");
   } else if (seq.generated() >= seq.request.stop.max_tokens) {
     Finish(&seq, FinishReason::kLength, "max_tokens");
   } else if (static_cast<int64_t>(seq.tokens.size()) >= info_.context_length) {

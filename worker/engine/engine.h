@@ -23,6 +23,7 @@
 #include "worker/engine/request.h"
 #include "worker/engine/scheduler.h"
 #include "worker/engine/sequence.h"
+#include "worker/structured/mask_walk.h"
 
 namespace llmw {
 
@@ -40,6 +41,9 @@ struct EngineStats {
   int64_t preemptions = 0;
   int64_t steps = 0;
   int64_t finished[4] = {};  // by FinishReason
+  // Token masks of structured outputs computed (cache hits included) and the time they took.
+  int64_t format_masks = 0;
+  double format_mask_seconds = 0;
 };
 
 class Engine {
@@ -64,6 +68,9 @@ class Engine {
 
   EngineStats stats() const;
   const ModelRunner& runner() const { return runner_; }
+  // The vocabulary's token trie for structured outputs, built at the first call (a fraction of a
+  // second for 262k tokens); any thread.
+  const structured::TokenTrie& token_trie();
   int64_t kv_capacity_tokens() const { return runner_.kv_cache().capacity_tokens(); }
 
  private:
@@ -75,11 +82,17 @@ class Engine {
   // the engine is stopping.
   bool TakeInbox();
   void Step();
-  // Sets the sequence's suppressed tokens for its next token and returns how its logit row is
-  // to be read: as sampling candidates when its parameters allow it and no logprobs are asked.
+  // Sets the sequence's suppressed and allowed tokens for its next token and returns how its
+  // logit row is to be read: as sampling candidates when its parameters allow it and no logprobs
+  // are asked.
   LogitReadback PlanReadback(Sequence& seq);
+  // Sets the sampler's mask from the sequence's format state and returns it, or sets the
+  // sequence's format_error and returns null.
+  const structured::TokenMask* PlanFormatMask(Sequence& seq);
   // Samples the sequence's next token from logit row `logit_row` of the step.
   void Sample(Sequence& seq, int64_t logit_row);
+  // Feeds `token` to the sequence's format; false (the sequence finished) when it does not fit.
+  bool AdvanceFormat(Sequence& seq, int32_t token);
   void EmitToken(Sequence& seq, int32_t token, std::span<const float> logits);
   void Finish(Sequence* seq, FinishReason reason, std::string detail);
   void UpdateStats();
@@ -108,6 +121,11 @@ class Engine {
   int64_t queued_ = 0;                           // inbox + waiting, for the max_waiting check
   bool stopping_ = false;
   EngineStats stats_;
+
+  std::once_flag token_trie_once_;
+  std::unique_ptr<const structured::TokenTrie> token_trie_;
+  // What every sequence's mask walks work in; the engine thread computes masks one at a time.
+  structured::StateCache mask_walk_memory_;
 
   std::thread thread_;
 };

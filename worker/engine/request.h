@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -11,6 +12,7 @@
 
 #include "worker/engine/logprobs.h"
 #include "worker/engine/sampling_params.h"
+#include "worker/structured/grammar.h"
 
 namespace llmw {
 
@@ -23,10 +25,12 @@ struct GenerationRequest {
   StopParams stop;
   std::optional<int32_t> logprobs;  // unset: none; n: the chosen token's and the top n (≤ 20)
   std::optional<EngineClock::time_point> deadline;
+  // The output must be a string of this grammar (a response format's); null: free text.
+  std::shared_ptr<const structured::Grammar> grammar;
 };
 
 enum class FinishReason {
-  kStop,       // end-of-generation token, stop token or stop string
+  kStop,       // end-of-generation token, stop token, stop string, or the format complete
   kLength,     // max_tokens or the context length reached
   kCancelled,  // Cancel() or the deadline passed
   kError,
@@ -47,7 +51,8 @@ struct TokenEvent {
 
 struct FinishedEvent {
   FinishReason reason = FinishReason::kStop;
-  std::string detail;  // why: "eos", "stop string", "max_tokens", "deadline exceeded", an error
+  // why: "eos", "stop string", "format complete", "max_tokens", "deadline exceeded", an error
+  std::string detail;
   // Text released at the end: held back while it could still have become a
   // stop string or was an incomplete UTF-8 character. Usually empty.
   std::string text;

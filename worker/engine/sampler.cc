@@ -125,7 +125,7 @@ int32_t ArgMax(std::span<const float> logits) {
 }
 
 Sampler::Sampler(const SamplingParams& params, int64_t vocab_size, uint64_t seed,
-                 std::span<const int32_t> prompt)
+                 std::span<const int32_t> prompt, bool masked)
     : params_(params),
       vocab_size_(vocab_size),
       rng_(seed),
@@ -148,6 +148,10 @@ Sampler::Sampler(const SamplingParams& params, int64_t vocab_size, uint64_t seed
   plan_slot_.assign(vocab_size, -1);
   plan_ids_.reserve(kMaxSamplingCandidates);
   plan_values_.reserve(kMaxSamplingCandidates);
+  if (masked) {
+    allowed_ids_.resize(vocab_size);
+    allowed_raw_.resize(vocab_size);
+  }
 }
 
 void Sampler::Accept(int32_t token) {
@@ -196,17 +200,81 @@ std::span<const float> Sampler::Adjust(std::span<const float> logits) {
   float* v = scratch_.data();
   std::copy(logits.begin(), logits.end(), v);
   ApplyAdjustments([v, n](int32_t id) { return id >= 0 && id < n ? v + id : nullptr; });
+  if (allowed_ != nullptr) MaskDisallowed(v, logits.size());
   return std::span<const float>(v, logits.size());
+}
+
+void Sampler::MaskDisallowed(float* values, size_t n) const {
+  for (size_t word = 0; word * 64 < n; ++word) {
+    const uint64_t bits = allowed_[word];
+    if (bits == ~uint64_t{0}) continue;
+    const size_t end = std::min(n, word * 64 + 64);
+    for (size_t i = word * 64; i < end; ++i) {
+      if (!((bits >> (i & 63)) & 1)) values[i] = -kInf;
+    }
+  }
+}
+
+int32_t Sampler::Fallback(std::span<const float> raw) const {
+  if (allowed_ == nullptr) return ArgMax(raw);
+  int32_t best = -1;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    const auto id = static_cast<int32_t>(i);
+    if (Allowed(id) && raw[i] == raw[i] && (best < 0 || raw[i] > raw[best])) best = id;
+  }
+  return best >= 0 ? best : ArgMax(raw);
+}
+
+int32_t Sampler::SampleAllowed(std::span<const float> logits) {
+  const size_t n_words = (logits.size() + 63) / 64;
+  size_t count = 0;
+  for (size_t w = 0; w < n_words; ++w) count += std::popcount(allowed_[w]);
+  if (allowed_ids_.empty() || count == 0 || count > logits.size() / 4) return -1;
+  int32_t* const ids = allowed_ids_.data();
+  float* const raw = allowed_raw_.data();
+  size_t n = 0;
+  for (size_t w = 0; w < n_words; ++w) {
+    for (uint64_t bits = allowed_[w]; bits != 0; bits &= bits - 1) {
+      const size_t id = w * 64 + static_cast<size_t>(std::countr_zero(bits));
+      if (id >= logits.size()) break;
+      ids[n] = static_cast<int32_t>(id);
+      raw[n++] = logits[id];
+    }
+  }
+  // The allowed tokens in id order stand for the row: positions order like ids, so every tie
+  // and every float sum of a top-k or greedy step comes out as on the whole row.
+  float* const values = scratch_.data();
+  std::copy(raw, raw + n, values);
+  ApplyAdjustments([&](int32_t id) -> float* {
+    const int32_t* at = std::lower_bound(ids, ids + n, id);
+    return at != ids + n && *at == id ? values + (at - ids) : nullptr;
+  });
+  const std::span<const float> adjusted(values, n);
+  const std::span<const float> allowed_raw(raw, n);
+  int32_t position;
+  if (params_.temperature == 0.0f) {
+    const int32_t best = ArgMax(adjusted);
+    position = best >= 0 && adjusted[best] > -kInf ? best : ArgMax(allowed_raw);
+  } else {
+    const uint64_t* const mask = allowed_;
+    allowed_ = nullptr;  // every position is allowed
+    position = SampleFrom(adjusted, allowed_raw);
+    allowed_ = mask;
+  }
+  return ids[position];
 }
 
 int32_t Sampler::Sample(std::span<const float> logits) {
   if (static_cast<int64_t>(logits.size()) > vocab_size_) logits = logits.first(vocab_size_);
-  const bool adjusted =
-      !bias_.empty() || !seen_ids_.empty() || !output_counts_.empty() || !suppressed_.empty();
+  if (allowed_ != nullptr) {
+    if (const int32_t token = SampleAllowed(logits); token >= 0) return token;
+  }
+  const bool adjusted = !bias_.empty() || !seen_ids_.empty() || !output_counts_.empty() ||
+                        !suppressed_.empty() || allowed_ != nullptr;
   const std::span<const float> values = adjusted ? Adjust(logits) : logits;
   if (params_.temperature == 0.0f) {
     const int32_t best = ArgMax(values);
-    return best >= 0 && values[best] > -kInf ? best : ArgMax(logits);
+    return best >= 0 && values[best] > -kInf ? best : Fallback(logits);
   }
   return SampleFrom(values, logits);
 }
@@ -254,7 +322,7 @@ size_t Sampler::SelectTopK(std::span<const float> values, size_t k) {
 
 int32_t Sampler::SampleFrom(std::span<const float> values, std::span<const float> raw) {
   const float max = logits_math::MaxValue(values);
-  if (!(max > -kInf)) return ArgMax(raw);  // nothing can be sampled
+  if (!(max > -kInf)) return Fallback(raw);  // nothing can be sampled
   if (max == kInf) return static_cast<int32_t>(logits_math::FindFirst(values, kInf));
   // Far below any temperature that differs from greedy; keeps 1/T finite.
   const float inv_temperature = 1.0f / std::max(params_.temperature, 1e-30f);
@@ -262,8 +330,9 @@ int32_t Sampler::SampleFrom(std::span<const float> values, std::span<const float
   Candidate* const first = candidates_.data();
   float* const probs = scratch_.data();  // may be where `values` live: same index, fine
   size_t count = 0;
-  if (params_.top_k > 0 && static_cast<size_t>(params_.top_k) < n) {
-    count = SelectTopK(values, params_.top_k);
+  // Top-k as on the whole row (a compact row of allowed tokens has fewer than vocab_size).
+  if (params_.top_k > 0 && params_.top_k < vocab_size_) {
+    count = SelectTopK(values, std::min<size_t>(params_.top_k, n));
     // The draw and the float sums below follow the candidates' order: one
     // canonical order makes them independent of how they were selected (here
     // or by SampleCandidates).
@@ -365,13 +434,16 @@ int32_t Sampler::SampleCandidates(std::span<const int32_t> top_ids,
     if (v > -kInf) first[count++] = Candidate{v, id};  // as SelectTopK: no -inf, no NaN
   };
   for (size_t i = 0; i < top_ids.size(); ++i) {
-    if (plan_slot_[top_ids[i]] < 0) offer(top_values[i], top_ids[i]);
+    if (plan_slot_[top_ids[i]] < 0 && Allowed(top_ids[i])) offer(top_values[i], top_ids[i]);
   }
-  for (size_t i = 0; i < plan_ids_.size(); ++i) offer(plan_values_[i], plan_ids_[i]);
-  if (count == 0) {  // everything adjusted to -inf: ArgMax of the raw row, as Sample
+  for (size_t i = 0; i < plan_ids_.size(); ++i) {
+    if (Allowed(plan_ids_[i])) offer(plan_values_[i], plan_ids_[i]);
+  }
+  if (count == 0) {  // everything adjusted to -inf: the raw row's best allowed, as Sample
     int32_t best = -1;
     for (size_t i = 0; i < top_ids.size(); ++i) {
       const Candidate c{top_values[i], top_ids[i]};
+      if (!Allowed(c.id)) continue;
       if (c.p == c.p && (best < 0 || ByP(c, Candidate{top_values[best], top_ids[best]}))) {
         best = static_cast<int32_t>(i);
       }

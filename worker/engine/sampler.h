@@ -8,7 +8,8 @@
 //      accepted output: logit > 0 → logit / r, otherwise logit × r.
 //   3. presence p and frequency f, for every distinct accepted output token
 //      seen c times: logit -= p + f × c.
-//   4. suppression: the ids given to SetSuppressed() get logit -inf.
+//   4. suppression: the ids given to SetSuppressed() get logit -inf, and so do
+//      the ids outside the mask given to SetAllowed() (a structured output's).
 //   5. temperature == 0: greedy, the largest adjusted logit (lowest id on a
 //      tie); steps 6–10 are skipped and no random number is drawn.
 //   6. temperature T: probabilities ∝ exp(logit / T). Tokens at -inf are out.
@@ -26,7 +27,8 @@
 //   and the logits.
 // A token whose p is below e^-80 of the most likely one's counts as 0.
 // If every token ends up at -inf (all suppressed), Sample returns the largest
-// raw logit instead; a +inf logit is taken as certain.
+// raw logit instead, among the allowed tokens when a mask is set; a +inf logit
+// is taken as certain.
 //
 // Greedy and top-k steps can also be sampled from candidates instead of the
 // whole row (PlanCandidates, SampleCandidates): the largest raw logits and the
@@ -71,8 +73,9 @@ class Sampler {
   // entries with ids outside the vocabulary are ignored). `prompt` feeds the
   // repetition penalty; ids outside [0, vocab_size) are ignored. All buffers
   // are sized here: Sample allocates nothing.
+  // `masked`: SetAllowed will be used (sizes the buffers of sampling from few allowed tokens).
   Sampler(const SamplingParams& params, int64_t vocab_size, uint64_t seed,
-          std::span<const int32_t> prompt);
+          std::span<const int32_t> prompt, bool masked = false);
 
   // `logits` holds vocab_size values (finite or -inf).
   int32_t Sample(std::span<const float> logits);
@@ -84,6 +87,16 @@ class Sampler {
   // Tokens that Sample may not return until the next SetSuppressed call (the
   // engine's min_tokens: end-of-generation and stop tokens). Empty = none.
   void SetSuppressed(std::span<const int32_t> ids);
+
+  // Tokens that Sample may return until the next SetAllowed call: id when bit
+  // id % 64 of allowed[id / 64] is set (vocab_size bits). Null: every token.
+  // The words must stay valid until then; the sampler must have been made
+  // `masked`. Candidates (SampleCandidates) are taken to come from a row where
+  // the disallowed tokens are already -inf. When at most a quarter of the
+  // vocabulary is allowed, Sample works on the allowed tokens alone (the same
+  // distribution; top-k and greedy steps give the same token as on the whole
+  // row, full draws may differ by float rounding).
+  void SetAllowed(const uint64_t* allowed) { allowed_ = allowed; }
 
   // What the next step needs of its logit row to be sampled from candidates:
   // the `top_n` largest raw logits (with their ids) and the raw logits at
@@ -121,6 +134,16 @@ class Sampler {
   void ApplyAdjustments(At at) const;
   // Steps 1–4: copies `logits` into scratch_ and adjusts it there.
   std::span<const float> Adjust(std::span<const float> logits);
+  // Sets the tokens outside allowed_ to -inf in values[0, n).
+  void MaskDisallowed(float* values, size_t n) const;
+  bool Allowed(int32_t id) const {
+    return allowed_ == nullptr || (allowed_[id >> 6] >> (id & 63)) & 1;
+  }
+  // What Sample returns when every token is at -inf: the largest raw logit
+  // among the allowed tokens.
+  int32_t Fallback(std::span<const float> raw) const;
+  // Sample over the allowed tokens alone, when they are few; -1 when they are not.
+  int32_t SampleAllowed(std::span<const float> logits);
   // Steps 6–10 and the draw. `values` are the adjusted logits.
   int32_t SampleFrom(std::span<const float> values, std::span<const float> raw);
   // The k best values (lowest ids on a tie) into candidates_, in no order.
@@ -160,6 +183,7 @@ class Sampler {
   absl::flat_hash_map<int32_t, int32_t> output_slot_;       // id → index in output_counts_
   std::vector<std::pair<int32_t, int32_t>> output_counts_;  // (id, times generated)
   std::vector<int32_t> suppressed_;
+  const uint64_t* allowed_ = nullptr;
 
   // The ids of the last PlanCandidates and each one's index in it (-1 for
   // ids not in the plan; by id), and their adjusted logits.
@@ -172,6 +196,9 @@ class Sampler {
   // the running after truncation.
   std::vector<float> scratch_;
   std::vector<Candidate> candidates_;
+  // With a mask: the allowed ids of a step and their raw logits (SampleAllowed).
+  std::vector<int32_t> allowed_ids_;
+  std::vector<float> allowed_raw_;
 };
 
 // Index of the largest logit; the lowest index wins a tie, NaN never wins.

@@ -11,6 +11,8 @@
 #include "worker/engine/request.h"
 #include "worker/engine/sampler.h"
 #include "worker/engine/stop_matcher.h"
+#include "worker/structured/matcher.h"
+#include "worker/structured/token_trie.h"
 
 namespace llmw {
 
@@ -26,6 +28,11 @@ struct Sequence {
   std::unique_ptr<Sampler> sampler;
   std::unique_ptr<StreamDecoder> decoder;
   std::unique_ptr<StopStringMatcher> stop_matcher;
+  // With a response format: the output so far through its grammar, the masks of recent states,
+  // and why the next token cannot be sampled (empty while it can).
+  std::unique_ptr<structured::GrammarMatcher> format;
+  std::unique_ptr<structured::MaskCache> format_masks;
+  std::string format_error;
 
   bool started = false;           // the StartedEvent was sent
   bool cancel_requested = false;  // finish as cancelled at the next step

@@ -57,6 +57,34 @@ void SetLogprob(const TokenLogprob& from, const Tokenizer& tokenizer, pb::TokenL
   to->set_logprob(from.logprob);
 }
 
+absl::StatusOr<std::shared_ptr<const structured::Grammar>> FormatGrammar(
+    const pb::ResponseFormat& format, const ServedModel& model) {
+  structured::ResponseFormat f;
+  switch (format.format_case()) {
+    case pb::ResponseFormat::kJsonObject:
+      f.kind = structured::ResponseFormat::Kind::kJsonObject;
+      break;
+    case pb::ResponseFormat::kJsonSchema:
+      f.kind = structured::ResponseFormat::Kind::kJsonSchema;
+      f.text = format.json_schema();
+      break;
+    case pb::ResponseFormat::kGrammar:
+      f.kind = structured::ResponseFormat::Kind::kGrammar;
+      f.text = format.grammar();
+      break;
+    case pb::ResponseFormat::FORMAT_NOT_SET:
+      return absl::InvalidArgumentError(
+          "response_format is set but empty: set json_object, json_schema or grammar");
+  }
+  absl::StatusOr<std::shared_ptr<const structured::Grammar>> grammar =
+      model.grammars != nullptr ? model.grammars->Get(f) : structured::CompileResponseFormat(f);
+  if (!grammar.ok()) {
+    return absl::Status(grammar.status().code(),
+                        absl::StrCat("response_format.", grammar.status().message()));
+  }
+  return grammar;
+}
+
 }  // namespace
 
 absl::Status CheckRequestId(std::string_view id, const char* field) {
@@ -136,6 +164,9 @@ absl::StatusOr<GenerationRequest> ToEngineRequest(const pb::GenerateRequest& req
   stop.stop_token_ids.assign(request.stop_token_ids().begin(), request.stop_token_ids().end());
   stop.stop_strings.assign(request.stop().begin(), request.stop().end());
   if (request.has_logprobs()) r.logprobs = request.logprobs();
+  if (request.has_response_format()) {
+    ASSIGN_OR_RETURN(r.grammar, FormatGrammar(request.response_format(), model));
+  }
   return r;
 }
 

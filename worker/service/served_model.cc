@@ -62,6 +62,7 @@ absl::Status ModelSet::Add(const std::string& name, std::unique_ptr<ModelRunner>
     }
   }
   auto served = std::make_unique<ServedModel>();
+  served->grammars = grammars_;
   served->name = name;
   served->runner = std::move(runner);
   absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Create(*served->runner, engine_options);

@@ -12,6 +12,7 @@
 #include "models/model_runner.h"
 #include "models/tokenizer/chat_template.h"
 #include "worker/engine/engine.h"
+#include "worker/structured/response_format.h"
 
 namespace llmw {
 
@@ -23,6 +24,8 @@ struct ServedModel {
   // chat requests fail with `chat_template_error` and raw prompts still work.
   std::unique_ptr<ChatTemplate> chat_template;
   std::string chat_template_error;
+  // Compiled response formats, shared by the models of a set; null: compile each time.
+  std::shared_ptr<structured::GrammarCache> grammars;
 };
 
 // "name=path", or a bare path (the name is then the file name without .gguf,
@@ -54,6 +57,8 @@ class ModelSet {
 
  private:
   std::vector<std::unique_ptr<ServedModel>> models_;
+  std::shared_ptr<structured::GrammarCache> grammars_ =
+      std::make_shared<structured::GrammarCache>();
 };
 
 }  // namespace llmw

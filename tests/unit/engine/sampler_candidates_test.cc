@@ -1,6 +1,6 @@
 // Sampling from candidates (Sampler::PlanCandidates / SampleCandidates, with the candidates chosen
 // by cpu::TopCandidates, as many as planned or more) gives the token that Sample gives for the
-// whole row, step after step:
+// whole row, step after step, with and without a structured output's token mask:
 // two samplers with the same seed, one fed whole rows and one fed candidates, must agree on every
 // token over random rows (peaked, flat, with ties, with -inf), every sampling parameter that
 // allows candidates, and several seeds.
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "kernels/cpu/mask_logits.h"
 #include "kernels/cpu/top_candidates.h"
 #include "worker/engine/sampler.h"
 
@@ -168,20 +169,60 @@ std::vector<Case> Cases(const std::vector<float>& base) {
   return cases;
 }
 
+// A structured output's token mask over `vocab` ids: about a third allowed, changing each step,
+// with the row's likeliest token forbidden on odd steps.
+// Every third step only a few hundred tokens are allowed (the sampler then samples from them
+// alone).
+std::vector<uint64_t> RandomMask(int64_t vocab, const std::vector<float>& row, int step) {
+  std::mt19937_64 rng(static_cast<uint64_t>(step) * 977 + 3);
+  std::vector<uint64_t> mask(static_cast<size_t>((vocab + 63) / 64));
+  for (uint64_t& w : mask) w = rng() & rng();  // ~1/4 of the bits
+  for (uint64_t& w : mask) w |= rng() & rng() & rng();
+  if (step % 3 == 2) {
+    for (uint64_t& w : mask) w &= rng() & rng() & rng() & rng() & rng();  // ~1/100
+    for (int i = 0; i < 40; ++i) {                                        // some of the likeliest
+      const int32_t id =
+          static_cast<int32_t>(std::max_element(row.begin(), row.end()) - row.begin() + i) %
+          static_cast<int32_t>(vocab);
+      mask[id / 64] |= uint64_t{1} << (id % 64);
+    }
+  }
+  if (step % 2 == 1) {
+    const int32_t best = ArgMax(row);
+    mask[best / 64] &= ~(uint64_t{1} << (best % 64));
+  }
+  return mask;
+}
+
 // Runs `steps` steps of both samplers and expects the same token each time. Every other step
-// suppresses a few ids (the likeliest included), as min_tokens does.
+// suppresses a few ids (the likeliest included), as min_tokens does. With `masked`, each step
+// also has a token mask: the whole-row sampler applies it, the candidates come from the row with
+// cpu::MaskLogits applied first (as a runner does), and the token must be allowed.
 void ExpectSameTokens(const Case& c, RowSource& rows, uint64_t seed, int steps,
-                      const std::string& what) {
+                      const std::string& what, bool masked = false) {
   const int64_t vocab = static_cast<int64_t>(rows.base().size());
   std::vector<int32_t> prompt;
   for (int32_t id = 0; id < 64; ++id) prompt.push_back(static_cast<int32_t>((id * 7919) % vocab));
-  Sampler whole(c.params, vocab, seed, prompt);
-  Sampler from_candidates(c.params, vocab, seed, prompt);
+  Sampler whole(c.params, vocab, seed, prompt, masked);
+  Sampler from_candidates(c.params, vocab, seed, prompt, masked);
   std::vector<int32_t> ids;
   std::vector<float> values, extra_values;
   std::vector<int32_t> last_tokens;
+  std::vector<float> masked_row;
   for (int step = 0; step < steps; ++step) {
     const std::vector<float>& row = rows.Next();
+    std::vector<uint64_t> mask;
+    const std::vector<float>* candidate_row = &row;
+    if (masked) {
+      mask = RandomMask(vocab, row, step);
+      whole.SetAllowed(mask.data());
+      from_candidates.SetAllowed(mask.data());
+      masked_row = row;
+      const int32_t no_offset = 0;
+      cpu::MaskLogits(masked_row.data(), 1, vocab, reinterpret_cast<const uint32_t*>(mask.data()),
+                      &no_offset);
+      candidate_row = &masked_row;
+    }
     std::vector<int32_t> suppressed;
     if (step % 2 == 1) {
       suppressed = {static_cast<int32_t>(ArgMax(row)), 3, static_cast<int32_t>(vocab - 2)};
@@ -197,25 +238,27 @@ void ExpectSameTokens(const Case& c, RowSource& rows, uint64_t seed, int steps,
     values.assign(top_n, 0.0f);
     extra_values.assign(plan.extra_ids.size(), 0.0f);
     const int32_t offsets[2] = {0, static_cast<int32_t>(plan.extra_ids.size())};
-    cpu::TopCandidates(ids.data(), values.data(), extra_values.data(), row.data(), 1, vocab, top_n,
-                       plan.extra_ids.data(), offsets);
+    cpu::TopCandidates(ids.data(), values.data(), extra_values.data(), candidate_row->data(), 1,
+                       vocab, top_n, plan.extra_ids.data(), offsets);
     const int32_t want = whole.Sample(row);
     const int32_t got = from_candidates.SampleCandidates(ids, values, extra_values);
     ASSERT_EQ(got, want) << what << " step " << step;
+    if (masked) ASSERT_TRUE((mask[want / 64] >> (want % 64)) & 1) << what << " step " << step;
     whole.Accept(want);
     from_candidates.Accept(got);
     last_tokens.push_back(want);
   }
 }
 
-void RunAll(int64_t vocab, int steps, std::initializer_list<uint64_t> seeds) {
+void RunAll(int64_t vocab, int steps, std::initializer_list<uint64_t> seeds, bool masked = false) {
   for (const RowKind kind : {RowKind::kPeaked, RowKind::kFlat, RowKind::kTies, RowKind::kNegInf}) {
     const RowSource proto(vocab, kind, 11);
     for (const Case& c : Cases(proto.base())) {
       for (const uint64_t seed : seeds) {
         RowSource rows(vocab, kind, 11);
         ExpectSameTokens(c, rows, seed, steps,
-                         c.name + " on " + KindName(kind) + " rows, seed " + std::to_string(seed));
+                         c.name + " on " + KindName(kind) + " rows, seed " + std::to_string(seed),
+                         masked);
         if (::testing::Test::HasFatalFailure()) return;
       }
     }
@@ -225,6 +268,58 @@ void RunAll(int64_t vocab, int steps, std::initializer_list<uint64_t> seeds) {
 TEST(SamplerCandidatesTest, SameTokensAsWholeRowsVocab49152) { RunAll(49152, 24, {1, 2, 3}); }
 
 TEST(SamplerCandidatesTest, SameTokensAsWholeRowsVocab262144) { RunAll(262144, 6, {5}); }
+
+TEST(SamplerCandidatesTest, SameAllowedTokensAsWholeRowsUnderATokenMask) {
+  RunAll(49152, 12, {1, 2}, /*masked=*/true);
+}
+
+TEST(SamplerCandidatesTest, DrawsFromFewAllowedTokensFollowTheirSoftmax) {
+  // 40 of 4,000 tokens allowed: the sampler works on those alone; over 40,000 draws each token's
+  // frequency must match its probability under the softmax of the allowed logits.
+  const int64_t vocab = 4000;
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(0.0f, 1.5f);
+  std::vector<float> row(vocab);
+  for (float& v : row) v = normal(rng);
+  std::vector<uint64_t> mask((vocab + 63) / 64, 0);
+  std::vector<int32_t> allowed;
+  for (int32_t id = 7; id < vocab; id += 100) {
+    allowed.push_back(id);
+    mask[id / 64] |= uint64_t{1} << (id % 64);
+  }
+  double total = 0;
+  for (int32_t id : allowed) total += std::exp(static_cast<double>(row[id]));
+  SamplingParams p;
+  p.temperature = 1.0f;
+  p.repetition_penalty = 1.0f;
+  Sampler sampler(p, vocab, 17, {}, /*masked=*/true);
+  sampler.SetAllowed(mask.data());
+  std::vector<int> counts(vocab, 0);
+  const int draws = 40'000;
+  for (int i = 0; i < draws; ++i) ++counts[sampler.Sample(row)];
+  int seen = 0;
+  for (int32_t id : allowed) {
+    const double want = std::exp(static_cast<double>(row[id])) / total;
+    const double sigma = std::sqrt(want * (1 - want) / draws);
+    EXPECT_NEAR(static_cast<double>(counts[id]) / draws, want, 5 * sigma + 1e-4) << "token " << id;
+    seen += counts[id];
+  }
+  EXPECT_EQ(seen, draws);  // nothing outside the mask
+}
+
+TEST(SamplerCandidatesTest, AMaskedRowWithEverythingAllowedSuppressedFallsBackToTheBestAllowed) {
+  for (const float temperature : {0.0f, 1.0f}) {
+    SamplingParams p;
+    p.temperature = temperature;
+    const std::vector<float> row = {0.5f, 3.0f, 1.0f, 2.0f, 4.0f};
+    const uint64_t mask = 0b01101;  // 0, 2, 3 allowed; all suppressed
+    Sampler sampler(p, 5, 9, {}, /*masked=*/true);
+    sampler.SetAllowed(&mask);
+    const std::vector<int32_t> suppressed = {0, 2, 3};
+    sampler.SetSuppressed(suppressed);
+    EXPECT_EQ(sampler.Sample(row), 3);  // the best allowed raw logit, not 4 or 1
+  }
+}
 
 TEST(SamplerCandidatesTest, EverythingSuppressedFallsBackToTheRawArgMax) {
   for (const float temperature : {0.0f, 1.0f}) {
