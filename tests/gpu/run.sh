@@ -45,6 +45,21 @@ if [[ "$mode" == all || "$mode" == tests ]]; then
     record "llmw --device cuda $model" "$same" "cuda '$gpu' cpu '$cpu'"
   done
 
+  # Grammar-constrained greedy output: the mask applied on the GPU before the candidates are
+  # picked gives the CPU's tokens, and a string of the grammar.
+  printf 'root ::= [a-z ]{1,12} "." [0-9]{2}\n' >"$out/format.gbnf"
+  for model in qwen2-Q8_0.gguf gemma3-Q4_0.gguf; do
+    path="$dir/tests/fixtures/hf_tiny/$model"
+    args=(generate --model "$path" --prompt "Hello world" --temperature 0 --max-tokens 24
+      --grammar "$out/format.gbnf")
+    gpu="$("$dir/bin/llmw" "${args[@]}" --device cuda 2>"$out/llmw-format-$model-cuda.err")"
+    gpu_status=$?
+    cpu="$("$dir/bin/llmw" "${args[@]}" --device cpu 2>"$out/llmw-format-$model-cpu.err")"
+    same=1
+    [[ $gpu_status -eq 0 && "$gpu" == "$cpu" && "$gpu" =~ ^[a-z\ ]{1,12}\.[0-9]{2}$ ]] && same=0
+    record "llmw --grammar --device cuda $model" "$same" "cuda '$gpu' cpu '$cpu'"
+  done
+
   # A random-weight model at a real shape generates on the GPU from llmw.
   rand="$("$dir/bin/llmw" generate --random-model smollm2-135m --dtype q4_0 --device cuda \
     --prompt "Hello world" --temperature 0 --max-tokens 8 --ignore-eos 2>&1)"
