@@ -1,6 +1,8 @@
 // The engine on SmolLM2: concurrent requests of mixed lengths produce exactly
 // what each produces alone (batch invariance of the CPU kernels plus correct
 // batching, chunked prefill and prefix caching).
+#include "tests/smollm2_engine.h"
+
 #include <thread>
 
 #include "gtest/gtest.h"
@@ -30,19 +32,11 @@ class SmolLM2EngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     LLMW_TEST_MODEL_OR_SKIP(path, "SmolLM2-135M-Instruct.Q4_1.gguf", "LLMW_SMOLLM2_GGUF");
-    RunnerOptions runner_options;
-    runner_options.max_batch_tokens = 64;  // long prompts are prefilled in several chunks
-    runner_options.max_sequences = 16;
-    runner_options.kv.bytes = 4096 * int64_t{2 * 30 * 3 * 64 * sizeof(float)};  // 4096 tokens
-    auto model = ModelRunner::Load(path, runner_options);
-    ASSERT_TRUE(model.ok()) << model.status();
-    model_ = std::move(*model);
-    EngineOptions options;
-    options.max_batch_tokens = 64;
-    options.max_running = 16;
-    auto engine = Engine::Create(*model_, options);
-    ASSERT_TRUE(engine.ok()) << engine.status();
-    engine_ = std::move(*engine);
+    absl::StatusOr<::llmw::testing::SmolLM2Engine> served =
+        ::llmw::testing::StartSmolLM2Engine(path);
+    ASSERT_TRUE(served.ok()) << served.status();
+    model_ = std::move(served->runner);
+    engine_ = std::move(served->engine);
   }
 
   GenerationRequest Request(int i, int max_tokens, bool sampled) {

@@ -7,6 +7,7 @@
 #include "gtest/gtest.h"
 #include "models/model_runner.h"
 #include "tests/engine_test_util.h"
+#include "tests/smollm2_engine.h"
 #include "tests/test_models.h"
 #include "worker/engine/engine.h"
 #include "worker/structured/grammar.h"
@@ -42,19 +43,11 @@ class StructuredEngineTest : public ::testing::Test {
  protected:
   void SetUp() override {
     LLMW_TEST_MODEL_OR_SKIP(path, "SmolLM2-135M-Instruct.Q4_1.gguf", "LLMW_SMOLLM2_GGUF");
-    RunnerOptions runner_options;
-    runner_options.max_batch_tokens = 64;
-    runner_options.max_sequences = 16;
-    runner_options.kv.bytes = 4096 * int64_t{2 * 30 * 3 * 64 * sizeof(float)};  // 4096 tokens
-    auto runner = ModelRunner::Load(path, runner_options);
-    ASSERT_TRUE(runner.ok()) << runner.status();
-    runner_ = std::move(*runner);
-    EngineOptions options;
-    options.max_batch_tokens = 64;
-    options.max_running = 16;
-    auto engine = Engine::Create(*runner_, options);
-    ASSERT_TRUE(engine.ok()) << engine.status();
-    engine_ = std::move(*engine);
+    absl::StatusOr<::llmw::testing::SmolLM2Engine> served =
+        ::llmw::testing::StartSmolLM2Engine(path);
+    ASSERT_TRUE(served.ok()) << served.status();
+    runner_ = std::move(served->runner);
+    engine_ = std::move(served->engine);
   }
 
   GenerationRequest Request(const std::string& id, const char* prompt) {
