@@ -28,21 +28,12 @@ constexpr const char* kPrompts[] = {
     "Photosynthesis is the process by which plants",
 };
 
-class SmolLM2EngineTest : public ::testing::Test {
+class SmolLM2EngineTest : public ::llmw::testing::SmolLM2EngineFixture {
  protected:
-  void SetUp() override {
-    LLMW_TEST_MODEL_OR_SKIP(path, "SmolLM2-135M-Instruct.Q4_1.gguf", "LLMW_SMOLLM2_GGUF");
-    absl::StatusOr<::llmw::testing::SmolLM2Engine> served =
-        ::llmw::testing::StartSmolLM2Engine(path);
-    ASSERT_TRUE(served.ok()) << served.status();
-    model_ = std::move(served->runner);
-    engine_ = std::move(served->engine);
-  }
-
   GenerationRequest Request(int i, int max_tokens, bool sampled) {
     GenerationRequest r;
     r.id = "req-" + std::to_string(i) + (sampled ? "s" : "g");
-    r.prompt = model_->tokenizer().Encode(kPrompts[i % 8], true, false);
+    r.prompt = runner_->tokenizer().Encode(kPrompts[i % 8], true, false);
     r.sampling.temperature = sampled ? 0.9f : 0.0f;
     r.sampling.top_p = 0.95f;
     r.sampling.seed = 100 + i;
@@ -57,9 +48,6 @@ class SmolLM2EngineTest : public ::testing::Test {
     EXPECT_TRUE(events.WaitFinished());
     return events.tokens();
   }
-
-  std::unique_ptr<ModelRunner> model_;
-  std::unique_ptr<Engine> engine_;
 };
 
 TEST_F(SmolLM2EngineTest, SixteenConcurrentRequestsMatchOneAtATime) {

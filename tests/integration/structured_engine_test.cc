@@ -39,17 +39,8 @@ constexpr const char* kPrompts[] = {
     "The capital of France is",
 };
 
-class StructuredEngineTest : public ::testing::Test {
+class StructuredEngineTest : public ::llmw::testing::SmolLM2EngineFixture {
  protected:
-  void SetUp() override {
-    LLMW_TEST_MODEL_OR_SKIP(path, "SmolLM2-135M-Instruct.Q4_1.gguf", "LLMW_SMOLLM2_GGUF");
-    absl::StatusOr<::llmw::testing::SmolLM2Engine> served =
-        ::llmw::testing::StartSmolLM2Engine(path);
-    ASSERT_TRUE(served.ok()) << served.status();
-    runner_ = std::move(served->runner);
-    engine_ = std::move(served->engine);
-  }
-
   GenerationRequest Request(const std::string& id, const char* prompt) {
     GenerationRequest r;
     r.id = id;
@@ -76,9 +67,6 @@ class StructuredEngineTest : public ::testing::Test {
     for (auto& e : events) EXPECT_TRUE(e->WaitFinished());
     return events;
   }
-
-  std::unique_ptr<ModelRunner> runner_;
-  std::unique_ptr<Engine> engine_;
 };
 
 // The sampling settings a constrained request is tried under: each takes a different path
