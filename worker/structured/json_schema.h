@@ -38,10 +38,11 @@
 // JSON Pointer of the offending keyword ("json_schema at /properties/age/minimum: ...").
 //
 // Bounds on hostile input, besides those of schema_json.h (1 MiB of text, 128 levels of
-// nesting), regex_pattern.h (patterns) and grammar.h (the grammar, which is parsed here too):
-// at most kMaxEnumValues values in an enum, kMaxMerges schema objects gathered into one by
-// allOf and $ref, and kMaxSchemaGrammarItems items of grammar. Within them, compiling takes
-// well under a second and memory proportional to the schema and grammar.
+// nesting) and regex_pattern.h (patterns): at most kMaxEnumValues values in an enum, kMaxMerges
+// schema objects gathered into one by allOf and $ref, and kMaxSchemaGrammarItems items of
+// grammar. Within them, compiling takes well under a second and memory proportional to the
+// schema and grammar. The text is for ParseGrammar, whose own limits (grammar.h) may still
+// refuse what a very large schema becomes.
 #pragma once
 
 #include <cstddef>

@@ -292,6 +292,10 @@ absl::Status SchemaCompiler::CompileValues(uint32_t rule, const SchemaView& view
 }
 
 absl::Status SchemaCompiler::CompileTypes(uint32_t rule, const SchemaView& view) {
+  if (view.keywords.empty()) {  // true, {}, or only annotations
+    builder_.Add(rule, {GrammarItem::Named("json-value")});
+    return absl::OkStatus();
+  }
   absl::StatusOr<uint8_t> types = AllowedTypes(view);
   if (!types.ok()) return types.status();
   if (*types == 0) Empty(view.pointer, "no type is allowed");

@@ -7,6 +7,7 @@
 #include <random>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/unit/structured/schema_test_util.h"
@@ -76,7 +77,9 @@ TEST(IntegerRange, EveryIntegerOfAWindow) {
     for (int v = -1200; v <= 1200; ++v) {
       ASSERT_EQ(matches(std::to_string(v)), b.Allows(v)) << b.schema << " " << v;
     }
-    if (b.has_lower || b.has_upper) EXPECT_FALSE(matches("-0"));
+    if (b.has_lower || b.has_upper) {
+      EXPECT_FALSE(matches("-0"));
+    }
     EXPECT_FALSE(matches("007"));
   }
   EXPECT_GT(compiled, 30);
@@ -140,8 +143,9 @@ TEST(NumberRange, DecimalsNearWholeNumberBounds) {
     // Thousandths from -25 to 25: exact decimals far from any rounding.
     for (int milli = -25'000; milli <= 25'000; milli += 125) {
       const int whole = std::abs(milli) / 1000, frac = std::abs(milli) % 1000;
-      std::string text = (milli < 0 ? "-" : "") + std::to_string(whole);
-      if (frac != 0 || rng() % 2) text += "." + std::to_string(1000 + frac).substr(1);
+      std::string text = absl::StrCat(milli < 0 ? "-" : "", whole);
+      if (frac != 0 || rng() % 2)
+        absl::StrAppend(&text, ".", std::to_string(1000 + frac).substr(1));
       const double value = milli / 1000.0;
       ASSERT_EQ(matches(text), b.Allows(value)) << b.schema << " " << text;
     }
@@ -150,10 +154,12 @@ TEST(NumberRange, DecimalsNearWholeNumberBounds) {
       for (int side = -1; side <= 0; ++side) {
         for (int digits = 10; digits <= 17; ++digits) {
           const int base = edge + side;
-          std::string text = (base < 0 ? "-" : "") + std::to_string(std::abs(base)) + "." +
-                             std::string(digits, base < 0 ? '0' : '9');
+          std::string text = absl::StrCat(base < 0 ? "-" : "", std::abs(base), ".",
+                                          std::string(digits, base < 0 ? '0' : '9'));
           text.back() = base < 0 ? '1' : '9';
-          if (matches(text)) EXPECT_TRUE(b.Allows(std::strtod(text.c_str(), nullptr))) << text;
+          if (matches(text)) {
+            EXPECT_TRUE(b.Allows(std::strtod(text.c_str(), nullptr))) << text;
+          }
         }
       }
     }

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/unit/structured/schema_test_util.h"
 #include "worker/structured/json_grammar.h"
@@ -58,8 +59,10 @@ TEST(JsonSchema, EverySubsetOfOptionalProperties) {
     std::string schema = R"({"type":"object","properties":{)";
     std::string required;
     for (size_t i = 0; i < names.size(); ++i) {
-      schema += (i ? "," : "") + ("\"" + names[i] + "\":{\"const\":" + std::to_string(i) + "}");
-      if (required_mask & (1 << i)) required += (required.empty() ? "\"" : ",\"") + names[i] + "\"";
+      absl::StrAppend(&schema, i ? "," : "", "\"", names[i], "\":{\"const\":", i, "}");
+      if (required_mask & (1 << i)) {
+        absl::StrAppend(&required, required.empty() ? "\"" : ",\"", names[i], "\"");
+      }
     }
     schema += "},\"required\":[" + required + "],\"additionalProperties\":false}";
     std::shared_ptr<const Grammar> g = CompileSchema(schema);
