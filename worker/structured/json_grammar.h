@@ -3,8 +3,9 @@
 // kJsonValueGrammar: any JSON value, with the whitespace JSON allows between tokens.
 //
 // kJsonBoundedRules: JSON's pieces with bounds that keep a sampling model from writing one of
-// them forever: numbers have at most 16 integer and 16 fraction digits and no exponent, and at
-// most 20 spaces, tabs or newlines stand between two tokens. Grammars compiled from JSON schemas
+// them forever: numbers have at most 16 integer and 16 fraction digits and no exponent, and
+// between two tokens stands nothing, one space, or one newline and at most 16 spaces or tabs of
+// indentation (compact or pretty-printed JSON, not pages of blank lines). Grammars compiled from JSON schemas
 // end with these rules (`json-` names), and kJsonObjectGrammar ("JSON mode") is built of them:
 // one JSON object with nothing before or after it, so generation ends when the object closes.
 // A string character is one code point: raw, or one escape (a \u escape is never a surrogate,
@@ -37,7 +38,7 @@ json-char   ::= [^"\\\x00-\x1f] | "\\" ( ["\\/bfnrt] | "u" json-hex4 )
 json-hex4   ::= [0-9a-cA-C] [0-9a-fA-F]{3} | [dD] [0-7] [0-9a-fA-F]{2} | [eEfF] [0-9a-fA-F]{3}
 json-number ::= "-"? json-int ( "." [0-9]{1,16} )?
 json-int    ::= "0" | [1-9] [0-9]{0,15}
-json-ws     ::= [ \t\n]{0,20}
+json-ws     ::= ( " " | "\n" [ \t]{0,16} )?
 )GBNF";
 
 namespace json_grammar_internal {

@@ -4,8 +4,8 @@
 // What is generated is a subset of the valid values, never more: a constraint the grammar cannot
 // enforce is refused with INVALID_ARGUMENT, never ignored. The subset, so that a sampling model
 // always finishes and the grammar stays regular enough to be fast:
-//   - no whitespace before or after the value, at most 20 spaces, tabs or newlines between
-//     tokens; properties in the schema's order; numbers without exponent, at most 16 integer and
+//   - no whitespace before or after the value; between tokens nothing, one space, or a newline
+//     and at most 16 spaces or tabs; properties in the schema's order; numbers without exponent, at most 16 integer and
 //     16 fraction digits; enum and const values in their compact serialization; strings in a
 //     pattern or format, and property names that must avoid the listed ones, write characters
 //     one way (raw, or the short escape JSON requires);

@@ -81,8 +81,9 @@ std::string_view FormatPattern(std::string_view format) {
     return "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";
   }
   if (format == "email") {
-    return "[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\\.)"
-           "{1,8}[A-Za-z]{2,24}";
+    // Bounded to at most 96 characters, so that a sampling model finishes the address.
+    return "[A-Za-z0-9][A-Za-z0-9._%+-]{0,31}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,14}[A-Za-z0-9])?\\.)"
+           "{1,3}[A-Za-z]{2,12}";
   }
   if (format == "ipv4") {
     return "(?:(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\\.){3}"
