@@ -2,8 +2,10 @@
 # Installs the PyPI tools the structured-output checks use into a venv under
 # ~/.cache/llm-worker/test-venv and prints its path: jsonschema (Draft 2020-12
 # validation of generated JSON) with rfc3339-validator (its FormatChecker needs it
-# for "date-time" and "time"), and lark (an independent parser for grammars).
-# Dependencies are pinned too, so every machine validates with the same code.
+# for "date-time" and "time"; "date", "uuid", "email" and "ipv4" use the standard
+# library) and lark (an Earley parser that checks grammar-constrained output
+# against an independent copy of each grammar). Dependencies are pinned too, so
+# every machine validates with the same code.
 set -euo pipefail
 
 VENV="${LLMW_CACHE_DIR:-$HOME/.cache/llm-worker}/test-venv"

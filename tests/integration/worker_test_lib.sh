@@ -5,11 +5,13 @@ MODEL="${LLMW_SMOLLM2_GGUF:-$HOME/.cache/llm-worker/models/SmolLM2-135M-Instruct
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
-# Exits the test (skipped, or failed under LLMW_REQUIRE_MODELS=1) without the model.
+# require_model [PATH]: exits the test (skipped, or failed under LLMW_REQUIRE_MODELS=1) without
+# the model file (default $MODEL).
 require_model() {
-  [[ -f "$MODEL" ]] && return
-  if [[ "${LLMW_REQUIRE_MODELS:-}" == "1" ]]; then echo "FAIL: model $MODEL missing"; exit 1; fi
-  echo "model $MODEL missing: skipped"
+  local path="${1:-$MODEL}"
+  [[ -f "$path" ]] && return
+  if [[ "${LLMW_REQUIRE_MODELS:-}" == "1" ]]; then echo "FAIL: model $path missing"; exit 1; fi
+  echo "model $path missing: skipped"
   exit 0
 }
 

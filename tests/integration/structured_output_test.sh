@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Structured output end to end: one llm-worker serving SmolLM2 and Gemma 3 270M, driven by
+# `llmw generate --server` with --json-schema, --grammar and --json-object at temperature 1,
+# eight clients at a time so that the worker batches them. Every output must finish with STOP
+# and be valid for tools independent of the worker: jsonschema (Draft 2020-12, formats checked)
+# for schemas and Lark for an equivalent copy of each grammar (tests/structured/
+# validate_outputs.py). Invalid schemas and grammars are refused with the place of the problem,
+# and the worker keeps serving.
+#
+# Cases per model: LLMW_STRUCTURED_SCHEMAS generated schemas (tests/structured/make_schemas.py,
+# seed 1; default 100) with one seed, and the real-world schemas (tests/fixtures/schemas/real),
+# the grammars (tests/fixtures/grammars) and --json-object with three seeds each.
+# Usage: structured_output_test.sh LLM_WORKER LLMW SOURCE_DIR
+# (`python` on PATH must have the packages of scripts/setup-test-tools.sh.)
+set -uo pipefail
+WORKER="$1"
+LLMW="$2"
+SOURCE_DIR="$3"
+source "$(dirname "$0")/worker_test_lib.sh"
+GEMMA="${LLMW_GEMMA3_GGUF:-$HOME/.cache/llm-worker/models/gemma-3-270m-q4_k_m.gguf}"
+require_model
+require_model "$GEMMA"
+GENERATED_SCHEMAS="${LLMW_STRUCTURED_SCHEMAS:-100}"
+CLIENTS=8
+SEEDS=(1 2 3)
+MODELS=(smollm2 gemma3)
+# The prompt is a chat message where the model has a chat template; this Gemma 3 GGUF has none.
+declare -A HAS_CHAT_TEMPLATE=([smollm2]=1 [gemma3]=0)
+started=$SECONDS
+
+work="$(mktemp -d)"
+log="$work/worker.log"
+cleanup() {
+  [[ -n "${worker_pid:-}" ]] && kill -9 "$worker_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+python "$SOURCE_DIR/tests/structured/make_schemas.py" --seed 1 --count "$GENERATED_SCHEMAS" \
+  --out "$work/schemas" || fail "make_schemas.py"
+echo '{"type": "object"}' >"$work/any_object.json"
+
+start_worker "$log" --model "gemma3=$GEMMA" --metrics-listen off --max-running "$CLIENTS" \
+  --kv-cache-memory 400000000
+server="127.0.0.1:$port"
+
+# expect_refusal NAME WHERE_PATTERN FLAG FILE: the request is refused, naming the place.
+expect_refusal() {
+  local name="$1" where="$2"
+  shift 2
+  "$LLMW" generate --server "$server" --model smollm2 "$@" --prompt "hi" --max-tokens 8 \
+    >/dev/null 2>"$work/err" && fail "$name was accepted"
+  grep -qE -- "$where" "$work/err" || fail "$name: no '$where' in: $(cat "$work/err")"
+}
+printf 'root ::= expr\nexpr ::= expr "+" term | term\nterm ::= [0-9]\n' >"$work/left.gbnf"
+expect_refusal "a left-recursive grammar" "'expr' is left-recursive.* at 2:1\b" \
+  --grammar "$work/left.gbnf"
+printf '{"type": "object",\n "properties": {"a": {"type": "string",}}}\n' >"$work/bad.json"
+expect_refusal "a schema that is not JSON" "2:3[0-9]" --json-schema "$work/bad.json"
+echo '{"type": "object", "properties": {"tags": {"type": "array", "uniqueItems": true}}}' \
+  >"$work/unique.json"
+expect_refusal "an unenforceable keyword" "/properties/tags/uniqueItems" \
+  --json-schema "$work/unique.json"
+
+# The cases: one line each, "MODEL NAME KIND SPEC SEED" (KIND: schema, grammar or object).
+cases="$work/cases"
+for model in "${MODELS[@]}"; do
+  for schema in "$work"/schemas/*.json; do
+    echo "$model $(basename "$schema" .json) schema $schema 1"
+  done
+  for seed in "${SEEDS[@]}"; do
+    for schema in "$SOURCE_DIR"/tests/fixtures/schemas/real/*.json; do
+      echo "$model $(basename "$schema" .json) schema $schema $seed"
+    done
+    for grammar in "$SOURCE_DIR"/tests/fixtures/grammars/*.gbnf; do
+      echo "$model $(basename "$grammar" .gbnf) grammar $grammar $seed"
+    done
+    echo "$model json_object object $work/any_object.json $seed"
+  done
+done >"$cases"
+
+# run_case INDEX MODEL NAME KIND SPEC SEED: writes $work/out/INDEX.{out,err,rc}.
+run_case() {
+  local index="$1" model="$2" name="$3" kind="$4" spec="$5" seed="$6" format prompt chat=()
+  ((HAS_CHAT_TEMPLATE[$model])) && chat=(--chat)
+  case "$kind" in
+    schema)
+      format=(--json-schema "$spec")
+      prompt="Reply with only a JSON value, with realistic content, that matches this JSON Schema:"
+      prompt+=$'\n'"$(tr -s ' \n' ' ' <"$spec")"
+      ;;
+    grammar)
+      format=(--grammar "$spec")
+      prompt="Reply with only text in the language of this grammar (GBNF, starting at root):"
+      prompt+=$'\n'"$(cat "$spec")"
+      ;;
+    object)
+      format=(--json-object)
+      prompt="Describe a cat as a JSON object with three or four fields."
+      ;;
+  esac
+  "$LLMW" generate --server "$server" --model "$model" "${chat[@]}" "${format[@]}" \
+    --temperature 1 --seed "$seed" --max-tokens 400 --prompt "$prompt" \
+    >"$work/out/$index.out" 2>"$work/out/$index.err"
+  echo $? >"$work/out/$index.rc"
+}
+
+# Runs every case, CLIENTS at a time. In a subshell, whose jobs are only the clients.
+run_cases() (
+  local index=0
+  while read -r model name kind spec seed; do
+    while (($(jobs -rp | wc -l) >= CLIENTS)); do wait -n; done
+    run_case "$index" "$model" "$name" "$kind" "$spec" "$seed" &
+    index=$((index + 1))
+  done
+  wait
+)
+
+mkdir "$work/out"
+generate_started=$SECONDS
+run_cases <"$cases"
+echo "generated $(wc -l <"$cases") outputs in $((SECONDS - generate_started)) s"
+
+# One JSON line per case for validate_outputs.py. stdout is the text plus the newline llmw
+# prints after it; stderr names the finish reason.
+python - "$cases" "$work/out" >"$work/results.jsonl" <<'EOF' || fail "collecting results"
+import json, pathlib, re, sys
+cases, out = sys.argv[1], pathlib.Path(sys.argv[2])
+for index, line in enumerate(open(cases)):
+    model, name, kind, spec, seed = line.split()
+    text = (out / f"{index}.out").read_text(encoding="utf-8", errors="replace")
+    err = (out / f"{index}.err").read_text(encoding="utf-8", errors="replace")
+    rc = (out / f"{index}.rc").read_text().strip()
+    finish = re.search(r"^llmw: FINISH_REASON_([A-Z]+) ", err, re.M)
+    record = {"case": f"{model}/{name}/seed{seed}", "model": model,
+              "output": text[:-1] if text.endswith("\n") else text,
+              "finish": finish.group(1).lower() if finish and rc == "0" else
+                        f"error (exit {rc}): {err.strip()}"}
+    if kind == "grammar":
+        record.update(grammar=spec, lark=spec[:-len(".gbnf")] + ".lark")
+    else:
+        record["schema"] = spec
+    print(json.dumps(record))
+EOF
+python "$SOURCE_DIR/tests/structured/validate_outputs.py" "$work/results.jsonl" ||
+  fail "constrained outputs failed validation (above)"
+
+# Still serving after the refusals and the load.
+kill -0 "$worker_pid" 2>/dev/null || fail "the worker exited"
+"$LLMW" generate --server "$server" --model gemma3 --prompt "Hello" --max-tokens 4 \
+  >/dev/null 2>"$work/err" || fail "the worker stopped serving: $(cat "$work/err")"
+
+echo "wall time $((SECONDS - started)) s"
+finish "$log"
