@@ -28,13 +28,8 @@ MODELS=(smollm2 gemma3)
 declare -A HAS_CHAT_TEMPLATE=([smollm2]=1 [gemma3]=0)
 started=$SECONDS
 
-work="$(mktemp -d)"
+make_work_dir
 log="$work/worker.log"
-cleanup() {
-  [[ -n "${worker_pid:-}" ]] && kill -9 "$worker_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 python "$SOURCE_DIR/tests/structured/make_schemas.py" --seed 1 --count "$GENERATED_SCHEMAS" \
   --out "$work/schemas" || fail "make_schemas.py"
