@@ -40,11 +40,12 @@ log="$work/worker.log"
 python "$SOURCE_DIR/tests/structured/make_schemas.py" --seed 1 --count "$GENERATED_SCHEMAS" \
   --out "$work/schemas" || fail "make_schemas.py"
 
-start_worker "$log" --model "gemma3=$GEMMA" --metrics-listen off --max-running "$CLIENTS" \
+start_worker "$log" --model "gemma3=$GEMMA" --metrics-listen 127.0.0.1:0 --max-running "$CLIENTS" \
   --kv-cache-memory 400000000
 server="127.0.0.1:$port"
 
-# expect_refusal NAME WHERE_PATTERN FLAG FILE: the request is refused, naming the place.
+# expect_refusal NAME PATTERN FLAG FILE: the request is refused with a message matching PATTERN
+# (the field, the problem and its place).
 expect_refusal() {
   local name="$1" where="$2"
   shift 2
@@ -53,16 +54,23 @@ expect_refusal() {
   grep -qE -- "$where" "$work/err" || fail "$name: no '$where' in: $(cat "$work/err")"
 }
 printf 'root ::= expr\nexpr ::= expr "+" term | term\nterm ::= [0-9]\n' >"$work/left.gbnf"
-expect_refusal "a left-recursive grammar" "'expr' is left-recursive.* at 2:1\b" \
+expect_refusal "a left-recursive grammar" \
+  "response_format.grammar: rule 'expr' is left-recursive.* at 2:1\b" \
   --grammar "$work/left.gbnf"
 # Column 40 of line 2 is the '}' after the trailing comma.
 printf '{"type": "object",\n "properties": {"a": {"type": "string",}}}\n' >"$work/bad.json"
-expect_refusal "a schema that is not JSON" "(line 2, column 40|2:40)\b" \
+expect_refusal "a schema that is not JSON" \
+  "response_format.json_schema: .*(line 2, column 40|2:40)\b" \
   --json-schema "$work/bad.json"
 echo '{"type": "object", "properties": {"tags": {"type": "array", "uniqueItems": true}}}' \
   >"$work/unique.json"
-expect_refusal "an unenforceable keyword" "/properties/tags/uniqueItems" \
+expect_refusal "an unenforceable keyword" \
+  "response_format.json_schema at /properties/tags/uniqueItems: .*uniqueItems" \
   --json-schema "$work/unique.json"
+# All three as INVALID_ARGUMENT on the wire (llmw prints only the message).
+curl -s "http://127.0.0.1:$metrics_port/metrics" >"$work/metrics" || fail "no /metrics"
+grep -q '^llmw_request_errors_total{code="INVALID_ARGUMENT",model="smollm2"} 3$' "$work/metrics" ||
+  fail "refusals are not INVALID_ARGUMENT: $(grep llmw_request_errors "$work/metrics")"
 
 # The cases: one line each, "MODEL NAME KIND SPEC SEED" (KIND: schema or grammar).
 cases="$work/cases"
