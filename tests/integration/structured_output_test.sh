@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Structured output end to end: one llm-worker serving SmolLM2 and Gemma 3 270M, driven by
 # `llmw generate --server` with --json-schema and --grammar at temperature 1, eight clients at a
-# time so that the worker batches them. Every output must finish with STOP
-# and be valid for tools independent of the worker: jsonschema (Draft 2020-12, formats checked)
-# for schemas and Lark for an equivalent copy of each grammar (tests/structured/
-# validate_outputs.py). Invalid schemas and grammars are refused with the place of the problem,
+# time so that the worker batches them. Every output must finish with STOP and be valid for tools
+# independent of the worker (tests/structured/validate_outputs.py): jsonschema (Draft 2020-12,
+# formats checked) for schemas, Lark with an equivalent copy of each grammar for grammars.
+# Invalid schemas and grammars are refused with INVALID_ARGUMENT and the place of the problem,
 # and the worker keeps serving.
 #
 # Cases per model: LLMW_STRUCTURED_SCHEMAS generated schemas (tests/structured/make_schemas.py,
