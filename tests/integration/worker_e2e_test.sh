@@ -11,13 +11,8 @@ SOURCE_DIR="$3"
 source "$(dirname "$0")/worker_test_lib.sh"
 require_model
 
-work="$(mktemp -d)"
+make_work_dir
 log="$work/worker.log"
-cleanup() {
-  [[ -n "${worker_pid:-}" ]] && kill -9 "$worker_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
 start_worker "$log" --metrics-listen 127.0.0.1:0 --kv-cache-memory 200000000
 server="127.0.0.1:$port"

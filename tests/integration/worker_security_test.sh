@@ -10,12 +10,7 @@ LLMW="$2"
 source "$(dirname "$0")/worker_test_lib.sh"
 require_model
 
-work="$(mktemp -d)"
-cleanup() {
-  [[ -n "${worker_pid:-}" ]] && kill -9 "$worker_pid" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+make_work_dir
 cd "$work"
 
 # make_ca NAME; make_cert NAME CA [SAN]

@@ -1,16 +1,29 @@
 # Shared by the shell-level worker tests (sourced): the model, failure
-# counting, and starting llm-worker on free ports.
+# counting, a temporary folder, and starting llm-worker on free ports.
 
 MODEL="${LLMW_SMOLLM2_GGUF:-$HOME/.cache/llm-worker/models/SmolLM2-135M-Instruct.Q4_1.gguf}"
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
-# Exits the test (skipped, or failed under LLMW_REQUIRE_MODELS=1) without the model.
+# require_model [PATH]: exits the test (skipped, or failed under LLMW_REQUIRE_MODELS=1) without
+# the model file (default $MODEL).
 require_model() {
-  [[ -f "$MODEL" ]] && return
-  if [[ "${LLMW_REQUIRE_MODELS:-}" == "1" ]]; then echo "FAIL: model $MODEL missing"; exit 1; fi
-  echo "model $MODEL missing: skipped"
+  local path="${1:-$MODEL}"
+  [[ -f "$path" ]] && return
+  if [[ "${LLMW_REQUIRE_MODELS:-}" == "1" ]]; then echo "FAIL: model $path missing"; exit 1; fi
+  echo "model $path missing: skipped"
   exit 0
+}
+
+# Sets `work` to a new temporary folder; on exit the worker (worker_pid) is killed and the
+# folder removed.
+make_work_dir() {
+  work="$(mktemp -d)"
+  trap 'cleanup_work' EXIT
+}
+cleanup_work() {
+  [[ -n "${worker_pid:-}" ]] && kill -9 "$worker_pid" 2>/dev/null
+  rm -rf "$work"
 }
 
 # start_worker LOG ARGS...: starts llm-worker ($WORKER) on 127.0.0.1:0 with
