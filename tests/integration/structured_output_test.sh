@@ -9,10 +9,10 @@
 #
 # Cases per model: LLMW_STRUCTURED_SCHEMAS generated schemas (tests/structured/make_schemas.py,
 # seed 1; default 100) with one seed, and the real-world schemas (tests/fixtures/schemas/real) and
-# the grammars (tests/fixtures/grammars) with three seeds each. The fixtures are bounded to end
-# within about 300 tokens, but the schema compiler allows up to 20 whitespace characters between
-# tokens and email addresses of a few hundred characters, which sampled outputs sometimes fill:
-# the limit is MAX_TOKENS, and the outputs longer than BUDGET_TOKENS are listed.
+# the grammars (tests/fixtures/grammars) with three seeds each; and for SmolLM2 (which has a chat
+# template) JSON mode (--json-object, checked as {"type": "object"}) with a prompt that asks for
+# a small object, three seeds. The fixtures are bounded to end within about 300 tokens: every
+# output must finish within MAX_TOKENS, and those longer than BUDGET_TOKENS are listed.
 # LLMW_STRUCTURED_RESULTS=FILE keeps the outputs (validate_outputs.py's JSON lines) there.
 # Usage: structured_output_test.sh LLM_WORKER LLMW SOURCE_DIR
 # (`python` on PATH must have the packages of scripts/setup-test-tools.sh.)
@@ -26,8 +26,8 @@ require_model
 require_model "$GEMMA"
 GENERATED_SCHEMAS="${LLMW_STRUCTURED_SCHEMAS:-100}"
 CLIENTS=8
-MAX_TOKENS=1000
-BUDGET_TOKENS=400
+MAX_TOKENS=400
+BUDGET_TOKENS=300
 SEEDS=(1 2 3)
 MODELS=(smollm2 gemma3)
 # The prompt is a chat message where the model has a chat template; this Gemma 3 GGUF has none.
@@ -72,7 +72,9 @@ curl -s "http://127.0.0.1:$metrics_port/metrics" >"$work/metrics" || fail "no /m
 grep -q '^llmw_request_errors_total{code="INVALID_ARGUMENT",model="smollm2"} 3$' "$work/metrics" ||
   fail "refusals are not INVALID_ARGUMENT: $(grep llmw_request_errors "$work/metrics")"
 
-# The cases: one line each, "MODEL NAME KIND SPEC SEED" (KIND: schema or grammar).
+# The cases: one line each, "MODEL NAME KIND SPEC SEED" (KIND: schema, grammar or json_object,
+# whose SPEC is the schema its outputs are checked against).
+echo '{"type": "object"}' >"$work/object.json"
 cases="$work/cases"
 for model in "${MODELS[@]}"; do
   for schema in "$work"/schemas/*.json; do
@@ -85,6 +87,7 @@ for model in "${MODELS[@]}"; do
     for grammar in "$SOURCE_DIR"/tests/fixtures/grammars/*.gbnf; do
       echo "$model $(basename "$grammar" .gbnf) grammar $grammar $seed"
     done
+    if ((HAS_CHAT_TEMPLATE[$model])); then echo "$model json_object json_object $work/object.json $seed"; fi
   done
 done >"$cases"
 
@@ -97,6 +100,10 @@ run_case() {
       format=(--json-schema "$spec")
       prompt="Reply with only a JSON value, with realistic content, that matches this JSON Schema:"
       prompt+=$'\n'"$(tr -s ' \n' ' ' <"$spec")"
+      ;;
+    json_object)
+      format=(--json-object)
+      prompt="Describe a cat as a JSON object with the keys name and age."
       ;;
     grammar)
       format=(--grammar "$spec")
