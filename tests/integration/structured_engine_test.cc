@@ -4,6 +4,7 @@
 // same batch, and stop strings, logprobs, min_tokens and ignore_eos behave as documented.
 #include <regex>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "models/model_runner.h"
 #include "tests/engine_test_util.h"
@@ -96,7 +97,7 @@ TEST_F(StructuredEngineTest, OutputsAreStringsOfTheFormatUnderEverySamplingParam
   const std::vector<SamplingParams> sampling = SamplingVariety(runner_->tokenizer());
   for (const Format& f : kFormats) {
     for (size_t s = 0; s < sampling.size(); ++s) {
-      GenerationRequest r = Request("f" + std::to_string(requests.size()),
+      GenerationRequest r = Request(absl::StrCat("f", requests.size()),
                                     kPrompts[requests.size() % std::size(kPrompts)]);
       r.sampling = sampling[s];
       r.grammar = Grammar(f.grammar);
@@ -120,7 +121,7 @@ TEST_F(StructuredEngineTest, OutputsAreStringsOfTheFormatUnderEverySamplingParam
 TEST_F(StructuredEngineTest, RequestsWithoutAFormatAreBitwiseUnaffectedByConstrainedOnes) {
   std::vector<GenerationRequest> free;
   for (int i = 0; i < 6; ++i) {
-    GenerationRequest r = Request("free" + std::to_string(i), kPrompts[i % std::size(kPrompts)]);
+    GenerationRequest r = Request(absl::StrCat("free", i), kPrompts[i % std::size(kPrompts)]);
     r.sampling.temperature = i == 0 ? 0.0f : 0.8f;
     if (i == 2) r.sampling.top_k = 20;  // read back as candidates
     if (i == 3) r.sampling.top_p = 0.9f;
@@ -135,7 +136,7 @@ TEST_F(StructuredEngineTest, RequestsWithoutAFormatAreBitwiseUnaffectedByConstra
 
   std::vector<GenerationRequest> mixed;
   for (size_t i = 0; i < free.size(); ++i) {
-    GenerationRequest constrained = Request("c" + std::to_string(i), kPrompts[(i + 1) % 4]);
+    GenerationRequest constrained = Request(absl::StrCat("c", i), kPrompts[(i + 1) % 4]);
     constrained.grammar = Grammar(kFormats[i % std::size(kFormats)].grammar);
     constrained.sampling.temperature = 1;
     constrained.sampling.seed = 90 + i;
