@@ -330,10 +330,9 @@ const structured::TokenMask* Engine::PlanFormatMask(Sequence& seq) {
   }
   const structured::TokenMask& allowed = **mask;
   if (std::all_of(allowed.begin(), allowed.end(), [](uint64_t w) { return w == 0; })) {
-    seq.format_error = absl::StrCat(
-        "response_format: no token of the vocabulary continues the "
-        "output here (after ",
-        seq.format->consumed(), " bytes)");
+    seq.format_error =
+        absl::StrCat("response_format: no token of the vocabulary continues the output after ",
+                     seq.format->consumed(), " bytes");
     return nullptr;
   }
   seq.sampler->SetAllowed(allowed.data());
