@@ -34,9 +34,12 @@ class StateCache {
   // The state after `byte` from state `id`, or kRejected.
   uint32_t Step(uint32_t id, uint8_t byte) {
     if (id < kDenseStates) {
-      uint32_t& next = dense_[static_cast<size_t>(id) * 256 + byte];
-      if (next == kUnknown) next = Compute(id, byte);
-      return next;
+      const size_t slot = static_cast<size_t>(id) * 256 + byte;
+      if (dense_[slot] == kUnknown) {
+        const uint32_t next = Compute(id, byte);  // may grow dense_: index it again after
+        dense_[slot] = next;
+      }
+      return dense_[slot];
     }
     const uint64_t key = (static_cast<uint64_t>(id) << 8) | byte;
     if (auto it = steps_.find(key); it != steps_.end()) return it->second;
