@@ -26,6 +26,11 @@ void Backend::Fail(absl::Status status) {
   if (failure_.ok()) failure_ = std::move(status);
 }
 
+bool Backend::Record(const absl::Status& status) {
+  if (!status.ok()) Fail(status);
+  return status.ok();
+}
+
 absl::Status Backend::TakeFailure() { return std::exchange(failure_, absl::OkStatus()); }
 
 }  // namespace llmw

@@ -227,6 +227,8 @@ class Backend {
  protected:
   // Records `status` unless an earlier failure is pending.
   void Fail(absl::Status status);
+  // Records `status` (Fail) unless it is OK; returns whether it was OK.
+  bool Record(const absl::Status& status);
   // The pending failure, cleared.
   absl::Status TakeFailure();
 

@@ -47,8 +47,6 @@ absl::StatusOr<Device> ParseDevice(std::string_view name) {
       absl::StrCat("device must be auto, cpu or cuda, got '", std::string(name), "'"));
 }
 
-std::string_view DeviceName(Device device) { return device == Device::kCuda ? "cuda" : "cpu"; }
-
 absl::StatusOr<double> DeviceCopyBandwidth(Device device) {
   if (device == Device::kCpu) {
     return absl::UnimplementedError("copy bandwidth is measured on GPUs only");

@@ -24,7 +24,6 @@ absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(const BackendOptions& opt
 // "cpu", "cuda", or "auto": CUDA when this build has the CUDA backend and a GPU is usable here,
 // else the CPU.
 absl::StatusOr<Device> ParseDevice(std::string_view name);
-std::string_view DeviceName(Device device);
 
 // Bytes read plus written per second by a plain device-to-device copy on `device` (the ceiling of
 // a bandwidth-bound step); UNIMPLEMENTED for the CPU, UNAVAILABLE without a usable GPU.

@@ -8,6 +8,8 @@
 
 namespace llmw {
 
+std::string_view DeviceName(Device device) { return device == Device::kCuda ? "cuda" : "cpu"; }
+
 Tensor::Tensor(DType dtype, std::span<const int64_t> shape, void* data, Device device)
     : dtype_(dtype), device_(device), rank_(static_cast<int>(shape.size())), data_(data) {
   int i = 0;

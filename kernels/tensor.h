@@ -11,12 +11,16 @@
 #include <initializer_list>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "kernels/dtype.h"
 
 namespace llmw {
 
 enum class Device { kCpu, kCuda };
+
+// "cpu" or "cuda".
+std::string_view DeviceName(Device device);
 
 class Tensor {
  public:

@@ -15,6 +15,7 @@
 #include "kernels/cuda/repack_plan.h"
 #include "kernels/cuda/silu_mul.h"
 #include "kernels/cuda/top_candidates.h"
+#include "kernels/op_checks.h"
 #include "kernels/status_macros.h"
 
 namespace llmw::cuda {
@@ -103,11 +104,6 @@ int64_t CudaBackend::KvCacheBudget() const {
   // (by it and by anyone else on the device).
   const double reserve = (1.0 - options_.memory_utilization) * static_cast<double>(total_bytes);
   return std::max<int64_t>(0, static_cast<int64_t>(static_cast<double>(free_bytes) - reserve));
-}
-
-bool CudaBackend::Record(const absl::Status& status) {
-  if (!status.ok()) Fail(status);
-  return status.ok();
 }
 
 bool CudaBackend::Check(bool ok, const char* op, const char* what) {
@@ -237,21 +233,14 @@ void CudaBackend::Embed(const Tensor& out, const Tensor& table, const StepLayout
 
 void CudaBackend::RmsNorm(const Tensor& out, const Tensor& x, const Tensor& w, float eps,
                           float w_offset) {
-  if (!Check(IsF32(out) && IsF32(x) && IsF32(w) && SameShape(out, x) && w.elems() == x.row_elems(),
-             "RmsNorm", "shapes or dtypes differ")) {
-    return;
-  }
+  if (!Record(op_checks::RmsNorm(device(), out, x, w))) return;
   Record(cuda::RmsNorm(F32(out), F32(x), F32(w), x.rows(), x.row_elems(), eps, w_offset,
                        stream_.get()));
 }
 
 void CudaBackend::LayerNorm(const Tensor& out, const Tensor& x, const Tensor& w, const Tensor& b,
                             float eps) {
-  if (!Check(IsF32(out) && IsF32(x) && IsF32(w) && IsF32(b) && SameShape(out, x) &&
-                 w.elems() == x.row_elems() && b.elems() == x.row_elems(),
-             "LayerNorm", "shapes or dtypes differ")) {
-    return;
-  }
+  if (!Record(op_checks::LayerNorm(device(), out, x, w, b))) return;
   Record(cuda::LayerNorm(F32(out), F32(x), F32(w), F32(b), x.rows(), x.row_elems(), eps,
                          stream_.get()));
 }
@@ -263,13 +252,7 @@ void CudaBackend::Matmul(const Tensor& y, const Tensor& x, const Tensor& w, cons
 
 void CudaBackend::MatmulShared(std::span<const MatmulOutput> outputs, const Tensor& x) {
   if (outputs.empty()) return;
-  bool ok = IsF32(x) && outputs.size() <= 4;
-  for (const MatmulOutput& o : outputs) {
-    ok = ok && IsF32(o.y) && o.w.device() == Device::kCuda && o.w.row_elems() == x.row_elems() &&
-         o.y.rows() == x.rows() && o.y.row_elems() == o.w.dim(0) &&
-         (o.bias.empty() || (IsF32(o.bias) && o.bias.elems() == o.w.dim(0)));
-  }
-  if (!Check(ok, "Matmul", "shapes, dtypes or output count do not fit")) return;
+  if (!Record(op_checks::MatmulShared(device(), outputs, x, 4))) return;
   const int64_t n = x.rows();
   SharedProduct products[cuda_launch::kMaxSharedWeights];
   for (size_t k = 0; k < outputs.size(); ++k) products[k] = {&outputs[k].w, F32(outputs[k].y)};
@@ -287,117 +270,72 @@ void CudaBackend::MatmulShared(std::span<const MatmulOutput> outputs, const Tens
 void CudaBackend::RopeAngles(const Tensor& cos, const Tensor& sin, const StepLayout& step,
                              const Tensor& inv_freq) {
   const int64_t half = inv_freq.elems();
-  if (!Check(IsF32(cos) && IsF32(sin) && IsF32(inv_freq) && SameShape(cos, sin) &&
-                 cos.rows() >= step.n_tokens && cos.row_elems() == half,
-             "RopeAngles", "tables are not f32 [tokens, frequencies]")) {
-    return;
-  }
+  if (!Record(op_checks::RopeAngles(device(), cos, sin, step, inv_freq))) return;
   Record(cuda::RopeAngles(F32(cos), F32(sin), step.positions, step.n_tokens, F32(inv_freq), half,
                           stream_.get()));
 }
 
 void CudaBackend::Rope(const Tensor& x, const Tensor& cos, const Tensor& sin, int64_t head_dim,
                        int64_t rot_dim, RopePairing pairing) {
-  if (!Check(IsF32(x) && IsF32(cos) && IsF32(sin) && head_dim > 0 &&
-                 x.row_elems() % head_dim == 0 && rot_dim % 2 == 0 && rot_dim <= head_dim &&
-                 cos.row_elems() == rot_dim / 2 && cos.rows() >= x.rows() && SameShape(cos, sin),
-             "Rope", "shapes do not fit")) {
-    return;
-  }
+  if (!Record(op_checks::Rope(device(), x, cos, sin, head_dim, rot_dim))) return;
   Record(cuda::Rope(F32(x), F32(cos), F32(sin), x.rows(), x.row_elems() / head_dim, head_dim,
                     rot_dim, pairing, stream_.get()));
 }
 
 void CudaBackend::SiluMul(const Tensor& out, const Tensor& gate, const Tensor& up) {
-  if (!Check(IsF32(out) && IsF32(gate) && IsF32(up) && SameShape(out, gate) && SameShape(gate, up),
-             "SiluMul", "shapes or dtypes differ")) {
-    return;
-  }
+  if (!Record(op_checks::SiluMul(device(), out, gate, up))) return;
   Record(cuda::SiluMul(F32(out), F32(gate), F32(up), gate.elems(), stream_.get()));
 }
 
 void CudaBackend::GeluTanh(const Tensor& out, const Tensor& x) {
-  if (!Check(IsF32(out) && IsF32(x) && SameShape(out, x), "GeluTanh", "shapes or dtypes differ")) {
-    return;
-  }
+  if (!Record(op_checks::GeluTanh(device(), out, x))) return;
   Record(cuda::GeluTanh(F32(out), F32(x), x.elems(), stream_.get()));
 }
 
 void CudaBackend::GeluTanhMul(const Tensor& out, const Tensor& gate, const Tensor& up) {
-  if (!Check(IsF32(out) && IsF32(gate) && IsF32(up) && SameShape(out, gate) && SameShape(gate, up),
-             "GeluTanhMul", "shapes or dtypes differ")) {
-    return;
-  }
+  if (!Record(op_checks::GeluTanhMul(device(), out, gate, up))) return;
   Record(cuda::GeluTanhMul(F32(out), F32(gate), F32(up), gate.elems(), stream_.get()));
 }
 
 void CudaBackend::Add(const Tensor& out, const Tensor& a, const Tensor& b) {
-  if (!Check(IsF32(out) && IsF32(a) && IsF32(b) && SameShape(out, a) && SameShape(a, b), "Add",
-             "shapes or dtypes differ")) {
-    return;
-  }
+  if (!Record(op_checks::Add(device(), out, a, b))) return;
   Record(cuda::Add(F32(out), F32(a), F32(b), a.elems(), stream_.get()));
 }
 
 void CudaBackend::Scale(const Tensor& out, const Tensor& x, float scale) {
-  if (!Check(IsF32(out) && IsF32(x) && SameShape(out, x), "Scale", "shapes or dtypes differ")) {
-    return;
-  }
+  if (!Record(op_checks::Scale(device(), out, x))) return;
   Record(cuda::Scale(F32(out), F32(x), scale, x.elems(), stream_.get()));
 }
 
 void CudaBackend::WriteKv(const PagedKvLayer& kv, const Tensor& k, const Tensor& v,
                           const StepLayout& step) {
-  if (!Check(IsF32(k) && IsF32(v) && SameShape(k, v) && k.rows() >= step.n_tokens &&
-                 k.row_elems() == kv.token_stride() && IsKvCacheDType(kv.dtype),
-             "WriteKv", "keys and values do not fit the cache")) {
-    return;
-  }
+  if (!Record(op_checks::WriteKv(device(), kv, k, v, step))) return;
   Record(cuda::WriteKv(kv, F32(k), F32(v), step.kv_slots, step.n_tokens, stream_.get()));
 }
 
 void CudaBackend::PagedAttention(const Tensor& out, const Tensor& q, const PagedKvLayer& kv,
                                  const StepLayout& step, const AttentionParams& params) {
-  if (!Check(IsF32(out) && IsF32(q) && SameShape(out, q) && q.rows() >= step.n_tokens &&
-                 params.n_heads > 0 && kv.n_kv_heads > 0 && params.n_heads % kv.n_kv_heads == 0 &&
-                 q.row_elems() == params.n_heads * kv.head_dim &&
-                 kv.head_dim <= kMaxAttentionHeadDim && IsKvCacheDType(kv.dtype),
-             "PagedAttention", "queries, heads or cache do not fit")) {
-    return;
-  }
+  if (!Record(op_checks::PagedAttention(device(), out, q, kv, step, params))) return;
   Record(
       cuda::PagedAttention(F32(out), F32(q), kv, step, params, attention_scratch_, stream_.get()));
 }
 
 void CudaBackend::GatherRows(const Tensor& out, const Tensor& x, const StepLayout& step) {
-  if (!Check(IsF32(out) && IsF32(x) && out.row_elems() == x.row_elems() &&
-                 out.rows() >= step.n_logit_rows,
-             "GatherRows", "shapes or dtypes differ")) {
-    return;
-  }
+  if (!Record(op_checks::GatherRows(device(), out, x, step))) return;
   Record(cuda::GatherRows(F32(out), F32(x), step.logit_rows, step.n_logit_rows, x.row_elems(),
                           stream_.get()));
 }
 
 void CudaBackend::AddRmsNorm(const Tensor& out, const Tensor& residual, const Tensor& x,
                              const Tensor& w, float eps, float w_offset) {
-  if (!Check(IsF32(out) && IsF32(residual) && IsF32(x) && IsF32(w) && SameShape(out, x) &&
-                 SameShape(residual, x) && w.elems() == x.row_elems(),
-             "AddRmsNorm", "shapes or dtypes differ")) {
-    return;
-  }
+  if (!Record(op_checks::AddRmsNorm(device(), out, residual, x, w))) return;
   Record(cuda::AddRmsNorm(F32(out), F32(residual), F32(x), F32(w), x.rows(), x.row_elems(), eps,
                           w_offset, stream_.get()));
 }
 
 void CudaBackend::AddLayerNorm(const Tensor& out, const Tensor& residual, const Tensor& x,
                                const Tensor& w, const Tensor& b, float eps) {
-  if (!Check(IsF32(out) && IsF32(residual) && IsF32(x) && IsF32(w) && IsF32(b) &&
-                 SameShape(out, x) && SameShape(residual, x) && w.elems() == x.row_elems() &&
-                 b.elems() == x.row_elems(),
-             "AddLayerNorm", "shapes or dtypes differ")) {
-    return;
-  }
+  if (!Record(op_checks::AddLayerNorm(device(), out, residual, x, w, b))) return;
   Record(cuda::AddLayerNorm(F32(out), F32(residual), F32(x), F32(w), F32(b), x.rows(),
                             x.row_elems(), eps, stream_.get()));
 }
@@ -406,14 +344,7 @@ void CudaBackend::RopeWriteKv(const PagedKvLayer& kv, const Tensor& q, const Ten
                               const Tensor& v, const Tensor& cos, const Tensor& sin,
                               const StepLayout& step, int64_t rot_dim, RopePairing pairing) {
   const int64_t n = step.n_tokens;
-  if (!Check(IsF32(q) && IsF32(k) && IsF32(v) && IsF32(cos) && IsF32(sin) && SameShape(k, v) &&
-                 kv.head_dim > 0 && q.rows() == n && k.rows() == n &&
-                 q.row_elems() % kv.head_dim == 0 && k.row_elems() == kv.token_stride() &&
-                 rot_dim % 2 == 0 && rot_dim <= kv.head_dim && cos.row_elems() == rot_dim / 2 &&
-                 cos.rows() >= n && SameShape(cos, sin) && IsKvCacheDType(kv.dtype),
-             "RopeWriteKv", "shapes do not fit the cache")) {
-    return;
-  }
+  if (!Record(op_checks::RopeWriteKv(device(), kv, q, k, v, cos, sin, step, rot_dim))) return;
   Record(cuda::RopeWriteKv(kv, F32(q), F32(k), F32(v), F32(cos), F32(sin), step.kv_slots, n,
                            q.row_elems() / kv.head_dim, rot_dim, pairing, stream_.get()));
 }

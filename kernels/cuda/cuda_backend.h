@@ -106,8 +106,6 @@ class CudaBackend final : public Backend {
   CudaBackend(const CudaBackendOptions& options, std::string description, CudaStream stream,
               DeviceBuffer cublas_workspace, CublasHandle cublas);
   void Free(void* data) override;
-  // Records `status` (a failed call of `op`) unless OK; returns whether it was OK.
-  bool Record(const absl::Status& status);
   // Records a failure of `op` and returns false unless `ok`.
   bool Check(bool ok, const char* op, const char* what);
 
